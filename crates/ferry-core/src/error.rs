@@ -1,0 +1,44 @@
+//! The one error shape the UI sees: `{code, message}`.
+//!
+//! Core modules have their own `thiserror` enums; each maps explicitly to an [`ErrorCode`]
+//! here, so the UI branches on a small closed set and never on message text.
+
+use serde::Serialize;
+
+/// What kind of failure the UI is looking at. Keep this set small: add a code only when
+/// the UI needs to act differently on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+pub enum ErrorCode {
+    /// The request itself was invalid (bad input from the UI or from a link).
+    Validation,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The OS keychain could not be reached or refused access.
+    KeychainUnavailable,
+    /// The local database failed.
+    Storage,
+    /// The local database was written by a newer Ferry and is left untouched.
+    DatabaseTooNew,
+    /// Ferry could not start; the message says why.
+    Startup,
+    /// Anything else: a bug. The message is safe to show; details are in the log.
+    Internal,
+}
+
+/// An error as it crosses into the UI. The message is written for a person and never
+/// contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}

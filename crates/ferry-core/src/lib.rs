@@ -1,0 +1,31 @@
+//! Ferry's core, with no knowledge of Tauri.
+//!
+//! The desktop shell in `src-tauri/` owns windows, the tray and plugins; it builds a
+//! [`Core`] at start-up and turns each UI command into one call on it. Everything that
+//! decides something lives here and is tested headless:
+//!
+//! - [`store`]: the SQLite database (WAL, migrations, refusing a newer schema).
+//! - [`vault`]: the OS keychain behind one narrow interface.
+//! - [`deeplink`]: `ferry://` URLs parsed against an allowlist into typed values.
+//! - [`logging`]: daily rolling log files, never a secret in them.
+//! - [`clock`]: injected time, so tests can move it.
+//! - [`events`]: what the core tells the UI, through a sink the shell provides.
+//! - [`error`]: the `{code, message}` shape every failure takes at the UI boundary.
+//!
+//! What must never happen: a secret in plain text on disk, in a log line or across IPC; a
+//! panic on input from outside (links, callbacks, provider replies, the keychain); a
+//! database written by a newer Ferry being altered by an older one.
+
+pub mod clock;
+mod core;
+pub mod deeplink;
+pub mod error;
+pub mod events;
+pub mod logging;
+pub mod profile;
+pub mod provider;
+pub mod store;
+pub mod vault;
+
+pub use crate::core::{AppInfo, Core, CoreConfig, LinkOutcome};
+pub use error::{AppError, ErrorCode};

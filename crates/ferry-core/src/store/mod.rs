@@ -1,0 +1,185 @@
+//! The local SQLite database: one file in the app-data directory, WAL mode, migrated at
+//! start. A database that a newer Ferry has migrated is refused before anything writes to
+//! it, so a downgrade never damages data.
+
+mod accounts;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
+
+pub use accounts::AccountView;
+
+use crate::error::{AppError, ErrorCode};
+
+/// The migrations in `migrations/`, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "ferry.sqlite3";
+
+/// How long a writer waits for another before giving up. Long enough to ride out a
+/// checkpoint or a concurrent sync transaction, short enough that a stuck lock surfaces.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite allows one writer at a time; a few readers is all the app needs.
+const MAX_CONNECTIONS: u32 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database {path} was written by a newer version of Ferry (schema version {found}; \
+         this Ferry knows up to {known}). It has been left untouched: install the newer \
+         Ferry, or move the file aside to start afresh"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("could not prepare the data folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not open the database {path}: {source}")]
+    Open { path: PathBuf, source: sqlx::Error },
+    #[error("could not update the database schema: {0}")]
+    Migrate(#[from] MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        let code = match err {
+            StoreError::TooNew { .. } => ErrorCode::DatabaseTooNew,
+            _ => ErrorCode::Storage,
+        };
+        AppError::new(code, err.to_string())
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    #[tracing::instrument(err)]
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir)?;
+        }
+        refuse_newer_schema(path).await?;
+
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        tracing::info!(path = %path.display(), "database ready");
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Waits for open connections to finish and checkpoints the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<AccountView>, StoreError> {
+        accounts::list(&self.pool).await
+    }
+}
+
+/// The newest schema version this build knows.
+pub fn known_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Looks at an existing database read-only and refuses it if it carries a migration this
+/// build does not know, before any connection that could write is opened.
+async fn refuse_newer_schema(path: &Path) -> Result<(), StoreError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await
+        .map_err(open_err)?;
+    let has_history: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .map_err(open_err)?;
+    let applied: Vec<i64> = if has_history.is_some() {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&mut conn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    conn.close().await?;
+
+    let known: HashSet<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    if applied.iter().any(|v| !known.contains(v)) {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: applied.iter().copied().max().unwrap_or_default(),
+            known: known_schema_version(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates the directory readable by this user only: it holds account metadata.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let folder_err = |source| StoreError::Folder {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(folder_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(folder_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The typed contract with the UI. Every command and event is listed in
+//! [`specta_builder`], which both serves them and generates `ui/src/bindings.ts`.
+
+use ferry_core::events::{CoreEvent, EventSink, Notice};
+use ferry_core::store::AccountView;
+use ferry_core::{AppError, AppInfo};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
+use tauri_specta::{collect_commands, collect_events, Event};
+
+use crate::{not_started, Shell};
+
+/// The first thing the UI asks: who am I, and did the core start?
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub info: AppInfo,
+    /// Why Ferry could not start (for example a database from a newer Ferry).
+    pub startup_error: Option<AppError>,
+}
+
+#[tauri::command]
+#[specta::specta]
+fn app_status(shell: State<'_, Shell>) -> AppStatus {
+    AppStatus {
+        info: shell.info.clone(),
+        startup_error: shell.core.as_ref().err().cloned(),
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn list_accounts(shell: State<'_, Shell>) -> Result<Vec<AccountView>, AppError> {
+    shell.core()?.list_accounts().await
+}
+
+/// The UI calls this once its first screen is painted; the start-up time goes to the log,
+/// where the footprint benchmark reads it.
+#[tauri::command]
+#[specta::specta]
+fn ui_ready(shell: State<'_, Shell>) -> Result<(), AppError> {
+    let core = shell.core.as_ref().map_err(|_| not_started())?;
+    let since_start = shell.started.elapsed();
+    tracing::info!(
+        since_start_ms = since_start.as_millis() as u64,
+        unix_ms = core.clock().now().timestamp_millis(),
+        "first paint"
+    );
+    Ok(())
+}
+
+/// A short message for the user, shown as a toast.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct NoticeEvent(pub Notice);
+
+/// The account list changed; the UI reloads it.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct AccountsChangedEvent;
+
+pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(collect_commands![app_status, list_accounts, ui_ready])
+        .events(collect_events![NoticeEvent, AccountsChangedEvent])
+}
+
+/// Forwards core events to the webview.
+pub struct TauriSink {
+    app: AppHandle,
+}
+
+impl TauriSink {
+    pub fn new(app: AppHandle) -> Self {
+        Self { app }
+    }
+}
+
+impl EventSink for TauriSink {
+    fn emit(&self, event: CoreEvent) {
+        let result = match event {
+            CoreEvent::Notice(notice) => NoticeEvent(notice).emit(&self.app),
+            CoreEvent::AccountsChanged => AccountsChangedEvent.emit(&self.app),
+        };
+        if let Err(err) = result {
+            tracing::warn!(%err, "could not deliver an event to the UI");
+        }
+    }
+}

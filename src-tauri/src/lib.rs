@@ -1,0 +1,145 @@
+//! Ferry's desktop shell: Tauri wiring only. Windows, tray, plugins, commands and events
+//! live here; every decision is made by `ferry_core::Core`.
+
+mod ipc;
+mod links;
+mod tray;
+mod window;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ferry_core::clock::SystemClock;
+use ferry_core::logging::{self, LOG_FILTER_ENV};
+use ferry_core::profile::{Profile, PROFILE_ENV};
+use ferry_core::vault::OsKeyStore;
+use ferry_core::{AppError, AppInfo, Core, CoreConfig, ErrorCode};
+use tauri::{Manager, RunEvent};
+
+pub use ipc::specta_builder;
+
+/// Set to `1` to log to stderr in release builds too (debug builds always do).
+const LOG_STDERR_ENV: &str = "FERRY_LOG_STDERR";
+
+/// What every command can reach: the core, or why it failed to start.
+pub(crate) struct Shell {
+    pub info: AppInfo,
+    pub core: Result<Arc<Core>, AppError>,
+    pub started: Instant,
+}
+
+impl Shell {
+    pub fn core(&self) -> Result<&Arc<Core>, AppError> {
+        self.core.as_ref().map_err(Clone::clone)
+    }
+}
+
+pub fn run() {
+    let started = Instant::now();
+    let profile = match Profile::select(
+        std::env::var(PROFILE_ENV).ok().as_deref(),
+        cfg!(debug_assertions),
+    ) {
+        Ok(profile) => profile,
+        Err(err) => {
+            eprintln!("ferry: {err}");
+            std::process::exit(2);
+        }
+    };
+
+    let mut context = tauri::generate_context!();
+    // The identifier namespaces data, logs, keychain entries and the single-instance lock.
+    context.config_mut().identifier = profile.identifier();
+
+    let specta = ipc::specta_builder();
+    let invoke_handler = specta.invoke_handler();
+
+    let app = tauri::Builder::default()
+        // Single-instance first, so a second launch hands over its arguments and exits
+        // before any other plugin starts.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            links::on_second_instance(app, &args);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .invoke_handler(invoke_handler)
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let paths = app.path();
+            let log_dir = paths.app_log_dir()?;
+            let data_dir = paths.app_data_dir()?;
+            let to_stderr =
+                cfg!(debug_assertions) || std::env::var(LOG_STDERR_ENV).is_ok_and(|v| v == "1");
+            let log_guard = logging::init(
+                &log_dir,
+                to_stderr,
+                std::env::var(LOG_FILTER_ENV).ok().as_deref(),
+            )?;
+            app.manage(log_guard);
+            tracing::info!(
+                %profile,
+                identifier = %app.config().identifier,
+                log_dir = %log_dir.display(),
+                "Ferry starting"
+            );
+
+            specta.mount_events(app);
+            let config = CoreConfig {
+                profile,
+                version: app.package_info().version.to_string(),
+                data_dir,
+            };
+            let info = config.info();
+            let core = tauri::async_runtime::block_on(Core::start(
+                config,
+                Arc::new(OsKeyStore),
+                Arc::new(SystemClock),
+                Arc::new(ipc::TauriSink::new(handle.clone())),
+            ))
+            .map(Arc::new)
+            .inspect_err(|err| tracing::error!(code = ?err.code, %err, "core failed to start"));
+            app.manage(Shell {
+                info,
+                core,
+                started,
+            });
+
+            window::create_main(&handle)?;
+            if let Err(err) = tray::create(&handle) {
+                // A desktop without a tray still gets a working window.
+                tracing::warn!(%err, "could not create the tray icon");
+            }
+            links::on_cold_start(&handle);
+            Ok(())
+        })
+        .build(context);
+
+    let app = match app {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("ferry: could not start: {err}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| match event {
+        // Closing the window keeps Ferry in the tray; only Quit ends it.
+        RunEvent::ExitRequested {
+            api, code: None, ..
+        } => api.prevent_exit(),
+        RunEvent::Exit => shutdown(handle),
+        _ => {}
+    });
+}
+
+fn shutdown(handle: &tauri::AppHandle) {
+    if let Some(shell) = handle.try_state::<Shell>() {
+        if let Ok(core) = &shell.core {
+            tauri::async_runtime::block_on(core.shutdown());
+        }
+    }
+    tracing::info!("Ferry stopped");
+}
+
+/// The error a command returns when the core failed to start.
+pub(crate) fn not_started() -> AppError {
+    AppError::new(ErrorCode::Startup, "Ferry has not finished starting")
+}

@@ -1,0 +1,94 @@
+//! Where `ferry://` URLs enter: the first launch's arguments, a second launch's arguments
+//! forwarded by single-instance, and (macOS) the OS "open URL" event. All of them end in
+//! [`dispatch`], which hands the raw text to the core.
+
+use ferry_core::{deeplink::SCHEME, LinkOutcome};
+use tauri::{AppHandle, Manager};
+
+use crate::{window, Shell};
+
+/// Arguments that look like one of our links. Anything else (flags) is not a link.
+fn link_arguments(args: &[String]) -> impl Iterator<Item = &str> {
+    args.iter().skip(1).map(String::as_str).filter(|arg| {
+        arg.get(..SCHEME.len() + 1)
+            .is_some_and(|head| head.eq_ignore_ascii_case(&format!("{SCHEME}:")))
+    })
+}
+
+pub fn on_cold_start(app: &AppHandle) {
+    #[cfg(any(target_os = "linux", windows))]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        // Installs ~/.local/share/applications/…-handler.desktop (or the registry entry)
+        // so a build that was not installed by a package still receives its links.
+        if let Err(err) = app.deep_link().register_all() {
+            tracing::warn!(%err, "could not register the ferry:// scheme");
+        }
+        let args: Vec<String> = std::env::args().collect();
+        for link in link_arguments(&args) {
+            dispatch(app, link);
+        }
+    }
+    #[cfg(target_os = "macos")]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        let handle = app.clone();
+        app.deep_link().on_open_url(move |event| {
+            for url in event.urls() {
+                dispatch(&handle, url.as_str());
+            }
+        });
+    }
+}
+
+/// Another `ferry` process started and handed us its arguments before exiting.
+pub fn on_second_instance(app: &AppHandle, args: &[String]) {
+    let mut links = link_arguments(args).peekable();
+    if links.peek().is_none() {
+        // Launching Ferry again means "show me Ferry".
+        window::show_main(app);
+    }
+    for link in links {
+        dispatch(app, link);
+    }
+}
+
+fn dispatch(app: &AppHandle, raw: &str) {
+    let Some(shell) = app.try_state::<Shell>() else {
+        tracing::warn!("link arrived before Ferry finished starting; ignored");
+        return;
+    };
+    let Ok(core) = &shell.core else {
+        tracing::warn!("link arrived but Ferry failed to start; ignored");
+        return;
+    };
+    match core.open_link(raw) {
+        LinkOutcome::Ignored(_) => {}
+        LinkOutcome::NoPendingSignIn => window::show_main(app),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ferry_arguments_are_links() {
+        let args: Vec<String> = [
+            "ferry",
+            "--minimized",
+            "FERRY://oauth/x",
+            "ferry:",
+            "https://x",
+            "fer",
+        ]
+        .map(String::from)
+        .to_vec();
+        let links: Vec<&str> = link_arguments(&args).collect();
+        assert_eq!(
+            links,
+            ["FERRY://oauth/x", "ferry:"],
+            "the binary name and flags are skipped"
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of ferry-core, one binary. They use the real SQLite file and, where
+//! the test session provides one, the real Secret Service.
+
+mod app;
+mod deeplink;
+mod store;
+mod vault;

@@ -1,0 +1,142 @@
+//! The keychain, against the test session's real Secret Service (gnome-keyring).
+//!
+//! These tests are `#[ignore]`d in a plain `cargo test`, which has no private keychain;
+//! the test session (`make test`) runs them with `--include-ignored`.
+
+use std::sync::Arc;
+
+use ferry_core::vault::{KeyStore, Keychain, KeychainError, MemoryKeyStore, OsKeyStore};
+use secrecy::{ExposeSecret, SecretString};
+
+const NEEDS_SESSION: &str = "needs the test session's Secret Service: run `make test`";
+
+/// A namespace no other test run shares.
+fn namespace(test: &str) -> String {
+    format!("dev.ferry.desktop.test.{test}.{}", uuid::Uuid::new_v4())
+}
+
+async fn round_trip(keychain: &Keychain) {
+    assert!(
+        keychain.get("vault-key").await.expect("get").is_none(),
+        "missing entry is None"
+    );
+    keychain
+        .set("vault-key", SecretString::from("first value"))
+        .await
+        .expect("set");
+    let read = keychain
+        .get("vault-key")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(read.expose_secret(), "first value");
+
+    keychain
+        .set("vault-key", SecretString::from("second value"))
+        .await
+        .expect("overwrite");
+    let read = keychain
+        .get("vault-key")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(
+        read.expose_secret(),
+        "second value",
+        "set replaces the value"
+    );
+
+    assert!(
+        keychain.delete("vault-key").await.expect("delete"),
+        "deleted an entry"
+    );
+    assert!(
+        keychain.get("vault-key").await.expect("get").is_none(),
+        "gone after delete"
+    );
+    assert!(
+        !keychain.delete("vault-key").await.expect("delete"),
+        "nothing left to delete"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the test session's Secret Service: run `make test`"]
+async fn round_trip_in_the_real_secret_service() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "{NEEDS_SESSION}"
+    );
+    let keychain = Keychain::new(Arc::new(OsKeyStore), &namespace("roundtrip"));
+    round_trip(&keychain).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the test session's Secret Service: run `make test`"]
+async fn namespaces_do_not_see_each_other() {
+    let store: Arc<dyn KeyStore> = Arc::new(OsKeyStore);
+    let real = Keychain::new(Arc::clone(&store), &namespace("real"));
+    let test = Keychain::new(store, &namespace("other"));
+    real.set("vault-key", SecretString::from("real secret"))
+        .await
+        .expect("set");
+    assert!(
+        test.get("vault-key").await.expect("get").is_none(),
+        "another namespace must not read this entry"
+    );
+    assert!(real.delete("vault-key").await.expect("cleanup"));
+}
+
+#[tokio::test]
+async fn the_memory_store_behaves_like_the_real_one() {
+    let keychain = Keychain::new(Arc::new(MemoryKeyStore::default()), "memory");
+    round_trip(&keychain).await;
+}
+
+/// Runs in a child process whose D-Bus address leads nowhere (see the test below); it
+/// does nothing in an ordinary run.
+#[tokio::test]
+async fn child_process_without_a_keychain() {
+    if std::env::var_os("FERRY_VAULT_CHILD").is_none() {
+        return;
+    }
+    let keychain = Keychain::new(Arc::new(OsKeyStore), "dev.ferry.desktop.test.nobus");
+    let result = keychain.get("vault-key").await;
+    match result {
+        Err(KeychainError::Unavailable(reason)) => println!("UNAVAILABLE: {reason}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    let err = keychain
+        .set("vault-key", SecretString::from("x"))
+        .await
+        .expect_err("set must fail too");
+    let ui: ferry_core::AppError = err.into();
+    assert_eq!(ui.code, ferry_core::ErrorCode::KeychainUnavailable);
+    println!("SET-REFUSED");
+}
+
+#[test]
+fn an_unreachable_keychain_is_an_error_not_a_panic() {
+    let exe = std::env::current_exe().expect("test binary path");
+    let output = std::process::Command::new(exe)
+        .args([
+            "vault::child_process_without_a_keychain",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("FERRY_VAULT_CHILD", "1")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/ferry-test-bus",
+        )
+        .output()
+        .expect("run the child test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("UNAVAILABLE:"),
+        "get reported Unavailable:\n{stdout}"
+    );
+    assert!(stdout.contains("SET-REFUSED"), "set was refused:\n{stdout}");
+}

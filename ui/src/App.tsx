@@ -1,0 +1,37 @@
+import { useEffect, useState } from "react";
+import { ApiContext, asAppError, type Api, type AppError, type AppStatus } from "./api";
+import { AccountsScreen } from "./screens/AccountsScreen";
+import { StartupErrorScreen } from "./screens/StartupErrorScreen";
+import { Notices } from "./components/Notices";
+import { ProfileBadge } from "./components/ProfileBadge";
+
+export function App({ api }: { api: Api }) {
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [failure, setFailure] = useState<AppError | null>(null);
+
+  useEffect(() => {
+    api.appStatus().then(setStatus, (reason: unknown) => { setFailure(asAppError(reason)); });
+  }, [api]);
+
+  const startupError = failure ?? status?.startupError ?? null;
+  if (startupError !== null) {
+    return <StartupErrorScreen error={startupError} dataDir={status?.info.dataDir ?? null} />;
+  }
+  if (status === null) {
+    return <main className="splash" aria-busy="true" aria-label="Ferry is starting" />;
+  }
+
+  return (
+    <ApiContext.Provider value={api}>
+      <Notices>
+        <div className="app">
+          <header className="app-header">
+            <span className="brand">Ferry</span>
+            <ProfileBadge profile={status.info.profile} />
+          </header>
+          <AccountsScreen />
+        </div>
+      </Notices>
+    </ApiContext.Provider>
+  );
+}

@@ -1,0 +1,52 @@
+// The UI's view of the backend. Production wraps the generated bindings; tests pass a
+// fake with the same shape. Screens never import bindings.ts directly.
+import { createContext, useContext } from "react";
+import {
+  commands,
+  events,
+  type AccountView,
+  type AppError,
+  type AppStatus_Serialize,
+  type Notice,
+} from "./bindings";
+
+/** What `appStatus` returns (the serialized side of the Rust type). */
+export type AppStatus = AppStatus_Serialize;
+
+export type { AccountView, AppError, Notice };
+
+export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
+
+export type Unlisten = () => void;
+
+export interface Api {
+  appStatus(): Promise<AppStatus>;
+  listAccounts(): Promise<Result<AccountView[]>>;
+  uiReady(): Promise<Result<null>>;
+  onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
+  onAccountsChanged(handler: () => void): Promise<Unlisten>;
+}
+
+export const tauriApi: Api = {
+  appStatus: () => commands.appStatus(),
+  listAccounts: () => commands.listAccounts(),
+  uiReady: () => commands.uiReady(),
+  onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
+  onAccountsChanged: (handler) => events.accountsChangedEvent.listen(() => { handler(); }),
+};
+
+/** Turns anything a command rejected with (a framework failure) into the UI's error shape. */
+export function asAppError(reason: unknown): AppError {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return { code: "Internal", message };
+}
+
+export const ApiContext = createContext<Api | null>(null);
+
+export function useApi(): Api {
+  const api = useContext(ApiContext);
+  if (api === null) {
+    throw new Error("useApi outside <ApiContext.Provider>");
+  }
+  return api;
+}

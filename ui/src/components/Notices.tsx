@@ -1,0 +1,55 @@
+import { useEffect, useState, type ReactNode } from "react";
+import { Toast } from "radix-ui";
+import { useApi, type Notice } from "../api";
+
+interface Shown extends Notice {
+  id: number;
+}
+
+/** Shows the core's notices as toasts, announced politely to screen readers. */
+export function Notices({ children }: { children: ReactNode }) {
+  const api = useApi();
+  const [shown, setShown] = useState<Shown[]>([]);
+
+  useEffect(() => {
+    let nextId = 0;
+    let unlisten: (() => void) | null = null;
+    let cancelled = false;
+    void api.onNotice((notice) => {
+      nextId += 1;
+      const id = nextId;
+      setShown((current) => [...current, { ...notice, id }]);
+    }).then((stop) => {
+      if (cancelled) stop();
+      else unlisten = stop;
+    });
+    return () => {
+      cancelled = true;
+      unlisten?.();
+    };
+  }, [api]);
+
+  const dismiss = (id: number) => {
+    setShown((current) => current.filter((notice) => notice.id !== id));
+  };
+
+  return (
+    <Toast.Provider duration={10_000} label="Notification">
+      {children}
+      {shown.map((notice) => (
+        <Toast.Root
+          key={notice.id}
+          className={`toast toast-${notice.level}`}
+          data-testid="notice"
+          onOpenChange={(open) => { if (!open) dismiss(notice.id); }}
+        >
+          <Toast.Description>{notice.message}</Toast.Description>
+          <Toast.Close className="toast-close" aria-label="Dismiss" data-testid="notice-dismiss">
+            ×
+          </Toast.Close>
+        </Toast.Root>
+      ))}
+      <Toast.Viewport className="toast-viewport" />
+    </Toast.Provider>
+  );
+}

@@ -1,0 +1,132 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { asAppError, useApi, type AccountView, type AppError } from "../api";
+import { AddAccountDialog } from "../components/AddAccountDialog";
+import { AccountRow } from "../components/AccountRow";
+
+type Load =
+  | { state: "loading" }
+  | { state: "failed"; error: AppError }
+  | { state: "ready"; accounts: AccountView[] };
+
+export function AccountsScreen() {
+  const api = useApi();
+  const [load, setLoad] = useState<Load>({ state: "loading" });
+  const [adding, setAdding] = useState(false);
+  const reportedReady = useRef(false);
+
+  // Bumping the generation reloads the list; a response for an older generation is dropped.
+  const [generation, setGeneration] = useState(0);
+  const reload = useCallback(() => { setGeneration((g) => g + 1); }, []);
+
+  useEffect(() => {
+    let current = true;
+    api.listAccounts().then(
+      (result) => {
+        if (!current) return;
+        setLoad(
+          result.status === "ok"
+            ? { state: "ready", accounts: result.data }
+            : { state: "failed", error: result.error },
+        );
+      },
+      (reason: unknown) => {
+        if (current) setLoad({ state: "failed", error: asAppError(reason) });
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [api, generation]);
+
+  useEffect(() => {
+    let unlisten: (() => void) | null = null;
+    let cancelled = false;
+    void api.onAccountsChanged(reload).then((stop) => {
+      if (cancelled) stop();
+      else unlisten = stop;
+    });
+    return () => {
+      cancelled = true;
+      unlisten?.();
+    };
+  }, [api, reload]);
+
+  // Tell the backend once the first real screen is on glass (for start-up timing).
+  useEffect(() => {
+    if (load.state === "loading" || reportedReady.current) return;
+    reportedReady.current = true;
+    requestAnimationFrame(() => {
+      requestAnimationFrame(() => void api.uiReady().catch(() => undefined));
+    });
+  }, [api, load.state]);
+
+  // Ctrl+N / Cmd+N opens Add account from anywhere on the screen.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
+        event.preventDefault();
+        setAdding(true);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => { window.removeEventListener("keydown", onKey); };
+  }, []);
+
+  const addButton = (
+    <button
+      type="button"
+      className="button primary"
+      data-testid="add-account"
+      aria-keyshortcuts="Control+N"
+      onClick={() => { setAdding(true); }}
+    >
+      Add account
+    </button>
+  );
+
+  return (
+    <main className="accounts" aria-labelledby="accounts-title" data-testid="accounts-screen">
+      <div className="screen-header">
+        <h1 id="accounts-title">Accounts</h1>
+        {load.state === "ready" && load.accounts.length > 0 && addButton}
+      </div>
+
+      {load.state === "loading" && (
+        <p className="muted" aria-busy="true" data-testid="accounts-loading">
+          Loading accounts…
+        </p>
+      )}
+
+      {load.state === "failed" && (
+        <div className="panel error" role="alert" data-testid="accounts-error">
+          <p>Ferry could not load your accounts: {load.error.message}</p>
+          <button type="button" className="button" data-testid="accounts-retry" onClick={reload}>
+            Try again
+          </button>
+        </div>
+      )}
+
+      {load.state === "ready" && load.accounts.length === 0 && (
+        <section className="empty" data-testid="accounts-empty" aria-labelledby="empty-title">
+          <img src="/ferry.svg" alt="" width={96} height={96} />
+          <h2 id="empty-title">No accounts yet</h2>
+          <p className="muted">
+            Add a Google or Microsoft account to bring its mail, calendar and contacts into
+            Ferry. You sign in in your own browser; Ferry never sees your password.
+          </p>
+          {addButton}
+        </section>
+      )}
+
+      {load.state === "ready" && load.accounts.length > 0 && (
+        <ul className="account-list" data-testid="account-list">
+          {load.accounts.map((account) => (
+            <AccountRow key={account.id} account={account} />
+          ))}
+        </ul>
+      )}
+
+      <AddAccountDialog open={adding} onOpenChange={setAdding} />
+    </main>
+  );
+}
