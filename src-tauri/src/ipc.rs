@@ -1,6 +1,8 @@
 //! The typed contract with the UI. Every command and event is listed in
 //! [`specta_builder`], which both serves them and generates `ui/src/bindings.ts`.
 
+use std::sync::Mutex;
+
 use ferry_core::events::{CoreEvent, EventSink, Notice};
 use ferry_core::store::AccountView;
 use ferry_core::{AppError, AppInfo};
@@ -34,11 +36,13 @@ async fn list_accounts(shell: State<'_, Shell>) -> Result<Vec<AccountView>, AppE
     shell.core()?.list_accounts().await
 }
 
-/// The UI calls this once its first screen is painted; the start-up time goes to the log,
-/// where the footprint benchmark reads it.
+/// The UI calls this once it listens for events and its first screen is painted. Held
+/// events are delivered, and the start-up time goes to the log, where the footprint
+/// benchmark reads it.
 #[tauri::command]
 #[specta::specta]
 fn ui_ready(shell: State<'_, Shell>) -> Result<(), AppError> {
+    shell.sink.release();
     let core = shell.core.as_ref().map_err(|_| not_started())?;
     let since_start = shell.started.elapsed();
     tracing::info!(
@@ -63,19 +67,30 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(collect_events![NoticeEvent, AccountsChangedEvent])
 }
 
-/// Forwards core events to the webview.
+/// Forwards core events to the webview. Until the UI says it is listening (`ui_ready`),
+/// events are held, so a notice caused by a link that started Ferry is not lost.
 pub struct TauriSink {
     app: AppHandle,
+    held: Mutex<Option<Vec<CoreEvent>>>,
 }
 
 impl TauriSink {
     pub fn new(app: AppHandle) -> Self {
-        Self { app }
+        Self {
+            app,
+            held: Mutex::new(Some(Vec::new())),
+        }
     }
-}
 
-impl EventSink for TauriSink {
-    fn emit(&self, event: CoreEvent) {
+    /// The UI is listening: deliver what was held and stop holding.
+    pub fn release(&self) {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for event in held.into_iter().flatten() {
+            self.deliver(event);
+        }
+    }
+
+    fn deliver(&self, event: CoreEvent) {
         let result = match event {
             CoreEvent::Notice(notice) => NoticeEvent(notice).emit(&self.app),
             CoreEvent::AccountsChanged => AccountsChangedEvent.emit(&self.app),
@@ -83,5 +98,15 @@ impl EventSink for TauriSink {
         if let Err(err) = result {
             tracing::warn!(%err, "could not deliver an event to the UI");
         }
+    }
+}
+
+impl EventSink for TauriSink {
+    fn emit(&self, event: CoreEvent) {
+        if let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            held.push(event);
+            return;
+        }
+        self.deliver(event);
     }
 }

@@ -3,6 +3,7 @@
 
 mod ipc;
 mod links;
+mod signals;
 mod tray;
 mod window;
 
@@ -25,6 +26,7 @@ const LOG_STDERR_ENV: &str = "FERRY_LOG_STDERR";
 pub(crate) struct Shell {
     pub info: AppInfo,
     pub core: Result<Arc<Core>, AppError>,
+    pub sink: Arc<ipc::TauriSink>,
     pub started: Instant,
 }
 
@@ -89,17 +91,19 @@ pub fn run() {
                 data_dir,
             };
             let info = config.info();
+            let sink = Arc::new(ipc::TauriSink::new(handle.clone()));
             let core = tauri::async_runtime::block_on(Core::start(
                 config,
                 Arc::new(OsKeyStore),
                 Arc::new(SystemClock),
-                Arc::new(ipc::TauriSink::new(handle.clone())),
+                sink.clone(),
             ))
             .map(Arc::new)
             .inspect_err(|err| tracing::error!(code = ?err.code, %err, "core failed to start"));
             app.manage(Shell {
                 info,
                 core,
+                sink,
                 started,
             });
 
@@ -109,6 +113,7 @@ pub fn run() {
                 tracing::warn!(%err, "could not create the tray icon");
             }
             links::on_cold_start(&handle);
+            signals::quit_on_terminate(&handle);
             Ok(())
         })
         .build(context);

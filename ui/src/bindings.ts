@@ -10,8 +10,9 @@ export const commands = {
 	appStatus: () => __TAURI_INVOKE<AppStatus_Serialize>("app_status"),
 	listAccounts: () => typedError<AccountView[], AppError>(__TAURI_INVOKE("list_accounts")),
 	/**
-	 *  The UI calls this once its first screen is painted; the start-up time goes to the log,
-	 *  where the footprint benchmark reads it.
+	 *  The UI calls this once it listens for events and its first screen is painted. Held
+	 *  events are delivered, and the start-up time goes to the log, where the footprint
+	 *  benchmark reads it.
 	 */
 	uiReady: () => typedError<null, AppError>(__TAURI_INVOKE("ui_ready")),
 };

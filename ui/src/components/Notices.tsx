@@ -10,6 +10,9 @@ interface Shown extends Notice {
 export function Notices({ children }: { children: ReactNode }) {
   const api = useApi();
   const [shown, setShown] = useState<Shown[]>([]);
+  // Children (and so the first-paint report that releases held notices) wait until we
+  // are subscribed, so no notice can slip past.
+  const [listening, setListening] = useState(false);
 
   useEffect(() => {
     let nextId = 0;
@@ -20,8 +23,12 @@ export function Notices({ children }: { children: ReactNode }) {
       const id = nextId;
       setShown((current) => [...current, { ...notice, id }]);
     }).then((stop) => {
-      if (cancelled) stop();
-      else unlisten = stop;
+      if (cancelled) {
+        stop();
+      } else {
+        unlisten = stop;
+        setListening(true);
+      }
     });
     return () => {
       cancelled = true;
@@ -35,7 +42,7 @@ export function Notices({ children }: { children: ReactNode }) {
 
   return (
     <Toast.Provider duration={10_000} label="Notification">
-      {children}
+      {listening && children}
       {shown.map((notice) => (
         <Toast.Root
           key={notice.id}

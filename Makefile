@@ -1,0 +1,30 @@
+# The README's two commands are `make run` and `make test`; each sets everything up first.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/node/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test setup bindings bench fmt
+
+## Install everything, build, and start Ferry (a development build, with its own data).
+run: setup
+	npm run build --workspace ui
+	cargo run --locked
+
+## Install everything and run every check and test.
+test: setup
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+## Regenerate ui/src/bindings.ts after changing the IPC contract.
+bindings:
+	FERRY_UPDATE_BINDINGS=1 cargo test --locked --test bindings
+
+## Start-up time and memory of a release build, printed.
+bench: setup
+	npm run build --workspace ui
+	cargo build --release --locked --features custom-protocol
+	tests/session/run.sh tests/bench/footprint.sh target/release/ferry
+
+fmt:
+	cargo fmt --all

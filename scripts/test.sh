@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Every check Ferry has, in the order a failure is cheapest to find. `make test` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ -x .tools/node/node_modules/.bin/node ]] && export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+step "format (rustfmt)"
+cargo fmt --all -- --check
+
+step "UI: build, type-check, lint, unit tests"
+npm run build --workspace ui
+npm run lint --workspace ui
+npm run test --workspace ui
+npm run typecheck --workspace tests/e2e
+
+step "clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build the app for the end-to-end tests"
+cargo build --locked
+
+step "Rust tests and end-to-end tests, inside the private headless session"
+tests/session/run.sh scripts/test-in-session.sh

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Footprint benchmark: start-up time to the first paint of the Accounts screen, and the
+# memory of every Ferry process (the app and its WebKit helpers) after idling.
+# Run it inside the test session: `make bench`, or
+#   tests/session/run.sh tests/bench/footprint.sh [path/to/ferry]
+# Prints its figures; it asserts nothing and is not part of `make test`.
+#
+#   FERRY_BENCH_RUNS  measured starts (default 5; one unmeasured warm-up start precedes them)
+#   FERRY_BENCH_IDLE  seconds to idle before reading memory (default 30)
+set -euo pipefail
+
+bin="$(realpath "${1:-target/release/ferry}")"
+runs="${FERRY_BENCH_RUNS:-5}"
+idle="${FERRY_BENCH_IDLE:-30}"
+[[ "${FERRY_IN_SESSION:-}" == 1 ]] || { echo "run inside tests/session/run.sh" >&2; exit 2; }
+[[ -x "$bin" ]] || { echo "no Ferry binary at $bin" >&2; exit 2; }
+log_dir="$XDG_DATA_HOME/dev.ferry.desktop.test/logs"
+
+paint_lines() { cat "$log_dir"/*.log 2>/dev/null | grep -c 'first paint' || true; }
+
+# Starts Ferry, waits for its first-paint log line, prints "pid start_ms".
+start_ferry() {
+  local before t0 pid line
+  before="$(paint_lines)"
+  t0="$(date +%s%3N)"
+  "$bin" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do
+    if (( $(paint_lines) > before )); then
+      line="$(cat "$log_dir"/*.log | grep 'first paint' | tail -n 1)"
+      local painted="${line##*unix_ms=}"
+      painted="${painted%% *}"
+      echo "$pid $((painted - t0))"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { echo "Ferry exited before painting" >&2; return 1; }
+    sleep 0.01
+  done
+  echo "no first paint within 6 s" >&2
+  return 1
+}
+
+stop_ferry() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Ferry and all its descendants.
+family() {
+  local pids=("$1") i=0
+  while (( i < ${#pids[@]} )); do
+    for child in $(cat /proc/"${pids[$i]}"/task/*/children 2>/dev/null); do pids+=("$child"); done
+    i=$((i + 1))
+  done
+  echo "${pids[@]}"
+}
+
+kib_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "$1" 2>/dev/null || echo 0; }
+
+echo "Ferry footprint benchmark"
+echo "binary: $bin ($(du -h "$bin" | cut -f1))"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), display $DISPLAY (Xvfb)"
+
+read -r pid _ < <(start_ferry)   # warm-up: creates the database, fills the page cache
+stop_ferry "$pid"
+
+times=()
+for i in $(seq "$runs"); do
+  read -r pid ms < <(start_ferry)
+  times+=("$ms")
+  (( i < runs )) && stop_ferry "$pid"
+done
+sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+median="${sorted[$(( runs / 2 ))]}"
+echo
+echo "start to first paint of the Accounts screen, $runs starts (ms): ${times[*]}"
+echo "  median ${median} ms, best ${sorted[0]} ms, worst ${sorted[-1]} ms   (target: under 1000 ms)"
+
+echo
+echo "idling ${idle} s ..."
+sleep "$idle"
+total_rss=0 total_pss=0
+printf '  %-8s %-24s %10s %10s\n' PID PROCESS RSS_MiB PSS_MiB
+for p in $(family "$pid"); do
+  [[ -r /proc/$p/status ]] || continue
+  rss="$(kib_field /proc/"$p"/status VmRSS)"
+  pss="$(kib_field /proc/"$p"/smaps_rollup Pss)"
+  total_rss=$((total_rss + ${rss:-0}))
+  total_pss=$((total_pss + ${pss:-0}))
+  awk -v p="$p" -v c="$(cat /proc/"$p"/comm)" -v r="${rss:-0}" -v s="${pss:-0}" \
+    'BEGIN { printf "  %-8s %-24s %10.1f %10.1f\n", p, c, r / 1024, s / 1024 }'
+done
+echo "memory of all Ferry processes after ${idle} s idle: RSS $((total_rss / 1024)) MiB (PSS $((total_pss / 1024)) MiB, shared pages counted once)   (target: under 150 MB)"
+stop_ferry "$pid"
