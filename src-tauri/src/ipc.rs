@@ -67,11 +67,15 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(collect_events![NoticeEvent, AccountsChangedEvent])
 }
 
-/// Forwards core events to the webview. Until the UI says it is listening (`ui_ready`),
-/// events are held, so a notice caused by a link that started Ferry is not lost.
+/// Notices raised while no window listens are kept for the next one, up to this many.
+const MAX_HELD_NOTICES: usize = 20;
+
+/// Forwards core events to the webview. While no UI listens (before `ui_ready`, or with
+/// the window closed) notices are held for the next window; other events are dropped,
+/// since a new window loads fresh state anyway.
 pub struct TauriSink {
     app: AppHandle,
-    held: Mutex<Option<Vec<CoreEvent>>>,
+    held: Mutex<Option<Vec<Notice>>>,
 }
 
 impl TauriSink {
@@ -82,12 +86,21 @@ impl TauriSink {
         }
     }
 
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Vec<Notice>>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The UI is listening: deliver what was held and stop holding.
     pub fn release(&self) {
-        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).take();
-        for event in held.into_iter().flatten() {
-            self.deliver(event);
+        let held = self.held().take();
+        for notice in held.into_iter().flatten() {
+            self.deliver(CoreEvent::Notice(notice));
         }
+    }
+
+    /// No UI is listening any more (the window closed).
+    pub fn hold(&self) {
+        self.held().get_or_insert_with(Vec::new);
     }
 
     fn deliver(&self, event: CoreEvent) {
@@ -103,8 +116,13 @@ impl TauriSink {
 
 impl EventSink for TauriSink {
     fn emit(&self, event: CoreEvent) {
-        if let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            held.push(event);
+        if let Some(held) = self.held().as_mut() {
+            if let CoreEvent::Notice(notice) = event {
+                if held.len() == MAX_HELD_NOTICES {
+                    held.remove(0);
+                }
+                held.push(notice);
+            }
             return;
         }
         self.deliver(event);

@@ -107,7 +107,11 @@ pub fn run() {
                 started,
             });
 
-            window::create_main(&handle)?;
+            if std::env::args().any(|arg| arg == window::HIDDEN_FLAG) {
+                tracing::info!("started hidden, in the tray");
+            } else {
+                window::create_main(&handle)?;
+            }
             if let Err(err) = tray::create(&handle) {
                 // A desktop without a tray still gets a working window.
                 tracing::warn!(%err, "could not create the tray icon");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Footprint benchmark: start-up time to the first paint of the Accounts screen, and the
-# memory of every Ferry process (the app and its WebKit helpers) after idling.
+# memory of every Ferry process (the app and its WebKit helpers) after idling in three
+# states: window open, window closed to the tray, and started hidden in the tray.
 # Run it inside the test session: `make bench`, or
 #   tests/session/run.sh tests/bench/footprint.sh [path/to/ferry]
 # Prints its figures; it asserts nothing and is not part of `make test`.
@@ -76,19 +77,39 @@ echo
 echo "start to first paint of the Accounts screen, $runs starts (ms): ${times[*]}"
 echo "  median ${median} ms, best ${sorted[0]} ms, worst ${sorted[-1]} ms   (target: under 1000 ms)"
 
+# Prints the memory of Ferry (pid $1) and its descendants; $2 names the state.
+report_memory() {
+  local total_rss=0 total_pss=0 rss pss
+  printf '  %-8s %-24s %10s %10s\n' PID PROCESS RSS_MiB PSS_MiB
+  for p in $(family "$1"); do
+    [[ -r /proc/$p/status ]] || continue
+    rss="$(kib_field /proc/"$p"/status VmRSS)"
+    pss="$(kib_field /proc/"$p"/smaps_rollup Pss)"
+    total_rss=$((total_rss + ${rss:-0}))
+    total_pss=$((total_pss + ${pss:-0}))
+    awk -v p="$p" -v c="$(cat /proc/"$p"/comm)" -v r="${rss:-0}" -v s="${pss:-0}" \
+      'BEGIN { printf "  %-8s %-24s %10.1f %10.1f\n", p, c, r / 1024, s / 1024 }'
+  done
+  echo "memory of all Ferry processes, $2, after ${idle} s idle: RSS $((total_rss / 1024)) MiB (PSS $((total_pss / 1024)) MiB, shared pages counted once)   (target: under 150 MB)"
+}
+
 echo
-echo "idling ${idle} s ..."
+echo "idling ${idle} s with the window open ..."
 sleep "$idle"
-total_rss=0 total_pss=0
-printf '  %-8s %-24s %10s %10s\n' PID PROCESS RSS_MiB PSS_MiB
-for p in $(family "$pid"); do
-  [[ -r /proc/$p/status ]] || continue
-  rss="$(kib_field /proc/"$p"/status VmRSS)"
-  pss="$(kib_field /proc/"$p"/smaps_rollup Pss)"
-  total_rss=$((total_rss + ${rss:-0}))
-  total_pss=$((total_pss + ${pss:-0}))
-  awk -v p="$p" -v c="$(cat /proc/"$p"/comm)" -v r="${rss:-0}" -v s="${pss:-0}" \
-    'BEGIN { printf "  %-8s %-24s %10.1f %10.1f\n", p, c, r / 1024, s / 1024 }'
-done
-echo "memory of all Ferry processes after ${idle} s idle: RSS $((total_rss / 1024)) MiB (PSS $((total_pss / 1024)) MiB, shared pages counted once)   (target: under 150 MB)"
+report_memory "$pid" "window open"
+
+echo
+echo "closing the window (Ctrl+W) and idling ${idle} s ..."
+window="$(xdotool search --onlyvisible --name '^Ferry$' | head -n 1)"
+xdotool windowfocus --sync "$window" key ctrl+w
+sleep "$idle"
+report_memory "$pid" "window closed to the tray"
+stop_ferry "$pid"
+
+echo
+echo "idling ${idle} s in the tray (started with --hidden, as at login) ..."
+"$bin" --hidden >/dev/null 2>&1 &
+pid=$!
+sleep "$idle"
+report_memory "$pid" "tray only"
 stop_ferry "$pid"

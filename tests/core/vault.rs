@@ -96,6 +96,7 @@ async fn the_memory_store_behaves_like_the_real_one() {
 /// Runs in a child process whose D-Bus address leads nowhere (see the test below); it
 /// does nothing in an ordinary run.
 #[tokio::test]
+#[allow(clippy::print_stdout)] // the parent test reads these lines
 async fn child_process_without_a_keychain() {
     if std::env::var_os("FERRY_VAULT_CHILD").is_none() {
         return;

@@ -1,5 +1,5 @@
 // Helpers for driving the real Ferry binary in the test session.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,25 +55,75 @@ export function ferryPids(): number[] {
  */
 export async function quit(browser: Browser | undefined): Promise<void> {
   await browser?.deleteSession().catch(() => undefined);
-  const deadline = Date.now() + 15_000;
-  while (ferryPids().length > 0) {
-    if (Date.now() > deadline) throw new Error(`Ferry still running: ${ferryPids().join(", ")}`);
+  // A Ferry whose window a test closed lives on in the tray: ask it to quit.
+  if (!(await waitUntil(() => ferryPids().length === 0, 5_000))) {
+    ferryPids().forEach((pid) => { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } });
+  }
+  if (!(await waitUntil(() => ferryPids().length === 0, 15_000))) {
+    throw new Error(`Ferry still running: ${ferryPids().join(", ")}`);
+  }
+}
+
+/** Polls `check` every 50 ms; true once it holds, false after `timeoutMs`. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Ids of the visible top-level X windows titled "Ferry". */
+export function ferryWindowIds(): string[] {
+  try {
+    return execFileSync("xdotool", ["search", "--onlyvisible", "--name", "^Ferry$"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
+  } catch {
+    return []; // xdotool exits 1 when nothing matches
+  }
+}
+
+export function visibleFerryWindows(): number {
+  return ferryWindowIds().length;
+}
+
+/** Starts Ferry directly (not through WebDriver), e.g. hidden in the tray. */
+export function spawnFerry(args: string[]): ChildProcess {
+  return spawn(FERRY_BIN, args, { stdio: "ignore" });
+}
+
+/** Sends SIGTERM and resolves with the exit code. */
+export function terminate(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolvePromise) => {
+    if (child.exitCode !== null) {
+      resolvePromise(child.exitCode);
+      return;
+    }
+    child.once("exit", (code) => { resolvePromise(code); });
+    child.kill("SIGTERM");
+  });
 }
 
 export function byTestId(browser: Browser, id: string) {
   return browser.$(`[data-testid="${id}"]`);
 }
 
+/**
+ * Saves a PNG of the Ferry window as the X server shows it (ImageMagick's `import`).
+ * WebDriver's own screenshot needs WebKit's GPU compositing, which Ferry turns off.
+ */
 export async function screenshot(browser: Browser, name: string): Promise<string> {
   mkdirSync(SHOTS_DIR, { recursive: true });
   // Let the webview paint what the DOM already holds.
   await browser.executeAsync((done: () => void) => {
     requestAnimationFrame(() => requestAnimationFrame(() => { done(); }));
   });
+  const [windowId] = ferryWindowIds();
+  if (windowId === undefined) throw new Error("no visible Ferry window to capture");
   const path = join(SHOTS_DIR, `${name}.png`);
-  await browser.saveScreenshot(path);
+  execFileSync("import", ["-window", windowId, path]);
   return path;
 }
 

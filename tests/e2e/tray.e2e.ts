@@ -1,7 +1,18 @@
 // The tray icon as a desktop panel sees it: registered, with its menu, and working.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { byTestId, launch, quit, logText, type Browser } from "./ferry";
+import {
+  byTestId,
+  launch,
+  logText,
+  quit,
+  runSecondInstance,
+  spawnFerry,
+  terminate,
+  visibleFerryWindows,
+  waitUntil,
+  type Browser,
+} from "./ferry";
 import { TrayHost } from "./trayhost";
 
 let host: TrayHost;
@@ -44,5 +55,46 @@ describe("the tray", () => {
     const log = logText();
     expect(log).toContain("quit chosen from the tray");
     expect(log.lastIndexOf("core stopped")).toBeGreaterThan(log.lastIndexOf("quit chosen from the tray"));
+  });
+
+  it("keeps Ferry running in the tray when the window closes, and Open Ferry brings it back", async () => {
+    browser = await launch();
+    await byTestId(browser, "accounts-empty").waitForDisplayed({ timeout: 20_000 });
+    const item = await host.waitForItem();
+    expect(visibleFerryWindows()).toBe(1);
+
+    // The key closes the window mid-action, so WebDriver reports the window gone.
+    await browser.keys(["Control", "w"]).catch(() => undefined);
+    expect(await waitUntil(() => visibleFerryWindows() === 0, 10_000), "the window closed").toBe(true);
+    expect(await host.hasOwner(item.owner), "Ferry is still running").toBe(true);
+    expect(logText()).toContain("main window closed; Ferry keeps running in the tray");
+
+    const paintsBefore = logText().split("first paint").length;
+    const open = (await host.menu(item)).find((e) => e.label === "Open Ferry");
+    await host.click(item, open?.id ?? -1);
+    expect(await waitUntil(() => visibleFerryWindows() === 1, 15_000), "the window is back").toBe(true);
+    expect(
+      await waitUntil(() => logText().split("first paint").length > paintsBefore, 15_000),
+      "the new window painted its UI",
+    ).toBe(true);
+  });
+
+  it("starts hidden with --hidden, opens on a second launch, and exits cleanly on SIGTERM", async () => {
+    const ferry = spawnFerry(["--hidden"]);
+    try {
+      const item = await host.waitForItem();
+      expect(logText()).toContain("started hidden, in the tray");
+      expect(visibleFerryWindows(), "no window at a hidden start").toBe(0);
+
+      const second = await runSecondInstance([]);
+      expect(second.code, second.output).toBe(0);
+      expect(await waitUntil(() => visibleFerryWindows() === 1, 15_000), "a second launch shows Ferry").toBe(true);
+      expect(await host.hasOwner(item.owner)).toBe(true);
+    } finally {
+      const code = await terminate(ferry);
+      expect(code, "SIGTERM is a clean quit").toBe(0);
+    }
+    const log = logText();
+    expect(log.lastIndexOf("core stopped")).toBeGreaterThan(log.lastIndexOf("quitting on signal signal=SIGTERM"));
   });
 });

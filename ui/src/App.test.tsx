@@ -99,6 +99,15 @@ describe("App shell", () => {
     await waitFor(() => { expect(screen.queryByTestId("notice")).not.toBeInTheDocument(); });
   });
 
+  it("closes the window with Ctrl+W", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await screen.findByText("No accounts yet");
+    await user.keyboard("{Control>}w{/Control}");
+    expect(api.closeCalls).toBe(1);
+  });
+
   it("explains a start-up failure instead of showing the app", async () => {
     const api = new FakeApi();
     api.status = {

@@ -13,6 +13,18 @@ export function App({ api }: { api: Api }) {
     api.appStatus().then(setStatus, (reason: unknown) => { setFailure(asAppError(reason)); });
   }, [api]);
 
+  // Ctrl+W / Cmd+W closes the window, as in other desktop apps; Ferry stays in the tray.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "w") {
+        event.preventDefault();
+        void api.closeWindow();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => { window.removeEventListener("keydown", onKey); };
+  }, [api]);
+
   const startupError = failure ?? status?.startupError ?? null;
   if (startupError !== null) {
     return <StartupErrorScreen error={startupError} dataDir={status?.info.dataDir ?? null} />;

@@ -1,6 +1,7 @@
 // The UI's view of the backend. Production wraps the generated bindings; tests pass a
 // fake with the same shape. Screens never import bindings.ts directly.
 import { createContext, useContext } from "react";
+import { getCurrentWindow } from "@tauri-apps/api/window";
 import {
   commands,
   events,
@@ -25,6 +26,8 @@ export interface Api {
   uiReady(): Promise<Result<null>>;
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
   onAccountsChanged(handler: () => void): Promise<Unlisten>;
+  /** Closes this window; Ferry keeps running in the tray. */
+  closeWindow(): Promise<void>;
 }
 
 export const tauriApi: Api = {
@@ -33,6 +36,7 @@ export const tauriApi: Api = {
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
   onAccountsChanged: (handler) => events.accountsChangedEvent.listen(() => { handler(); }),
+  closeWindow: () => getCurrentWindow().close(),
 };
 
 /** Turns anything a command rejected with (a framework failure) into the UI's error shape. */

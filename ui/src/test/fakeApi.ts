@@ -8,6 +8,7 @@ export class FakeApi implements Api {
     startupError: null,
   };
   readyCalls = 0;
+  closeCalls = 0;
   listCalls = 0;
   private noticeHandlers: ((notice: Notice) => void)[] = [];
   private changeHandlers: (() => void)[] = [];
@@ -32,6 +33,11 @@ export class FakeApi implements Api {
     return Promise.resolve(() => {
       this.changeHandlers = this.changeHandlers.filter((h) => h !== handler);
     });
+  };
+
+  closeWindow = () => {
+    this.closeCalls += 1;
+    return Promise.resolve();
   };
 
   sendNotice(notice: Notice) {
