@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The part of the test run that needs the desktop session (see tests/session/run.sh).
-set -euo pipefail
+set -euo pipefail  # pipefail: a failing cargo test fails the pipe into tee
 cd "$(dirname "$0")/.."
 
 # Includes the keychain tests that are ignored outside the session, and the check that
 # ui/src/bindings.ts matches the Rust contract.
-cargo test --workspace --locked -- --include-ignored
+reports="$(realpath -m "${FERRY_TEST_REPORTS:-target/test-reports}")"
+mkdir -p "$reports"
+cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$reports/rust.log"
 
 # The real window, through tauri-driver and WebKitWebDriver. Screenshots: target/e2e/.
-(cd tests/e2e && npx vitest run)
+(cd tests/e2e && npx vitest run --reporter=default --reporter=json \
+  --outputFile.json="$reports/e2e.json")

@@ -7,13 +7,18 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
+# Each runner leaves a report here; scripts/tally.mjs adds them up at the end.
+export FERRY_TEST_REPORTS="$PWD/target/test-reports"
+rm -rf "$FERRY_TEST_REPORTS" && mkdir -p "$FERRY_TEST_REPORTS"
+
 step "format (rustfmt)"
 cargo fmt --all -- --check
 
 step "UI: build, type-check, lint, unit tests"
 npm run build --workspace ui
 npm run lint --workspace ui
-npm run test --workspace ui
+npm run test --workspace ui -- --reporter=default --reporter=json \
+  --outputFile.json="$FERRY_TEST_REPORTS/ui.json"
 npm run typecheck --workspace tests/e2e
 
 step "clippy (warnings denied)"
@@ -24,3 +29,6 @@ cargo build --locked
 
 step "Rust tests and end-to-end tests, inside the private headless session"
 tests/session/run.sh scripts/test-in-session.sh
+
+step "summary"
+node scripts/tally.mjs "$FERRY_TEST_REPORTS"
