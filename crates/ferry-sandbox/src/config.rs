@@ -1,0 +1,124 @@
+//! Behaviour switches. Every number the reference marks as observed, unverified or
+//! changed over time is a setting here, with the documented or observed value as default
+//! (`shared/provider-reference.md` §5).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Lifetime of authorization codes, both providers ("about 10 minutes").
+    pub code_ttl_s: u64,
+    /// Added before every provider response, to model a real round trip.
+    pub latency_ms: u64,
+    pub google: GoogleConfig,
+    pub microsoft: MicrosoftConfig,
+    pub quotas: QuotaConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GoogleConfig {
+    /// `expires_in` of access tokens (real responses show 3599).
+    pub access_token_ttl_s: u64,
+    /// Send RFC 9207 `iss` on the authorization redirect (reported for 2026).
+    pub send_iss: bool,
+    /// Advertise `authorization_response_iss_parameter_supported` in discovery.
+    pub advertise_iss_supported: bool,
+    /// `iss` claim of id_tokens: the issuer URL, or the bare host form Google also uses.
+    pub id_token_iss_bare_host: bool,
+    /// Live refresh tokens per account and client; the next one evicts the oldest.
+    pub refresh_tokens_per_client: usize,
+    /// Refresh tokens unused this long die (six months).
+    pub refresh_inactivity_days: u64,
+    /// Refresh tokens of a client in "Testing" status die this long after consent.
+    pub testing_refresh_ttl_days: u64,
+    /// `error_description` for a dead refresh token.
+    pub dead_token_description: String,
+    /// Accept `code_challenge_method=plain` (Google does; Ferry must not need it).
+    pub allow_plain_pkce: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MicrosoftConfig {
+    /// `expires_in` of access tokens is drawn from this range (60-90 minutes).
+    pub access_token_ttl_min_s: u64,
+    pub access_token_ttl_max_s: u64,
+    /// A rotated refresh token stays usable (as documented); false models a strict server.
+    pub old_refresh_token_stays_valid: bool,
+    /// Refresh tokens unused this long die with AADSTS700082.
+    pub refresh_inactivity_days: u64,
+    /// The AADSTS code a revoked grant or password change gives on refresh.
+    pub revocation_error_code: u32,
+    /// The `error` value sent with AADSTS50076: `invalid_grant` or `interaction_required`.
+    pub mfa_error_value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Apply the quotas at all (on in benchmarks and the demo; tests turn them on as needed).
+    pub enabled: bool,
+    /// Gmail quota units per user per minute (2026 table: 6,000; 2024-25: 15,000).
+    pub gmail_units_per_user_per_min: u64,
+    /// Graph requests per app and mailbox per 10 minutes.
+    pub graph_requests_per_10_min: u64,
+    /// Graph concurrent requests per app and mailbox.
+    pub graph_concurrent_per_mailbox: usize,
+    /// `Retry-After` seconds on Graph throttling.
+    pub graph_retry_after_s: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            code_ttl_s: 600,
+            latency_ms: 0,
+            google: GoogleConfig::default(),
+            microsoft: MicrosoftConfig::default(),
+            quotas: QuotaConfig::default(),
+        }
+    }
+}
+
+impl Default for GoogleConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_s: 3599,
+            send_iss: true,
+            advertise_iss_supported: true,
+            id_token_iss_bare_host: false,
+            refresh_tokens_per_client: 100,
+            refresh_inactivity_days: 183,
+            testing_refresh_ttl_days: 7,
+            dead_token_description: "Token has been expired or revoked.".into(),
+            allow_plain_pkce: false,
+        }
+    }
+}
+
+impl Default for MicrosoftConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_min_s: 3600,
+            access_token_ttl_max_s: 5400,
+            old_refresh_token_stays_valid: true,
+            refresh_inactivity_days: 90,
+            revocation_error_code: 50173,
+            mfa_error_value: "invalid_grant".into(),
+        }
+    }
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            gmail_units_per_user_per_min: 6_000,
+            graph_requests_per_10_min: 10_000,
+            graph_concurrent_per_mailbox: 4,
+            graph_retry_after_s: 2,
+        }
+    }
+}
