@@ -79,7 +79,11 @@ impl Browser {
     }
 
     /// Runs the whole flow as `person` and returns where the provider sent the browser.
-    pub async fn authorize(&self, authorization_url: &str, person: &Person) -> Result<Outcome, BrowserError> {
+    pub async fn authorize(
+        &self,
+        authorization_url: &str,
+        person: &Person,
+    ) -> Result<Outcome, BrowserError> {
         let start = Url::parse(authorization_url)?;
         let response = self.http.get(start.clone()).send().await?;
         let (page, url) = match Self::settle(response).await? {
@@ -92,7 +96,12 @@ impl Browser {
         let mut fields = form.fields;
         set(&mut fields, "email", &person.email);
         set(&mut fields, "password", &person.password);
-        let response = self.http.post(url.join(&form.action)?).form(&fields).send().await?;
+        let response = self
+            .http
+            .post(url.join(&form.action)?)
+            .form(&fields)
+            .send()
+            .await?;
         let (page, url) = match Self::settle(response).await? {
             Step::Done(outcome) => return Ok(outcome),
             Step::Page(page, url) => (page, url),
@@ -110,8 +119,16 @@ impl Browser {
             .into_iter()
             .filter(|(name, value)| !(name == "scope" && person.untick.contains(value)))
             .collect();
-        fields.push(("decision".into(), if person.allow { "allow" } else { "deny" }.into()));
-        let response = self.http.post(url.join(&form.action)?).form(&fields).send().await?;
+        fields.push((
+            "decision".into(),
+            if person.allow { "allow" } else { "deny" }.into(),
+        ));
+        let response = self
+            .http
+            .post(url.join(&form.action)?)
+            .form(&fields)
+            .send()
+            .await?;
         match Self::settle(response).await? {
             Step::Done(outcome) => Ok(outcome),
             Step::Page(..) => Err(BrowserError::Missing("redirect after consent")),
@@ -160,7 +177,8 @@ impl FormData {
     /// The first form that has a control named `name`.
     fn find(page: &Html, name: &str) -> Result<Self, BrowserError> {
         let forms = Selector::parse("form").map_err(|_| BrowserError::Missing("form"))?;
-        let controls = Selector::parse("input, button").map_err(|_| BrowserError::Missing("input"))?;
+        let controls =
+            Selector::parse("input, button").map_err(|_| BrowserError::Missing("input"))?;
         for form in page.select(&forms) {
             let inputs: Vec<ElementRef> = form.select(&controls).collect();
             if !inputs.iter().any(|i| i.value().attr("name") == Some(name)) {
@@ -176,7 +194,10 @@ impl FormData {
                 })
                 .filter_map(|i| {
                     let name = i.value().attr("name")?;
-                    Some((name.to_owned(), i.value().attr("value").unwrap_or_default().to_owned()))
+                    Some((
+                        name.to_owned(),
+                        i.value().attr("value").unwrap_or_default().to_owned(),
+                    ))
                 })
                 .collect();
             return Ok(Self {
@@ -195,10 +216,20 @@ fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
 
 fn first_attr(page: &Html, selector: &str, attr: &str) -> Option<String> {
     let selector = Selector::parse(selector).ok()?;
-    page.select(&selector).next()?.value().attr(attr).map(str::to_owned)
+    page.select(&selector)
+        .next()?
+        .value()
+        .attr(attr)
+        .map(str::to_owned)
 }
 
 fn first_text(page: &Html, selector: &str) -> Option<String> {
     let selector = Selector::parse(selector).ok()?;
-    Some(page.select(&selector).next()?.text().collect::<Vec<_>>().join(" "))
+    Some(
+        page.select(&selector)
+            .next()?
+            .text()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }

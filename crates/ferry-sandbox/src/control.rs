@@ -43,10 +43,38 @@ pub fn seed_demo(world: &World) {
         ..NewClient::default()
     });
     for (provider, email, name, password, tenant, hd) in [
-        (Provider::Google, "ada@example.com", "Ada Lovelace", "ada", None, None),
-        (Provider::Google, "grace@example.org", "Grace Hopper", "grace", None, Some("example.org")),
-        (Provider::Microsoft, "alan@outlook.example", "Alan Turing", "alan", None, None),
-        (Provider::Microsoft, "katherine@contoso.example", "Katherine Johnson", "katherine", Some("72f988bf-86f1-41af-91ab-2d7cd011db47"), None),
+        (
+            Provider::Google,
+            "ada@example.com",
+            "Ada Lovelace",
+            "ada",
+            None,
+            None,
+        ),
+        (
+            Provider::Google,
+            "grace@example.org",
+            "Grace Hopper",
+            "grace",
+            None,
+            Some("example.org"),
+        ),
+        (
+            Provider::Microsoft,
+            "alan@outlook.example",
+            "Alan Turing",
+            "alan",
+            None,
+            None,
+        ),
+        (
+            Provider::Microsoft,
+            "katherine@contoso.example",
+            "Katherine Johnson",
+            "katherine",
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            None,
+        ),
     ] {
         world.add_user(NewUser {
             provider: Some(provider),
@@ -69,7 +97,10 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/config", get(get_config).put(put_config))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
-        .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/requests", get(requests).delete(clear_requests))
         .route("/requests/count", get(count_requests))
         .route("/health", get(|| async { "ok" }))
@@ -77,11 +108,20 @@ pub fn router(world: Arc<World>) -> Router {
 }
 
 fn not_found(what: &str) -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no such {what}") }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": format!("no such {what}") })),
+    )
+        .into_response()
 }
 
 async fn list_users(State(world): State<Arc<World>>) -> Json<Value> {
-    Json(json!(world.state().users.values().cloned().collect::<Vec<_>>()))
+    Json(json!(world
+        .state()
+        .users
+        .values()
+        .cloned()
+        .collect::<Vec<_>>()))
 }
 
 async fn add_user(State(world): State<Arc<World>>, Json(new): Json<NewUser>) -> Response {
@@ -95,7 +135,11 @@ struct RevokeRequest {
     client_id: Option<String>,
 }
 
-async fn revoke(State(world): State<Arc<World>>, Path(id): Path<String>, body: Option<Json<RevokeRequest>>) -> Response {
+async fn revoke(
+    State(world): State<Arc<World>>,
+    Path(id): Path<String>,
+    body: Option<Json<RevokeRequest>>,
+) -> Response {
     if !world.state().users.contains_key(&id) {
         return not_found("user");
     }
@@ -113,7 +157,12 @@ async fn password_change(State(world): State<Arc<World>>, Path(id): Path<String>
 }
 
 async fn list_clients(State(world): State<Arc<World>>) -> Json<Value> {
-    Json(json!(world.state().clients.values().cloned().collect::<Vec<_>>()))
+    Json(json!(world
+        .state()
+        .clients
+        .values()
+        .cloned()
+        .collect::<Vec<_>>()))
 }
 
 async fn add_client(State(world): State<Arc<World>>, Json(new): Json<NewClient>) -> Response {
@@ -126,7 +175,11 @@ struct Testing {
     testing: bool,
 }
 
-async fn set_testing(State(world): State<Arc<World>>, Path(id): Path<String>, Json(body): Json<Testing>) -> Response {
+async fn set_testing(
+    State(world): State<Arc<World>>,
+    Path(id): Path<String>,
+    Json(body): Json<Testing>,
+) -> Response {
     match world.state().clients.get_mut(&id) {
         Some(client) => {
             client.testing = body.testing;
@@ -141,7 +194,10 @@ async fn get_config(State(world): State<Arc<World>>) -> Json<SandboxConfig> {
 }
 
 /// Replaces the configuration; fields left out keep their defaults.
-async fn put_config(State(world): State<Arc<World>>, Json(config): Json<SandboxConfig>) -> Json<SandboxConfig> {
+async fn put_config(
+    State(world): State<Arc<World>>,
+    Json(config): Json<SandboxConfig>,
+) -> Json<SandboxConfig> {
     world.set_config(config);
     Json(world.config())
 }
@@ -185,9 +241,14 @@ async fn clear_requests(State(world): State<Arc<World>>) -> StatusCode {
 }
 
 /// `GET /requests/count?service=google&path=/token&grant_type=refresh_token`
-async fn count_requests(State(world): State<Arc<World>>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+async fn count_requests(
+    State(world): State<Arc<World>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
     let service = q.get("service").map(String::as_str).unwrap_or("google");
     let path = q.get("path").map(String::as_str).unwrap_or("");
-    let count = world.log.count(service, path, q.get("grant_type").map(String::as_str));
+    let count = world
+        .log
+        .count(service, path, q.get("grant_type").map(String::as_str));
     Json(json!({ "count": count }))
 }

@@ -55,7 +55,10 @@ pub struct Faults {
 
 impl Faults {
     pub fn add(&self, rule: FaultRule) {
-        self.rules.lock().unwrap_or_else(|p| p.into_inner()).push(rule);
+        self.rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(rule);
     }
 
     pub fn clear(&self) {
@@ -67,13 +70,28 @@ impl Faults {
     }
 
     /// The action for this request, if a rule matches; uses up one of its `times`.
-    pub fn take(&self, service: &str, method: &str, path: &str, grant_type: Option<&str>) -> Option<FaultAction> {
+    pub fn take(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        grant_type: Option<&str>,
+    ) -> Option<FaultAction> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let index = rules.iter().position(|rule| {
             rule.service.as_deref().is_none_or(|s| s == service)
-                && rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && rule.path_contains.as_deref().is_none_or(|p| path.contains(p))
-                && rule.grant_type.as_deref().is_none_or(|g| Some(g) == grant_type)
+                && rule
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && rule
+                    .path_contains
+                    .as_deref()
+                    .is_none_or(|p| path.contains(p))
+                && rule
+                    .grant_type
+                    .as_deref()
+                    .is_none_or(|g| Some(g) == grant_type)
                 && rule.times != Some(0)
         })?;
         let rule = &mut rules[index];
@@ -103,11 +121,26 @@ mod tests {
             times: Some(2),
             action: FaultAction::Drop,
         });
-        assert_eq!(faults.take("microsoft", "POST", "/token", Some("refresh_token")), None);
-        assert_eq!(faults.take("google", "POST", "/token", Some("authorization_code")), None);
-        assert_eq!(faults.take("google", "POST", "/token", Some("refresh_token")), Some(FaultAction::Drop));
-        assert_eq!(faults.take("google", "POST", "/token", Some("refresh_token")), Some(FaultAction::Drop));
-        assert_eq!(faults.take("google", "POST", "/token", Some("refresh_token")), None);
+        assert_eq!(
+            faults.take("microsoft", "POST", "/token", Some("refresh_token")),
+            None
+        );
+        assert_eq!(
+            faults.take("google", "POST", "/token", Some("authorization_code")),
+            None
+        );
+        assert_eq!(
+            faults.take("google", "POST", "/token", Some("refresh_token")),
+            Some(FaultAction::Drop)
+        );
+        assert_eq!(
+            faults.take("google", "POST", "/token", Some("refresh_token")),
+            Some(FaultAction::Drop)
+        );
+        assert_eq!(
+            faults.take("google", "POST", "/token", Some("refresh_token")),
+            None
+        );
         assert!(faults.list().is_empty(), "a spent rule is removed");
     }
 }

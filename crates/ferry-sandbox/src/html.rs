@@ -39,7 +39,13 @@ pub fn escape_attr(value: &str) -> String {
 }
 
 /// The sign-in form: email and password, posted back with the pending flow's id.
-pub fn sign_in(provider: Provider, action: &str, flow: &str, client: &str, error: Option<&str>) -> String {
+pub fn sign_in(
+    provider: Provider,
+    action: &str,
+    flow: &str,
+    client: &str,
+    error: Option<&str>,
+) -> String {
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
         .unwrap_or_default();

@@ -19,9 +19,9 @@ pub mod control;
 pub mod faults;
 pub mod google;
 mod html;
-mod oauth;
 pub mod jwt;
 pub mod microsoft;
+mod oauth;
 pub mod quota;
 pub mod reqlog;
 mod secrets;
@@ -29,5 +29,5 @@ mod server;
 pub mod world;
 
 pub use config::SandboxConfig;
-pub use server::{Sandbox, SandboxOptions, SandboxError};
+pub use server::{Sandbox, SandboxError, SandboxOptions};
 pub use world::{Client, NewClient, NewUser, Provider, User, World};

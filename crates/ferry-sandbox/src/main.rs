@@ -16,11 +16,21 @@ fn parse_args() -> SandboxOptions {
     let mut options = SandboxOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut number = || -> u64 { args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage()) };
+        let mut number = || -> u64 {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| usage())
+        };
         match arg.as_str() {
-            "--google-port" => options.google_port = u16::try_from(number()).unwrap_or_else(|_| usage()),
-            "--microsoft-port" => options.microsoft_port = u16::try_from(number()).unwrap_or_else(|_| usage()),
-            "--control-port" => options.control_port = u16::try_from(number()).unwrap_or_else(|_| usage()),
+            "--google-port" => {
+                options.google_port = u16::try_from(number()).unwrap_or_else(|_| usage())
+            }
+            "--microsoft-port" => {
+                options.microsoft_port = u16::try_from(number()).unwrap_or_else(|_| usage())
+            }
+            "--control-port" => {
+                options.control_port = u16::try_from(number()).unwrap_or_else(|_| usage())
+            }
             "--latency-ms" => options.config.latency_ms = number(),
             "--quotas" => options.config.quotas.enabled = true,
             "--empty" => options.seed_demo = false,
@@ -33,7 +43,10 @@ fn parse_args() -> SandboxOptions {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FERRY_SANDBOX_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERRY_SANDBOX_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let options = parse_args();

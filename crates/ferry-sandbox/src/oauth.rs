@@ -79,7 +79,13 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The sign-in step shared by both providers: checks the password and binds the user to
 /// the pending flow. Returns the flow, or a message for the form.
-pub fn sign_in(world: &World, provider: Provider, flow_id: &str, email: &str, password: &str) -> Result<(PendingFlow, User), SignInError> {
+pub fn sign_in(
+    world: &World,
+    provider: Provider,
+    flow_id: &str,
+    email: &str,
+    password: &str,
+) -> Result<(PendingFlow, User), SignInError> {
     let mut state = world.state();
     let flow = state
         .flows
@@ -93,7 +99,9 @@ pub fn sign_in(world: &World, provider: Provider, flow_id: &str, email: &str, pa
         .find(|u| u.provider == provider && u.email.eq_ignore_ascii_case(email.trim()))
         .cloned();
     let Some(user) = user.filter(|u| u.password == password) else {
-        return Err(SignInError::WrongPassword { client_id: flow.client_id });
+        return Err(SignInError::WrongPassword {
+            client_id: flow.client_id,
+        });
     };
     if let Some(pending) = state.flows.get_mut(flow_id) {
         pending.user_id = Some(user.id.clone());
@@ -104,13 +112,23 @@ pub fn sign_in(world: &World, provider: Provider, flow_id: &str, email: &str, pa
 pub enum SignInError {
     /// The flow id is unknown or expired: the page is stale.
     NoFlow,
-    WrongPassword { client_id: String },
+    WrongPassword {
+        client_id: String,
+    },
 }
 
 /// The user id bound to a flow by [`sign_in`], for the consent step.
-pub fn signed_in_flow(world: &World, provider: Provider, flow_id: &str) -> Option<(PendingFlow, User)> {
+pub fn signed_in_flow(
+    world: &World,
+    provider: Provider,
+    flow_id: &str,
+) -> Option<(PendingFlow, User)> {
     let state = world.state();
-    let flow = state.flows.get(flow_id).filter(|f| f.provider == provider)?.clone();
+    let flow = state
+        .flows
+        .get(flow_id)
+        .filter(|f| f.provider == provider)?
+        .clone();
     let user = state.users.get(flow.user_id.as_deref()?)?.clone();
     Some((flow, user))
 }

@@ -67,11 +67,20 @@ impl Drop for GraphPermit {
 impl Quotas {
     /// Charges `method`'s units to `user` at `now`, or refuses when the last minute's
     /// units plus these would exceed `limit`.
-    pub fn charge_gmail(&self, user: &str, method: &str, now: SystemTime, limit: u64) -> Result<(), Throttled> {
+    pub fn charge_gmail(
+        &self,
+        user: &str,
+        method: &str,
+        now: SystemTime,
+        limit: u64,
+    ) -> Result<(), Throttled> {
         let cost = gmail_method_cost(method);
         let mut all = self.gmail.lock().unwrap_or_else(|p| p.into_inner());
         let window = all.entry(user.to_owned()).or_default();
-        while window.front().is_some_and(|(at, _)| now.duration_since(*at).unwrap_or_default() >= MINUTE) {
+        while window
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at).unwrap_or_default() >= MINUTE)
+        {
             window.pop_front();
         }
         let used: u64 = window.iter().map(|(_, units)| units).sum();
@@ -99,7 +108,10 @@ impl Quotas {
     ) -> Result<GraphPermit, Throttled> {
         let key = (app.to_owned(), mailbox.to_owned());
         {
-            let mut in_flight = self.graph_in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            let mut in_flight = self
+                .graph_in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let count = in_flight.entry(key.clone()).or_default();
             if *count >= concurrent {
                 return Err(Throttled {
@@ -115,7 +127,10 @@ impl Quotas {
         };
         let mut all = self.graph.lock().unwrap_or_else(|p| p.into_inner());
         let window = all.entry(key).or_default();
-        while window.front().is_some_and(|at| now.duration_since(*at).unwrap_or_default() >= TEN_MINUTES) {
+        while window
+            .front()
+            .is_some_and(|at| now.duration_since(*at).unwrap_or_default() >= TEN_MINUTES)
+        {
             window.pop_front();
         }
         // A refused request still counts against the limit, as at Graph.
@@ -143,13 +158,28 @@ mod tests {
         let q = Quotas::default();
         // 2026 table: messages.get costs 20, so 300 fit in 6,000 units.
         for _ in 0..300 {
-            q.charge_gmail("u", "users.messages.get", at(0), 6_000).expect("within quota");
+            q.charge_gmail("u", "users.messages.get", at(0), 6_000)
+                .expect("within quota");
         }
-        let refused = q.charge_gmail("u", "users.getProfile", at(30), 6_000).expect_err("over quota");
+        let refused = q
+            .charge_gmail("u", "users.getProfile", at(30), 6_000)
+            .expect_err("over quota");
         assert_eq!(refused.reason, ThrottleReason::GmailUserRate);
-        assert_eq!(refused.retry_after, Duration::from_secs(30), "until the oldest unit leaves the window");
-        assert!(q.charge_gmail("other", "users.getProfile", at(30), 6_000).is_ok(), "quotas are per user");
-        assert!(q.charge_gmail("u", "users.getProfile", at(60), 6_000).is_ok(), "the window slid past");
+        assert_eq!(
+            refused.retry_after,
+            Duration::from_secs(30),
+            "until the oldest unit leaves the window"
+        );
+        assert!(
+            q.charge_gmail("other", "users.getProfile", at(30), 6_000)
+                .is_ok(),
+            "quotas are per user"
+        );
+        assert!(
+            q.charge_gmail("u", "users.getProfile", at(60), 6_000)
+                .is_ok(),
+            "the window slid past"
+        );
     }
 
     #[test]
@@ -157,20 +187,40 @@ mod tests {
         let q = Quotas::default();
         let retry = Duration::from_secs(2);
         let permits: Vec<_> = (0..4)
-            .map(|_| q.enter_graph("app", "box", at(0), 10_000, 4, retry).expect("admitted"))
+            .map(|_| {
+                q.enter_graph("app", "box", at(0), 10_000, 4, retry)
+                    .expect("admitted")
+            })
             .collect();
-        let fifth = q.enter_graph("app", "box", at(0), 10_000, 4, retry).expect_err("5th concurrent");
+        let fifth = q
+            .enter_graph("app", "box", at(0), 10_000, 4, retry)
+            .expect_err("5th concurrent");
         assert_eq!(fifth.reason, ThrottleReason::GraphConcurrency);
-        assert!(q.enter_graph("app", "other-box", at(0), 10_000, 4, retry).is_ok(), "per mailbox");
+        assert!(
+            q.enter_graph("app", "other-box", at(0), 10_000, 4, retry)
+                .is_ok(),
+            "per mailbox"
+        );
         drop(permits);
 
         let q = Quotas::default();
         for _ in 0..3 {
-            drop(q.enter_graph("app", "box", at(0), 3, 4, retry).expect("admitted"));
+            drop(
+                q.enter_graph("app", "box", at(0), 3, 4, retry)
+                    .expect("admitted"),
+            );
         }
-        let over = q.enter_graph("app", "box", at(599), 3, 4, retry).expect_err("4th in 10 minutes");
+        let over = q
+            .enter_graph("app", "box", at(599), 3, 4, retry)
+            .expect_err("4th in 10 minutes");
         assert_eq!(over.reason, ThrottleReason::GraphRequests);
-        assert!(q.enter_graph("app", "box", at(600), 3, 4, retry).is_err(), "the refused one counted");
-        assert!(q.enter_graph("app", "box", at(1200), 3, 4, retry).is_ok(), "a new window");
+        assert!(
+            q.enter_graph("app", "box", at(600), 3, 4, retry).is_err(),
+            "the refused one counted"
+        );
+        assert!(
+            q.enter_graph("app", "box", at(1200), 3, 4, retry).is_ok(),
+            "a new window"
+        );
     }
 }

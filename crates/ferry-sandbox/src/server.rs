@@ -89,7 +89,10 @@ impl Sandbox {
         }
 
         let observed = |router: Router, service: &'static str| {
-            router.layer(middleware::from_fn_with_state((Arc::clone(&world), service), observe))
+            router.layer(middleware::from_fn_with_state(
+                (Arc::clone(&world), service),
+                observe,
+            ))
         };
         let (shutdown, _) = watch::channel(false);
         let serve = |listener: TcpListener, router: Router| {
@@ -106,8 +109,14 @@ impl Sandbox {
             })
         };
         let tasks = vec![
-            serve(google, observed(google::router(Arc::clone(&world)), "google")),
-            serve(microsoft, observed(microsoft::router(Arc::clone(&world)), "microsoft")),
+            serve(
+                google,
+                observed(google::router(Arc::clone(&world)), "google"),
+            ),
+            serve(
+                microsoft,
+                observed(microsoft::router(Arc::clone(&world)), "microsoft"),
+            ),
             serve(control, control::router(Arc::clone(&world))),
         ];
         tracing::info!(google = %urls.google, microsoft = %urls.microsoft, control = %urls.control, "sandbox listening");
@@ -178,12 +187,18 @@ async fn observe(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let fault = world.faults.take(service, &method, &path, grant_type.as_deref());
+    let fault = world
+        .faults
+        .take(service, &method, &path, grant_type.as_deref());
     let response = match fault {
-        None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Some(FaultAction::Latency { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         }
         Some(FaultAction::Respond {
             status,
@@ -193,20 +208,24 @@ async fn observe(
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = (status, body).into_response();
-            let content_type = content_type.unwrap_or_else(|| "application/json; charset=utf-8".into());
+            let content_type =
+                content_type.unwrap_or_else(|| "application/json; charset=utf-8".into());
             if let Ok(value) = HeaderValue::from_str(&content_type) {
                 response.headers_mut().insert(header::CONTENT_TYPE, value);
             }
             if let Some(seconds) = retry_after_s {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             response
         }
         Some(FaultAction::MalformedJson) => {
             let mut response = (StatusCode::OK, "{\"access_token\": \"ya29.trunc").into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
             response
         }
         Some(FaultAction::Aadsts { code }) => microsoft::aadsts_error(&world, code),
@@ -227,11 +246,15 @@ async fn observe(
 /// A response whose body fails at once: the server closes the connection mid-answer.
 fn dropped_connection() -> Response {
     let failing = futures_util::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected drop"))
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected drop",
+        ))
     });
     let mut response = Response::new(Body::from_stream(failing));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

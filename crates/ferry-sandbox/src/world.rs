@@ -194,7 +194,9 @@ impl VirtualClock {
 }
 
 pub fn unix(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 pub struct World {
@@ -227,7 +229,10 @@ impl World {
     }
 
     pub fn config(&self) -> SandboxConfig {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn set_config(&self, config: SandboxConfig) {
@@ -357,7 +362,11 @@ impl World {
         if !access.valid || access.expires_at <= now {
             return None;
         }
-        if let Some(refresh) = access.refresh_token.as_ref().and_then(|r| state.refresh_tokens.get(r)) {
+        if let Some(refresh) = access
+            .refresh_token
+            .as_ref()
+            .and_then(|r| state.refresh_tokens.get(r))
+        {
             if !refresh.valid {
                 return None;
             }

@@ -27,12 +27,25 @@ fn blocked(code: &str, detail: &str) -> Response {
 /// no out-of-band copy-paste, nothing else.
 fn check_redirect(uri: &str) -> Result<(), (&'static str, &'static str)> {
     if uri == "urn:ietf:wg:oauth:2.0:oob" || uri.starts_with("urn:") {
-        return Err(("redirect_uri_mismatch", "The out-of-band flow is no longer supported."));
+        return Err((
+            "redirect_uri_mismatch",
+            "The out-of-band flow is no longer supported.",
+        ));
     }
-    let url = Url::parse(uri).map_err(|_| ("redirect_uri_mismatch", "The redirect URI is not a valid URL."))?;
+    let url = Url::parse(uri).map_err(|_| {
+        (
+            "redirect_uri_mismatch",
+            "The redirect URI is not a valid URL.",
+        )
+    })?;
     match url.scheme() {
         "http" => {}
-        "https" => return Err(("redirect_uri_mismatch", "Desktop clients redirect to a loopback address.")),
+        "https" => {
+            return Err((
+                "redirect_uri_mismatch",
+                "Desktop clients redirect to a loopback address.",
+            ))
+        }
         _ => {
             return Err((
                 "invalid_request",
@@ -42,7 +55,10 @@ fn check_redirect(uri: &str) -> Result<(), (&'static str, &'static str)> {
     }
     match url.host_str() {
         Some("127.0.0.1" | "[::1]" | "localhost") => Ok(()),
-        _ => Err(("redirect_uri_mismatch", "Desktop clients redirect to a loopback address.")),
+        _ => Err((
+            "redirect_uri_mismatch",
+            "Desktop clients redirect to a loopback address.",
+        )),
     }
 }
 
@@ -63,16 +79,31 @@ fn redirect_with(flow: &PendingFlow, params: Vec<(&'static str, String)>) -> Res
     redirect_to(&flow.redirect_uri, &pairs)
 }
 
-pub async fn start(State(world): State<Arc<World>>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn start(
+    State(world): State<Arc<World>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let param = |name: &str| q.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let Some(client_id) = param("client_id") else {
         return blocked("invalid_request", "Missing required parameter: client_id");
     };
-    let Some(client) = world.state().clients.get(client_id).filter(|c| c.provider == G).cloned() else {
-        return oauth::html(StatusCode::UNAUTHORIZED, html::error(G, "invalid_client", "The OAuth client was not found."));
+    let Some(client) = world
+        .state()
+        .clients
+        .get(client_id)
+        .filter(|c| c.provider == G)
+        .cloned()
+    else {
+        return oauth::html(
+            StatusCode::UNAUTHORIZED,
+            html::error(G, "invalid_client", "The OAuth client was not found."),
+        );
     };
     let Some(redirect_uri) = param("redirect_uri") else {
-        return blocked("invalid_request", "Missing required parameter: redirect_uri");
+        return blocked(
+            "invalid_request",
+            "Missing required parameter: redirect_uri",
+        );
     };
     if let Err((code, detail)) = check_redirect(redirect_uri) {
         return blocked(code, detail);
@@ -92,27 +123,46 @@ pub async fn start(State(world): State<Arc<World>>, Query(q): Query<HashMap<Stri
     };
     // From here the redirect URI is trusted, so errors go back to the client.
     let fail = |error: &str, description: &str| {
-        let mut params = vec![("error", error.to_owned()), ("error_description", description.to_owned())];
+        let mut params = vec![
+            ("error", error.to_owned()),
+            ("error_description", description.to_owned()),
+        ];
         params.extend(answer_params(&world, &flow));
         redirect_with(&flow, params)
     };
     if param("response_type") != Some("code") {
-        return fail("unsupported_response_type", "Only response_type=code is supported.");
+        return fail(
+            "unsupported_response_type",
+            "Only response_type=code is supported.",
+        );
     }
-    let scopes: Vec<String> = param("scope").unwrap_or_default().split_whitespace().map(normalize_scope).collect();
+    let scopes: Vec<String> = param("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(normalize_scope)
+        .collect();
     if scopes.is_empty() {
         return blocked("invalid_request", "Missing required parameter: scope");
     }
     if let Some(bad) = scopes.iter().find(|s| !known_scope(s)) {
-        return blocked("invalid_scope", &format!("Some requested scopes were invalid: {bad}"));
+        return blocked(
+            "invalid_scope",
+            &format!("Some requested scopes were invalid: {bad}"),
+        );
     }
     let Some(challenge) = param("code_challenge") else {
-        return blocked("invalid_request", "Missing required parameter: code_challenge");
+        return blocked(
+            "invalid_request",
+            "Missing required parameter: code_challenge",
+        );
     };
     let method = param("code_challenge_method").unwrap_or("plain");
     let plain_ok = world.config().google.allow_plain_pkce;
     if !(method == "S256" || (method == "plain" && plain_ok)) {
-        return blocked("invalid_request", "Invalid code_challenge_method: this client must use S256.");
+        return blocked(
+            "invalid_request",
+            "Invalid code_challenge_method: this client must use S256.",
+        );
     }
     flow.scopes = scopes;
     flow.code_challenge = challenge.to_owned();
@@ -120,7 +170,10 @@ pub async fn start(State(world): State<Arc<World>>, Query(q): Query<HashMap<Stri
 
     let flow_id = secrets::random_b64(18);
     world.state().flows.insert(flow_id.clone(), flow);
-    oauth::html(StatusCode::OK, sign_in_page(&world, &flow_id, &client.name, None))
+    oauth::html(
+        StatusCode::OK,
+        sign_in_page(&world, &flow_id, &client.name, None),
+    )
 }
 
 fn sign_in_page(world: &World, flow_id: &str, client_name: &str, error: Option<&str>) -> String {
@@ -131,12 +184,21 @@ fn sign_in_page(world: &World, flow_id: &str, client_name: &str, error: Option<&
         .users
         .values()
         .filter(|u| u.provider == G)
-        .map(|u| format!("<li><code>{}</code>, password <code>{}</code></li>", escape(&u.email), escape(&u.password)))
+        .map(|u| {
+            format!(
+                "<li><code>{}</code>, password <code>{}</code></li>",
+                escape(&u.email),
+                escape(&u.password)
+            )
+        })
         .collect();
     if !accounts.is_empty() {
         page = page.replace(
             "</body>",
-            &format!("<details><summary>Sandbox accounts</summary><ul>{}</ul></details></body>", accounts.join("")),
+            &format!(
+                "<details><summary>Sandbox accounts</summary><ul>{}</ul></details></body>",
+                accounts.join("")
+            ),
         );
     }
     page
@@ -192,41 +254,75 @@ fn consent_page(flow_id: &str, client_name: &str, email: &str, scopes: &[String]
 
 pub async fn sign_in(State(world): State<Arc<World>>, body: Bytes) -> Response {
     let form = oauth::parse_form_multi(&body);
-    let field = |name: &str| form.get(name).and_then(|v| v.first()).cloned().unwrap_or_default();
+    let field = |name: &str| {
+        form.get(name)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    };
     let flow_id = field("flow");
     match oauth::sign_in(&world, G, &flow_id, &field("email"), &field("password")) {
         Ok((flow, user)) => {
             let client_name = client_name(&world, &flow.client_id);
-            oauth::html(StatusCode::OK, consent_page(&flow_id, &client_name, &user.email, &flow.scopes))
+            oauth::html(
+                StatusCode::OK,
+                consent_page(&flow_id, &client_name, &user.email, &flow.scopes),
+            )
         }
         Err(SignInError::WrongPassword { client_id }) => {
             let client_name = client_name(&world, &client_id);
-            let page = sign_in_page(&world, &flow_id, &client_name, Some("Wrong password. Try again."));
+            let page = sign_in_page(
+                &world,
+                &flow_id,
+                &client_name,
+                Some("Wrong password. Try again."),
+            );
             oauth::html(StatusCode::OK, page)
         }
-        Err(SignInError::NoFlow) => blocked("invalid_request", "This sign-in page has expired. Start again from the app."),
+        Err(SignInError::NoFlow) => blocked(
+            "invalid_request",
+            "This sign-in page has expired. Start again from the app.",
+        ),
     }
 }
 
 fn client_name(world: &World, client_id: &str) -> String {
-    world.state().clients.get(client_id).map(|c| c.name.clone()).unwrap_or_default()
+    world
+        .state()
+        .clients
+        .get(client_id)
+        .map(|c| c.name.clone())
+        .unwrap_or_default()
 }
 
 pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
     let form = oauth::parse_form_multi(&body);
-    let flow_id = form.get("flow").and_then(|v| v.first()).cloned().unwrap_or_default();
+    let flow_id = form
+        .get("flow")
+        .and_then(|v| v.first())
+        .cloned()
+        .unwrap_or_default();
     let Some((flow, user)) = oauth::signed_in_flow(&world, G, &flow_id) else {
-        return blocked("invalid_request", "This consent page has expired. Start again from the app.");
+        return blocked(
+            "invalid_request",
+            "This consent page has expired. Start again from the app.",
+        );
     };
     oauth::take_flow(&world, &flow_id);
-    let decision = form.get("decision").and_then(|v| v.first()).map(String::as_str);
+    let decision = form
+        .get("decision")
+        .and_then(|v| v.first())
+        .map(String::as_str);
     if decision != Some("allow") {
         let mut params = vec![("error", "access_denied".to_owned())];
         params.extend(answer_params(&world, &flow));
         return redirect_with(&flow, params);
     }
     // Identity scopes come with the account; the others only when their box was ticked.
-    let ticked: Vec<&String> = form.get("scope").map(|v| v.iter().collect()).unwrap_or_default();
+    let ticked: Vec<&String> = form
+        .get("scope")
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
     let granted: Vec<String> = flow
         .scopes
         .iter()
@@ -268,9 +364,21 @@ mod tests {
         assert!(check_redirect("http://127.0.0.1:53682/oauth/google").is_ok());
         assert!(check_redirect("http://[::1]:9/cb").is_ok());
         assert!(check_redirect("http://localhost:8080/").is_ok());
-        assert_eq!(check_redirect("ferry://oauth/google").map_err(|e| e.0), Err("invalid_request"));
-        assert_eq!(check_redirect("urn:ietf:wg:oauth:2.0:oob").map_err(|e| e.0), Err("redirect_uri_mismatch"));
-        assert_eq!(check_redirect("https://127.0.0.1/cb").map_err(|e| e.0), Err("redirect_uri_mismatch"));
-        assert_eq!(check_redirect("http://example.com/cb").map_err(|e| e.0), Err("redirect_uri_mismatch"));
+        assert_eq!(
+            check_redirect("ferry://oauth/google").map_err(|e| e.0),
+            Err("invalid_request")
+        );
+        assert_eq!(
+            check_redirect("urn:ietf:wg:oauth:2.0:oob").map_err(|e| e.0),
+            Err("redirect_uri_mismatch")
+        );
+        assert_eq!(
+            check_redirect("https://127.0.0.1/cb").map_err(|e| e.0),
+            Err("redirect_uri_mismatch")
+        );
+        assert_eq!(
+            check_redirect("http://example.com/cb").map_err(|e| e.0),
+            Err("redirect_uri_mismatch")
+        );
     }
 }

@@ -40,6 +40,7 @@ pub fn router(world: Arc<World>) -> Router {
         .route(USERINFO_PATH, get(oidc_userinfo))
         .route("/oauth2/v3/userinfo", get(oidc_userinfo))
         .route("/oauth2/v2/userinfo", get(v2_userinfo))
+        .route("/userinfo/v2/me", get(v2_userinfo))
         .with_state(world)
 }
 
@@ -59,7 +60,8 @@ pub fn is_identity_scope(scope: &str) -> bool {
 
 /// Scopes whose refresh tokens die when the user changes their password.
 pub fn is_gmail_scope(scope: &str) -> bool {
-    scope == "https://mail.google.com/" || scope.starts_with("https://www.googleapis.com/auth/gmail.")
+    scope == "https://mail.google.com/"
+        || scope.starts_with("https://www.googleapis.com/auth/gmail.")
 }
 
 pub fn known_scope(scope: &str) -> bool {
@@ -132,7 +134,9 @@ fn unauthenticated() -> Response {
         .into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\""),
+        header::HeaderValue::from_static(
+            "Bearer realm=\"https://accounts.google.com/\", error=\"invalid_token\"",
+        ),
     );
     response
 }

@@ -28,7 +28,10 @@ pub fn no_store(status: StatusCode, body: Value) -> Response {
 }
 
 fn error(status: StatusCode, error: &str, description: &str) -> Response {
-    no_store(status, json!({ "error": error, "error_description": description }))
+    no_store(
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
 }
 
 pub async fn token(State(world): State<Arc<World>>, body: Bytes) -> Response {
@@ -37,8 +40,19 @@ pub async fn token(State(world): State<Arc<World>>, body: Bytes) -> Response {
         Err(why) => return error(StatusCode::BAD_REQUEST, "invalid_request", &why),
     };
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let Some(client) = field("client_id").and_then(|id| world.state().clients.get(id).filter(|c| c.provider == Provider::Google).cloned()) else {
-        return error(StatusCode::UNAUTHORIZED, "invalid_client", "The OAuth client was not found.");
+    let Some(client) = field("client_id").and_then(|id| {
+        world
+            .state()
+            .clients
+            .get(id)
+            .filter(|c| c.provider == Provider::Google)
+            .cloned()
+    }) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The OAuth client was not found.",
+        );
     };
     // Desktop clients may omit the secret; one that is sent must be right.
     if let (Some(sent), Some(expected)) = (field("client_secret"), client.secret.as_deref()) {
@@ -49,12 +63,24 @@ pub async fn token(State(world): State<Arc<World>>, body: Bytes) -> Response {
     match field("grant_type") {
         Some("authorization_code") => exchange_code(&world, &client.client_id, &form),
         Some("refresh_token") => refresh(&world, &client.client_id, field("refresh_token")),
-        Some(other) => error(StatusCode::BAD_REQUEST, "unsupported_grant_type", &format!("Invalid grant_type: {other}")),
-        None => error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Invalid grant_type: "),
+        Some(other) => error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("Invalid grant_type: {other}"),
+        ),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Invalid grant_type: ",
+        ),
     }
 }
 
-fn exchange_code(world: &World, client_id: &str, form: &std::collections::HashMap<String, String>) -> Response {
+fn exchange_code(
+    world: &World,
+    client_id: &str,
+    form: &std::collections::HashMap<String, String>,
+) -> Response {
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let now = world.clock.now();
     let ttl = Duration::from_secs(world.config().code_ttl_s);
@@ -63,7 +89,10 @@ fn exchange_code(world: &World, client_id: &str, form: &std::collections::HashMa
         let Some(code) = field("code").and_then(|c| state.codes.get_mut(c)) else {
             return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
         };
-        let fresh = !code.used && code.provider == Provider::Google && code.client_id == client_id && now < code.issued_at + ttl;
+        let fresh = !code.used
+            && code.provider == Provider::Google
+            && code.client_id == client_id
+            && now < code.issued_at + ttl;
         // A code is spent by its first redemption attempt, successful or not.
         code.used = true;
         if !fresh {
@@ -72,13 +101,27 @@ fn exchange_code(world: &World, client_id: &str, form: &std::collections::HashMa
         code.clone()
     };
     if field("redirect_uri") != Some(code.redirect_uri.as_str()) {
-        return error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "Bad Request");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri_mismatch",
+            "Bad Request",
+        );
     }
     let Some(verifier) = field("code_verifier") else {
-        return error(StatusCode::BAD_REQUEST, "invalid_grant", "Missing code verifier.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Missing code verifier.",
+        );
     };
-    if !valid_verifier(verifier) || !pkce_matches(verifier, &code.code_challenge, &code.challenge_method) {
-        return error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid code verifier.");
+    if !valid_verifier(verifier)
+        || !pkce_matches(verifier, &code.code_challenge, &code.challenge_method)
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Invalid code verifier.",
+        );
     }
     let Some(user) = world.state().users.get(&code.user_id).cloned() else {
         return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
@@ -100,19 +143,39 @@ fn exchange_code(world: &World, client_id: &str, form: &std::collections::HashMa
                 valid: true,
             },
         );
-        evict_over_limit(&mut state.refresh_tokens, &user.id, client_id, world.config().google.refresh_tokens_per_client);
+        evict_over_limit(
+            &mut state.refresh_tokens,
+            &user.id,
+            client_id,
+            world.config().google.refresh_tokens_per_client,
+        );
     }
     let mut body = access_response(world, client_id, &user, &code.scopes, &refresh_token);
     body["refresh_token"] = json!(refresh_token);
-    if code.scopes.iter().any(|s| s == "openid" || s == SCOPE_EMAIL || s == SCOPE_PROFILE) {
-        body["id_token"] = json!(id_token(world, client_id, &user, &code.scopes, code.nonce.as_deref()));
+    if code
+        .scopes
+        .iter()
+        .any(|s| s == "openid" || s == SCOPE_EMAIL || s == SCOPE_PROFILE)
+    {
+        body["id_token"] = json!(id_token(
+            world,
+            client_id,
+            &user,
+            &code.scopes,
+            code.nonce.as_deref()
+        ));
     }
     no_store(StatusCode::OK, body)
 }
 
 /// Google keeps a fixed number of live refresh tokens per account and client; issuing
 /// one more silently invalidates the oldest.
-fn evict_over_limit(tokens: &mut std::collections::HashMap<String, RefreshToken>, user_id: &str, client_id: &str, limit: usize) {
+fn evict_over_limit(
+    tokens: &mut std::collections::HashMap<String, RefreshToken>,
+    user_id: &str,
+    client_id: &str,
+    limit: usize,
+) {
     let mut live: Vec<(&String, std::time::SystemTime)> = tokens
         .iter()
         .filter(|(_, t)| t.valid && t.user_id == user_id && t.client_id == client_id)
@@ -122,7 +185,10 @@ fn evict_over_limit(tokens: &mut std::collections::HashMap<String, RefreshToken>
         return;
     }
     live.sort_by_key(|(_, issued)| *issued);
-    let doomed: Vec<String> = live[..live.len() - limit].iter().map(|(k, _)| (*k).clone()).collect();
+    let doomed: Vec<String> = live[..live.len() - limit]
+        .iter()
+        .map(|(k, _)| (*k).clone())
+        .collect();
     for key in doomed {
         if let Some(token) = tokens.get_mut(&key) {
             token.valid = false;
@@ -130,7 +196,13 @@ fn evict_over_limit(tokens: &mut std::collections::HashMap<String, RefreshToken>
     }
 }
 
-fn access_response(world: &World, client_id: &str, user: &User, scopes: &[String], refresh_token: &str) -> Value {
+fn access_response(
+    world: &World,
+    client_id: &str,
+    user: &User,
+    scopes: &[String],
+    refresh_token: &str,
+) -> Value {
     let ttl = world.config().google.access_token_ttl_s;
     let access_token = format!("ya29.{}", secrets::random_b64(96));
     world.state().access_tokens.insert(
@@ -152,11 +224,19 @@ fn access_response(world: &World, client_id: &str, user: &User, scopes: &[String
     })
 }
 
-fn id_token(world: &World, client_id: &str, user: &User, scopes: &[String], nonce: Option<&str>) -> String {
+fn id_token(
+    world: &World,
+    client_id: &str,
+    user: &User,
+    scopes: &[String],
+    nonce: Option<&str>,
+) -> String {
     let now = world.clock.unix();
     let iss = issuer(world);
     let iss = if world.config().google.id_token_iss_bare_host {
-        iss.trim_start_matches("http://").trim_start_matches("https://").to_owned()
+        iss.trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned()
     } else {
         iss
     };
@@ -180,17 +260,26 @@ fn id_token(world: &World, client_id: &str, user: &User, scopes: &[String], nonc
 fn dead(world: &World, token: &RefreshToken, user: &User) -> bool {
     let now = world.clock.now();
     let config = world.config().google;
-    let testing = world.state().clients.get(&token.client_id).is_some_and(|c| c.testing);
+    let testing = world
+        .state()
+        .clients
+        .get(&token.client_id)
+        .is_some_and(|c| c.testing);
     !token.valid
         || (testing && now >= token.consented_at + DAY * config.testing_refresh_ttl_days as u32)
         || now >= token.last_used + DAY * config.refresh_inactivity_days as u32
-        || (token.password_epoch < user.password_epoch && token.scopes.iter().any(|s| is_gmail_scope(s)))
+        || (token.password_epoch < user.password_epoch
+            && token.scopes.iter().any(|s| is_gmail_scope(s)))
 }
 
 fn refresh(world: &World, client_id: &str, presented: Option<&str>) -> Response {
     let description = world.config().google.dead_token_description;
     let Some(presented) = presented else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "Missing required parameter: refresh_token");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter: refresh_token",
+        );
     };
     let found = {
         let state = world.state();
@@ -214,7 +303,10 @@ fn refresh(world: &World, client_id: &str, presented: Option<&str>) -> Response 
         t.last_used = world.clock.now();
     }
     // No rotation: the response carries no refresh_token.
-    no_store(StatusCode::OK, access_response(world, client_id, &user, &token.scopes, presented))
+    no_store(
+        StatusCode::OK,
+        access_response(world, client_id, &user, &token.scopes, presented),
+    )
 }
 
 /// `POST /revoke` with `token` in the form (or the query, which Google also accepts).
@@ -224,12 +316,24 @@ pub async fn revoke(
     body: Bytes,
 ) -> Response {
     let form = parse_form(&body).unwrap_or_default();
-    let Some(token) = form.get("token").or_else(|| query.get("token")).filter(|t| !t.is_empty()) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", "Missing required parameter: token");
+    let Some(token) = form
+        .get("token")
+        .or_else(|| query.get("token"))
+        .filter(|t| !t.is_empty())
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Missing required parameter: token",
+        );
     };
     let owner = {
         let state = world.state();
-        let from_refresh = state.refresh_tokens.get(token.as_str()).filter(|t| t.valid).map(|t| (t.user_id.clone(), t.client_id.clone()));
+        let from_refresh = state
+            .refresh_tokens
+            .get(token.as_str())
+            .filter(|t| t.valid)
+            .map(|t| (t.user_id.clone(), t.client_id.clone()));
         let from_access = state
             .access_tokens
             .get(token.as_str())
@@ -244,6 +348,10 @@ pub async fn revoke(
             (StatusCode::OK, "").into_response()
         }
         // Google departs from RFC 7009 here: an unknown token is a 400, not a 200.
-        None => error(StatusCode::BAD_REQUEST, "invalid_token", "Token expired or revoked"),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "Token expired or revoked",
+        ),
     }
 }

@@ -56,15 +56,34 @@ pub async fn start(
         return blocked(90002, &format!("Tenant '{tenant}' not found."));
     }
     let Some(client_id) = param("client_id") else {
-        return blocked(900144, "The request must contain the parameter 'client_id'.");
+        return blocked(
+            900144,
+            "The request must contain the parameter 'client_id'.",
+        );
     };
-    let Some(client) = world.state().clients.get(client_id).filter(|c| c.provider == M).cloned() else {
-        return blocked(700016, &format!("Application with identifier '{client_id}' was not found in the directory."));
+    let Some(client) = world
+        .state()
+        .clients
+        .get(client_id)
+        .filter(|c| c.provider == M)
+        .cloned()
+    else {
+        return blocked(
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory."),
+        );
     };
     let Some(redirect_uri) = param("redirect_uri") else {
-        return blocked(900144, "The request must contain the parameter 'redirect_uri'.");
+        return blocked(
+            900144,
+            "The request must contain the parameter 'redirect_uri'.",
+        );
     };
-    if !client.redirect_uris.iter().any(|r| redirect_matches(r, redirect_uri)) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|r| redirect_matches(r, redirect_uri))
+    {
         return blocked(50011, &format!("The redirect URI '{redirect_uri}' does not match the redirect URIs configured for the application."));
     }
     let flow = PendingFlow {
@@ -72,7 +91,11 @@ pub async fn start(
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         state: param("state").map(str::to_owned),
-        scopes: param("scope").unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
+        scopes: param("scope")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
         code_challenge: param("code_challenge").unwrap_or_default().to_owned(),
         challenge_method: param("code_challenge_method").unwrap_or("plain").to_owned(),
         nonce: param("nonce").map(str::to_owned),
@@ -82,7 +105,10 @@ pub async fn start(
     };
     let fail = |code: u32, error: &str| {
         let description = format!("AADSTS{code}: {}", super::aadsts_lookup(code, "").text);
-        let mut params = vec![("error", error.to_owned()), ("error_description", description)];
+        let mut params = vec![
+            ("error", error.to_owned()),
+            ("error_description", description),
+        ];
         if let Some(state) = &flow.state {
             params.push(("state", state.clone()));
         }
@@ -109,13 +135,19 @@ pub async fn start(
     let flow_id = secrets::random_b64(18);
     world.state().flows.insert(flow_id.clone(), flow);
     let action = format!("/{tenant}/oauth2/v2.0/authorize/signin");
-    oauth::html(StatusCode::OK, sign_in_page(&world, &action, &flow_id, &client.name, None))
+    oauth::html(
+        StatusCode::OK,
+        sign_in_page(&world, &action, &flow_id, &client.name, None),
+    )
 }
 
 /// `.default` cannot be mixed with other permissions, and all permissions must belong to
 /// one resource (an unprefixed permission means Graph).
 fn scope_problem(scopes: &[String]) -> Option<u32> {
-    let resource_scopes: Vec<&String> = scopes.iter().filter(|s| !OIDC_SCOPES.contains(&s.as_str())).collect();
+    let resource_scopes: Vec<&String> = scopes
+        .iter()
+        .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+        .collect();
     if resource_scopes.iter().any(|s| s.ends_with(".default")) && resource_scopes.len() > 1 {
         return Some(70011);
     }
@@ -130,7 +162,13 @@ fn scope_problem(scopes: &[String]) -> Option<u32> {
     None
 }
 
-fn sign_in_page(world: &World, action: &str, flow_id: &str, client_name: &str, error: Option<&str>) -> String {
+fn sign_in_page(
+    world: &World,
+    action: &str,
+    flow_id: &str,
+    client_name: &str,
+    error: Option<&str>,
+) -> String {
     let mut page = html::sign_in(M, action, flow_id, client_name, error);
     let accounts: Vec<String> = world
         .state()
@@ -138,14 +176,25 @@ fn sign_in_page(world: &World, action: &str, flow_id: &str, client_name: &str, e
         .values()
         .filter(|u| u.provider == M)
         .map(|u| {
-            let kind = if u.tenant.as_deref() == Some(MSA_TENANT) { "personal" } else { "work" };
-            format!("<li><code>{}</code> ({kind}), password <code>{}</code></li>", escape(&u.email), escape(&u.password))
+            let kind = if u.tenant.as_deref() == Some(MSA_TENANT) {
+                "personal"
+            } else {
+                "work"
+            };
+            format!(
+                "<li><code>{}</code> ({kind}), password <code>{}</code></li>",
+                escape(&u.email),
+                escape(&u.password)
+            )
         })
         .collect();
     if !accounts.is_empty() {
         page = page.replace(
             "</body>",
-            &format!("<details><summary>Sandbox accounts</summary><ul>{}</ul></details></body>", accounts.join("")),
+            &format!(
+                "<details><summary>Sandbox accounts</summary><ul>{}</ul></details></body>",
+                accounts.join("")
+            ),
         );
     }
     page
@@ -171,9 +220,18 @@ fn describe(scope: &str) -> String {
     }
 }
 
-pub async fn sign_in(State(world): State<Arc<World>>, Path(tenant): Path<String>, body: Bytes) -> Response {
+pub async fn sign_in(
+    State(world): State<Arc<World>>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
     let form = oauth::parse_form_multi(&body);
-    let field = |name: &str| form.get(name).and_then(|v| v.first()).cloned().unwrap_or_default();
+    let field = |name: &str| {
+        form.get(name)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    };
     let flow_id = field("flow");
     let action = format!("/{tenant}/oauth2/v2.0/authorize/signin");
     match oauth::sign_in(&world, M, &flow_id, &field("email"), &field("password")) {
@@ -186,9 +244,16 @@ pub async fn sign_in(State(world): State<Arc<World>>, Path(tenant): Path<String>
                     pending.user_id = None;
                 }
                 let message = "AADSTS50020: This account cannot sign in here: it does not belong to the tenant this application uses.";
-                return oauth::html(StatusCode::OK, sign_in_page(&world, &action, &flow_id, &client_name, Some(message)));
+                return oauth::html(
+                    StatusCode::OK,
+                    sign_in_page(&world, &action, &flow_id, &client_name, Some(message)),
+                );
             }
-            let list: String = flow.scopes.iter().map(|s| format!("<li>{}</li>", escape(&describe(s)))).collect();
+            let list: String = flow
+                .scopes
+                .iter()
+                .map(|s| format!("<li>{}</li>", escape(&describe(s))))
+                .collect();
             let page = html::page(
                 M,
                 "Permissions requested",
@@ -206,28 +271,57 @@ pub async fn sign_in(State(world): State<Arc<World>>, Path(tenant): Path<String>
         }
         Err(SignInError::WrongPassword { client_id }) => {
             let client_name = client_name(&world, &client_id);
-            let page = sign_in_page(&world, &action, &flow_id, &client_name, Some("Your account or password is incorrect."));
+            let page = sign_in_page(
+                &world,
+                &action,
+                &flow_id,
+                &client_name,
+                Some("Your account or password is incorrect."),
+            );
             oauth::html(StatusCode::OK, page)
         }
-        Err(SignInError::NoFlow) => blocked(9002313, "This sign-in page has expired. Start again from the app."),
+        Err(SignInError::NoFlow) => blocked(
+            9002313,
+            "This sign-in page has expired. Start again from the app.",
+        ),
     }
 }
 
 fn client_name(world: &World, client_id: &str) -> String {
-    world.state().clients.get(client_id).map(|c| c.name.clone()).unwrap_or_default()
+    world
+        .state()
+        .clients
+        .get(client_id)
+        .map(|c| c.name.clone())
+        .unwrap_or_default()
 }
 
 pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
     let form = oauth::parse_form_multi(&body);
-    let flow_id = form.get("flow").and_then(|v| v.first()).cloned().unwrap_or_default();
+    let flow_id = form
+        .get("flow")
+        .and_then(|v| v.first())
+        .cloned()
+        .unwrap_or_default();
     let Some((flow, user)) = oauth::signed_in_flow(&world, M, &flow_id) else {
-        return blocked(9002313, "This consent page has expired. Start again from the app.");
+        return blocked(
+            9002313,
+            "This consent page has expired. Start again from the app.",
+        );
     };
     oauth::take_flow(&world, &flow_id);
     let state = flow.state.clone().unwrap_or_default();
-    if form.get("decision").and_then(|v| v.first()).map(String::as_str) != Some("allow") {
+    if form
+        .get("decision")
+        .and_then(|v| v.first())
+        .map(String::as_str)
+        != Some("allow")
+    {
         let description = format!("AADSTS65004: {}", super::aadsts_lookup(65004, "").text);
-        let mut params = vec![("error", "access_denied"), ("error_description", description.as_str())];
+        let mut params = vec![
+            ("error", "access_denied"),
+            ("error_description", description.as_str()),
+        ];
         if flow.state.is_some() {
             params.push(("state", state.as_str()));
         }
@@ -270,24 +364,74 @@ mod tests {
     #[test]
     fn public_client_redirect_matching() {
         let localhost = "http://localhost/oauth/microsoft";
-        assert!(redirect_matches(localhost, "http://localhost:53100/oauth/microsoft"), "port ignored");
-        assert!(redirect_matches(localhost, "http://localhost/oauth/microsoft"));
-        assert!(!redirect_matches(localhost, "http://localhost:1/other"), "paths distinguish");
-        assert!(!redirect_matches(localhost, "http://127.0.0.1:1/oauth/microsoft"), "hosts distinguish");
-        assert!(!redirect_matches("http://[::1]/oauth/microsoft", "http://[::1]:5/oauth/microsoft"), "IPv6 unsupported");
-        assert!(!redirect_matches(localhost, "http://localhost:2/oauth/microsoft?x=1"), "no query strings");
-        assert!(redirect_matches("http://localhost", "http://localhost:8400/"), "path-less gets a slash");
-        assert!(redirect_matches("ferry://oauth/microsoft", "ferry://oauth/microsoft"));
-        assert!(!redirect_matches("ferry://oauth/microsoft", "ferry://oauth/google"));
-        assert!(!redirect_matches("https://app.example/cb", "https://app.example:444/cb"), "only loopback ignores ports");
+        assert!(
+            redirect_matches(localhost, "http://localhost:53100/oauth/microsoft"),
+            "port ignored"
+        );
+        assert!(redirect_matches(
+            localhost,
+            "http://localhost/oauth/microsoft"
+        ));
+        assert!(
+            !redirect_matches(localhost, "http://localhost:1/other"),
+            "paths distinguish"
+        );
+        assert!(
+            !redirect_matches(localhost, "http://127.0.0.1:1/oauth/microsoft"),
+            "hosts distinguish"
+        );
+        assert!(
+            !redirect_matches(
+                "http://[::1]/oauth/microsoft",
+                "http://[::1]:5/oauth/microsoft"
+            ),
+            "IPv6 unsupported"
+        );
+        assert!(
+            !redirect_matches(localhost, "http://localhost:2/oauth/microsoft?x=1"),
+            "no query strings"
+        );
+        assert!(
+            redirect_matches("http://localhost", "http://localhost:8400/"),
+            "path-less gets a slash"
+        );
+        assert!(redirect_matches(
+            "ferry://oauth/microsoft",
+            "ferry://oauth/microsoft"
+        ));
+        assert!(!redirect_matches(
+            "ferry://oauth/microsoft",
+            "ferry://oauth/google"
+        ));
+        assert!(
+            !redirect_matches("https://app.example/cb", "https://app.example:444/cb"),
+            "only loopback ignores ports"
+        );
     }
 
     #[test]
     fn scopes_of_one_resource_only() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(scope_problem(&s(&["openid", "offline_access", "Mail.Read", "https://graph.microsoft.com/User.Read"])), None);
-        assert_eq!(scope_problem(&s(&["Mail.Read", "https://outlook.office.com/Mail.Read"])), Some(700022));
-        assert_eq!(scope_problem(&s(&["https://graph.microsoft.com/.default", "Mail.Read"])), Some(70011));
-        assert_eq!(scope_problem(&s(&["openid", "https://graph.microsoft.com/.default"])), None);
+        assert_eq!(
+            scope_problem(&s(&[
+                "openid",
+                "offline_access",
+                "Mail.Read",
+                "https://graph.microsoft.com/User.Read"
+            ])),
+            None
+        );
+        assert_eq!(
+            scope_problem(&s(&["Mail.Read", "https://outlook.office.com/Mail.Read"])),
+            Some(700022)
+        );
+        assert_eq!(
+            scope_problem(&s(&["https://graph.microsoft.com/.default", "Mail.Read"])),
+            Some(70011)
+        );
+        assert_eq!(
+            scope_problem(&s(&["openid", "https://graph.microsoft.com/.default"])),
+            None
+        );
     }
 }

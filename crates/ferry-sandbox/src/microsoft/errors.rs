@@ -17,15 +17,30 @@ pub struct Aadsts {
     pub retry_after_s: Option<u64>,
 }
 
-const fn e(status: StatusCode, error: &'static str, text: &'static str, suberror: Option<&'static str>) -> Aadsts {
-    Aadsts { status, error, text, suberror, retry_after_s: None }
+const fn e(
+    status: StatusCode,
+    error: &'static str,
+    text: &'static str,
+    suberror: Option<&'static str>,
+) -> Aadsts {
+    Aadsts {
+        status,
+        error,
+        text,
+        suberror,
+        retry_after_s: None,
+    }
 }
 
 const BAD: StatusCode = StatusCode::BAD_REQUEST;
 
 /// The catalogue. Unknown codes get a generic `invalid_grant`.
 pub fn lookup(code: u32, mfa_error_value: &str) -> Aadsts {
-    let interaction = if mfa_error_value == "interaction_required" { "interaction_required" } else { "invalid_grant" };
+    let interaction = if mfa_error_value == "interaction_required" {
+        "interaction_required"
+    } else {
+        "invalid_grant"
+    };
     match code {
         // Needs interactive sign-in.
         50173 => e(BAD, "invalid_grant", "The grant was revoked; a fresh sign-in is needed. The password may have been changed or reset.", Some("bad_token")),
@@ -82,11 +97,27 @@ pub fn lookup(code: u32, mfa_error_value: &str) -> Aadsts {
 }
 
 fn transient(text: &'static str) -> Aadsts {
-    Aadsts { retry_after_s: Some(1), ..e(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", text, None) }
+    Aadsts {
+        retry_after_s: Some(1),
+        ..e(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            text,
+            None,
+        )
+    }
 }
 
 fn throttled(text: &'static str) -> Aadsts {
-    Aadsts { retry_after_s: Some(5), ..e(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", text, None) }
+    Aadsts {
+        retry_after_s: Some(5),
+        ..e(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            text,
+            None,
+        )
+    }
 }
 
 /// The token endpoint's error body for `code`.

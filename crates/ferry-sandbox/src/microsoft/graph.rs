@@ -32,10 +32,23 @@ pub fn graph_error(world: &World, status: StatusCode, code: &str, message: &str)
 
 pub async fn me(State(world): State<Arc<World>>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else {
-        return graph_error(&world, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty.");
+        return graph_error(
+            &world,
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        );
     };
-    let Some((access, user)) = world.access_token(token).filter(|(_, u)| u.provider == Provider::Microsoft) else {
-        return graph_error(&world, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
+    let Some((access, user)) = world
+        .access_token(token)
+        .filter(|(_, u)| u.provider == Provider::Microsoft)
+    else {
+        return graph_error(
+            &world,
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Lifetime validation failed, the token is expired.",
+        );
     };
     let config = world.config().quotas;
     let _permit = if config.enabled {
@@ -50,13 +63,21 @@ pub async fn me(State(world): State<Arc<World>>, headers: HeaderMap) -> Response
             Ok(permit) => Some(permit),
             Err(throttled) => {
                 let (code, message) = match throttled.reason {
-                    ThrottleReason::GraphConcurrency => ("ApplicationThrottled", "Application is over its MailboxConcurrency limit."),
-                    _ => ("ApplicationThrottled", "Application is over its MailboxRequests limit."),
+                    ThrottleReason::GraphConcurrency => (
+                        "ApplicationThrottled",
+                        "Application is over its MailboxConcurrency limit.",
+                    ),
+                    _ => (
+                        "ApplicationThrottled",
+                        "Application is over its MailboxRequests limit.",
+                    ),
                 };
-                let mut response = graph_error(&world, StatusCode::TOO_MANY_REQUESTS, code, message);
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(throttled.retry_after.as_secs()));
+                let mut response =
+                    graph_error(&world, StatusCode::TOO_MANY_REQUESTS, code, message);
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(throttled.retry_after.as_secs()),
+                );
                 return response;
             }
         }

@@ -29,10 +29,19 @@ pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_acces
 pub fn router(world: Arc<World>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::start))
-        .route("/{tenant}/oauth2/v2.0/authorize/signin", post(authorize::sign_in))
-        .route("/{tenant}/oauth2/v2.0/authorize/consent", post(authorize::consent))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize/signin",
+            post(authorize::sign_in),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize/consent",
+            post(authorize::consent),
+        )
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery),
+        )
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/v1.0/me", get(graph::me))
         .with_state(world)
@@ -45,8 +54,14 @@ pub fn aadsts_error(world: &World, code: u32) -> Response {
 
 /// `common`, `organizations`, `consumers`, or a tenant id some user belongs to.
 pub fn known_tenant(world: &World, segment: &str) -> bool {
-    matches!(segment, "common" | "organizations" | "consumers" | MSA_TENANT)
-        || world.state().users.values().any(|u| u.tenant.as_deref() == Some(segment))
+    matches!(
+        segment,
+        "common" | "organizations" | "consumers" | MSA_TENANT
+    ) || world
+        .state()
+        .users
+        .values()
+        .any(|u| u.tenant.as_deref() == Some(segment))
 }
 
 /// Whether a user may sign in through the `{tenant}` segment.

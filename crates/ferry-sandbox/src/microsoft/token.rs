@@ -20,7 +20,11 @@ use crate::world::{AccessToken, Provider, RefreshToken, User, World};
 const DAY: Duration = Duration::from_secs(86_400);
 const ID_TOKEN_TTL_S: u64 = 3600;
 
-pub async fn token(State(world): State<Arc<World>>, Path(tenant): Path<String>, body: Bytes) -> Response {
+pub async fn token(
+    State(world): State<Arc<World>>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
     let Ok(form) = parse_form(&body) else {
         return errors::response(&world, 9002313);
     };
@@ -28,7 +32,12 @@ pub async fn token(State(world): State<Arc<World>>, Path(tenant): Path<String>, 
     let Some(client_id) = field("client_id") else {
         return errors::response(&world, 900144);
     };
-    if !world.state().clients.get(client_id).is_some_and(|c| c.provider == Provider::Microsoft) {
+    if !world
+        .state()
+        .clients
+        .get(client_id)
+        .is_some_and(|c| c.provider == Provider::Microsoft)
+    {
         return errors::response(&world, 700016);
     }
     if field("client_secret").is_some() || field("client_assertion").is_some() {
@@ -42,7 +51,12 @@ pub async fn token(State(world): State<Arc<World>>, Path(tenant): Path<String>, 
     }
 }
 
-fn redeem(world: &World, tenant: &str, client_id: &str, form: &HashMap<String, String>) -> Response {
+fn redeem(
+    world: &World,
+    tenant: &str,
+    client_id: &str,
+    form: &HashMap<String, String>,
+) -> Response {
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let now = world.clock.now();
     let ttl = Duration::from_secs(world.config().code_ttl_s);
@@ -67,8 +81,9 @@ fn redeem(world: &World, tenant: &str, client_id: &str, form: &HashMap<String, S
         return errors::response(world, 50011);
     }
     if !code.code_challenge.is_empty() {
-        let verified = field("code_verifier")
-            .is_some_and(|v| valid_verifier(v) && pkce_matches(v, &code.code_challenge, &code.challenge_method));
+        let verified = field("code_verifier").is_some_and(|v| {
+            valid_verifier(v) && pkce_matches(v, &code.code_challenge, &code.challenge_method)
+        });
         if !verified {
             return errors::response(world, 501481);
         }
@@ -79,13 +94,35 @@ fn redeem(world: &World, tenant: &str, client_id: &str, form: &HashMap<String, S
     if !tenant_admits(tenant, user.tenant.as_deref().unwrap_or_default()) {
         return errors::response(world, 50020);
     }
-    no_store(StatusCode::OK, issue(world, client_id, &user, &code.scopes, code.nonce.as_deref(), code.issued_at))
+    no_store(
+        StatusCode::OK,
+        issue(
+            world,
+            client_id,
+            &user,
+            &code.scopes,
+            code.nonce.as_deref(),
+            code.issued_at,
+        ),
+    )
 }
 
 /// Access token, refresh token (only with `offline_access`) and id_token (only with `openid`).
-fn issue(world: &World, client_id: &str, user: &User, scopes: &[String], nonce: Option<&str>, consented_at: std::time::SystemTime) -> Value {
+fn issue(
+    world: &World,
+    client_id: &str,
+    user: &User,
+    scopes: &[String],
+    nonce: Option<&str>,
+    consented_at: std::time::SystemTime,
+) -> Value {
     let config = world.config().microsoft;
-    let ttl = rand::thread_rng().gen_range(config.access_token_ttl_min_s..=config.access_token_ttl_max_s.max(config.access_token_ttl_min_s));
+    let ttl = rand::thread_rng().gen_range(
+        config.access_token_ttl_min_s
+            ..=config
+                .access_token_ttl_max_s
+                .max(config.access_token_ttl_min_s),
+    );
     let now = world.clock.now();
     let refresh_token = scopes
         .iter()
@@ -137,7 +174,13 @@ fn issue(world: &World, client_id: &str, user: &User, scopes: &[String], nonce: 
     body
 }
 
-fn id_token(world: &World, client_id: &str, user: &User, scopes: &[String], nonce: Option<&str>) -> String {
+fn id_token(
+    world: &World,
+    client_id: &str,
+    user: &User,
+    scopes: &[String],
+    nonce: Option<&str>,
+) -> String {
     let now = world.clock.unix();
     let tid = user.tenant.clone().unwrap_or_default();
     let mut claims = json!({
@@ -202,5 +245,15 @@ fn refresh(world: &World, tenant: &str, client_id: &str, presented: Option<&str>
         }
     }
     // Rotation: a new refresh token comes back with every refresh.
-    no_store(StatusCode::OK, issue(world, client_id, &user, &token.scopes, None, token.consented_at))
+    no_store(
+        StatusCode::OK,
+        issue(
+            world,
+            client_id,
+            &user,
+            &token.scopes,
+            None,
+            token.consented_at,
+        ),
+    )
 }
