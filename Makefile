@@ -2,12 +2,17 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup bindings bench fmt
+.PHONY: run test setup sandbox bindings bench fmt
 
-## Install everything, build, and start Ferry (a development build, with its own data).
+## Install everything, build, and start Ferry (a development build, with its own data),
+## against the provider sandbox unless you configured real client IDs.
 run: setup
 	npm run build --workspace ui
-	cargo run --locked
+	scripts/run.sh
+
+## The provider sandbox alone, for trying its pages or pointing another build at it.
+sandbox:
+	cargo run --locked -p ferry-sandbox -- --quotas --latency-ms 80
 
 ## Install everything and run every check and test.
 test: setup

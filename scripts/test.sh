@@ -24,8 +24,8 @@ npm run typecheck --workspace tests/e2e
 step "clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "build the app for the end-to-end tests"
-cargo build --locked
+step "build the app and the provider sandbox for the end-to-end tests"
+cargo build --locked -p ferry -p ferry-sandbox
 
 step "Rust tests and end-to-end tests, inside the private headless session"
 tests/session/run.sh scripts/test-in-session.sh

@@ -13,6 +13,7 @@ use std::time::Instant;
 use ferry_core::clock::SystemClock;
 use ferry_core::logging::{self, LOG_FILTER_ENV};
 use ferry_core::profile::{Profile, PROFILE_ENV};
+use ferry_core::providers::{self, ProviderSettings};
 use ferry_core::vault::OsKeyStore;
 use ferry_core::{AppError, AppInfo, Core, CoreConfig, ErrorCode};
 use tauri::{Manager, RunEvent};
@@ -85,21 +86,36 @@ pub fn run() {
             );
 
             specta.mount_events(app);
+            let config_file = paths.app_config_dir()?.join(providers::config::CONFIG_FILE);
+            let providers = ProviderSettings::load(&config_file, |name| std::env::var(name).ok());
+            if let Ok(settings) = &providers {
+                tracing::info!(
+                    google = ?settings.google.as_ref().map(|g| g.source),
+                    microsoft = ?settings.microsoft.as_ref().map(|m| m.source),
+                    "providers configured"
+                );
+            }
             let config = CoreConfig {
                 profile,
                 version: app.package_info().version.to_string(),
                 data_dir,
+                providers: providers.clone().unwrap_or_default(),
             };
             let info = config.info();
             let sink = Arc::new(ipc::TauriSink::new(handle.clone()));
-            let core = tauri::async_runtime::block_on(Core::start(
-                config,
-                Arc::new(OsKeyStore),
-                Arc::new(SystemClock),
-                sink.clone(),
-            ))
-            .map(Arc::new)
-            .inspect_err(|err| tracing::error!(code = ?err.code, %err, "core failed to start"));
+            let core = providers
+                .map_err(AppError::from)
+                .map(|_| config)
+                .and_then(|config| {
+                    tauri::async_runtime::block_on(Core::start(
+                        config,
+                        Arc::new(OsKeyStore),
+                        Arc::new(SystemClock),
+                        sink.clone(),
+                    ))
+                })
+                .map(Arc::new)
+                .inspect_err(|err| tracing::error!(code = ?err.code, %err, "core failed to start"));
             app.manage(Shell {
                 info,
                 core,

@@ -19,6 +19,7 @@ async fn start(dir: &std::path::Path) -> (Core, Arc<RecordingSink>) {
         profile: Profile::Test,
         version: "0.0.0-test".into(),
         data_dir: dir.to_owned(),
+        providers: Default::default(),
     };
     let core = Core::start(
         config,

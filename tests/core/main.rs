@@ -3,5 +3,6 @@
 
 mod app;
 mod deeplink;
+mod providers;
 mod store;
 mod vault;

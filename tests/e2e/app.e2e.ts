@@ -17,6 +17,7 @@ describe("Ferry's window", () => {
     expect(await empty.getText()).toContain("No accounts yet");
     expect(await byTestId(browser, "add-account").isDisplayed()).toBe(true);
     expect(await byTestId(browser, "profile-badge").getText()).toBe("Test run");
+    expect(await byTestId(browser, "sandbox-badge").getText(), "pointed at the sandbox").toBe("Sandbox");
     expect(await browser.getTitle()).toBe("Ferry");
     await screenshot(browser, "accounts-empty");
   });

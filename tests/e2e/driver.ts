@@ -1,16 +1,43 @@
 // Starts tauri-driver (which starts WebKitWebDriver) for the whole e2e run.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DRIVER_PORT } from "./ferry";
+import { DRIVER_PORT, SANDBOX_BIN } from "./ferry";
 
 let driver: ChildProcess | undefined;
+let sandbox: ChildProcess | undefined;
+
+interface SandboxUrls {
+  google: string;
+  microsoft: string;
+  control: string;
+}
+
+/** Starts the provider sandbox; Ferry reaches it only through these variables. */
+async function startSandbox(): Promise<SandboxUrls> {
+  sandbox = spawn(SANDBOX_BIN, [], { stdio: ["ignore", "pipe", "inherit"] });
+  const stdout = sandbox.stdout;
+  if (stdout === null) throw new Error("no sandbox stdout");
+  const lines = createInterface({ input: stdout });
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once("line", resolve)),
+    sleep(20_000).then(() => { throw new Error("the sandbox did not start within 20 s"); }),
+  ]);
+  return JSON.parse(first) as SandboxUrls;
+}
 
 export async function setup() {
   if (process.env.FERRY_IN_SESSION !== "1") {
     throw new Error("e2e tests need the headless test session: run `make test`");
   }
+  const urls = await startSandbox();
+  process.env.FERRY_SANDBOX_GOOGLE_URL = urls.google;
+  process.env.FERRY_SANDBOX_MICROSOFT_URL = urls.microsoft;
+  process.env.FERRY_SANDBOX_CONTROL_URL = urls.control;
+  // Ferry, started by tauri-driver through WebKitWebDriver, inherits these.
   driver = spawn("tauri-driver", ["--port", String(DRIVER_PORT)], {
     stdio: ["ignore", "inherit", "inherit"],
+    env: process.env,
   });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
@@ -27,4 +54,5 @@ export async function setup() {
 
 export function teardown() {
   driver?.kill();
+  sandbox?.kill();
 }

@@ -8,6 +8,7 @@ import { remote } from "webdriverio";
 export const DRIVER_PORT = 4444;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const FERRY_BIN = process.env.FERRY_BIN ?? join(ROOT, "target/debug/ferry");
+export const SANDBOX_BIN = process.env.FERRY_SANDBOX_BIN ?? join(ROOT, "target/debug/ferry-sandbox");
 /** Screenshots land here; the README points at it. */
 export const SHOTS_DIR = join(ROOT, "target/e2e");
 /** The test profile's identifier (see crates/ferry-core/src/profile.rs). */

@@ -435,3 +435,24 @@ async fn discovery_documents_have_the_fields_clients_rely_on() {
         json!(["openid", "profile", "email", "offline_access"])
     );
 }
+
+#[tokio::test]
+async fn sign_in_pages_say_plainly_they_are_the_ferry_sandbox() {
+    let sb = support::start().await;
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    for (url, provider) in [
+        (
+            format!("{}/o/oauth2/v2/auth?client_id={DEMO_GOOGLE_CLIENT_ID}&redirect_uri=http://127.0.0.1:9/cb&response_type=code&scope=openid&code_challenge={challenge}&code_challenge_method=S256", sb.google_url()),
+            "Google",
+        ),
+        (
+            format!("{}/common/oauth2/v2.0/authorize?client_id={DEMO_MICROSOFT_CLIENT_ID}&redirect_uri=ferry://oauth/microsoft&response_type=code&scope=openid", sb.microsoft_url()),
+            "Microsoft",
+        ),
+    ] {
+        let page = support::http().get(url).send().await.expect("page").text().await.expect("html");
+        assert!(page.contains("data-sandbox=\"ferry\""), "{provider}: no sandbox banner");
+        assert!(page.contains("<strong>Ferry sandbox</strong>"), "{provider}: banner text");
+        assert!(page.contains(&format!("It is not {provider}")), "{provider}: says it is not {provider}");
+    }
+}

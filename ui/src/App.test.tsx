@@ -132,6 +132,19 @@ describe("App shell", () => {
   });
 });
 
+describe("Sandbox badge", () => {
+  it("shows when a provider is the local sandbox, and not otherwise", async () => {
+    const api = new FakeApi();
+    const { unmount } = render(<App api={api} />);
+    await screen.findByText("No accounts yet");
+    expect(screen.queryByTestId("sandbox-badge")).not.toBeInTheDocument();
+    unmount();
+    api.status = { ...api.status, info: { ...api.status.info, sandbox: true } };
+    render(<App api={api} />);
+    expect(await screen.findByTestId("sandbox-badge")).toHaveTextContent("Sandbox");
+  });
+});
+
 describe("initials", () => {
   it("takes two words of the name, or the email's first letter", () => {
     expect(initials({ displayName: "ada  king lovelace", email: "x@y" })).toBe("AK");

@@ -40,6 +40,15 @@ export function App({ api }: { api: Api }) {
           <header className="app-header">
             <span className="brand">Ferry</span>
             <ProfileBadge profile={status.info.profile} />
+            {status.info.sandbox && (
+              <span
+                className="badge sandbox"
+                data-testid="sandbox-badge"
+                title="Accounts here are simulated by Ferry's local provider sandbox, not the real Google or Microsoft."
+              >
+                Sandbox
+              </span>
+            )}
           </header>
           <AccountsScreen />
         </div>

@@ -49,6 +49,8 @@ export type AppInfo = {
 	version: string,
 	profile: Profile,
 	dataDir: string,
+	/**  Some provider is the local sandbox, not the real Google or Microsoft. */
+	sandbox: boolean,
 };
 
 /**  The first thing the UI asks: who am I, and did the core start? */
@@ -85,6 +87,8 @@ export type ErrorCode =
 "DatabaseTooNew" | 
 /**  Ferry could not start; the message says why. */
 "Startup" | 
+/**  The provider settings (`providers.toml` or the environment) are not usable. */
+"Configuration" | 
 /**  Anything else: a bug. The message is safe to show; details are in the log. */
 "Internal";
 

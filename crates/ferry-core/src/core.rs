@@ -10,6 +10,7 @@ use crate::deeplink::{DeepLink, DeepLinkError};
 use crate::error::AppError;
 use crate::events::{CoreEvent, EventSink, Notice, NoticeLevel};
 use crate::profile::Profile;
+use crate::providers::ProviderSettings;
 use crate::store::{AccountView, Store, DATABASE_FILE};
 use crate::vault::{KeyStore, Keychain};
 
@@ -20,6 +21,8 @@ pub struct CoreConfig {
     pub version: String,
     /// The OS app-data directory for this profile's identifier.
     pub data_dir: PathBuf,
+    /// Where Google and Microsoft are reached (the real ones, or the sandbox).
+    pub providers: ProviderSettings,
 }
 
 impl CoreConfig {
@@ -32,6 +35,7 @@ impl CoreConfig {
             version: self.version.clone(),
             profile: self.profile,
             data_dir: self.data_dir.display().to_string(),
+            sandbox: self.providers.uses_sandbox(),
         }
     }
 }
@@ -43,6 +47,8 @@ pub struct AppInfo {
     pub version: String,
     pub profile: Profile,
     pub data_dir: String,
+    /// Some provider is the local sandbox, not the real Google or Microsoft.
+    pub sandbox: bool,
 }
 
 /// What became of a `ferry://` link.
@@ -93,6 +99,10 @@ impl Core {
 
     pub fn keychain(&self) -> &Keychain {
         &self.keychain
+    }
+
+    pub fn providers(&self) -> &ProviderSettings {
+        &self.config.providers
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     DatabaseTooNew,
     /// Ferry could not start; the message says why.
     Startup,
+    /// The provider settings (`providers.toml` or the environment) are not usable.
+    Configuration,
     /// Anything else: a bug. The message is safe to show; details are in the log.
     Internal,
 }

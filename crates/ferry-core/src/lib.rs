@@ -8,6 +8,7 @@
 //! - [`vault`]: the OS keychain behind one narrow interface.
 //! - [`deeplink`]: `ferry://` URLs parsed against an allowlist into typed values.
 //! - [`logging`]: daily rolling log files, never a secret in them.
+//! - [`providers`]: where Ferry reaches Google and Microsoft (real, or the sandbox).
 //! - [`clock`]: injected time, so tests can move it.
 //! - [`events`]: what the core tells the UI, through a sink the shell provides.
 //! - [`error`]: the `{code, message}` shape every failure takes at the UI boundary.
@@ -24,6 +25,7 @@ pub mod events;
 pub mod logging;
 pub mod profile;
 pub mod provider;
+pub mod providers;
 pub mod store;
 pub mod vault;
 

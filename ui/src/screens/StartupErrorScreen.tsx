@@ -4,6 +4,7 @@ const TITLES: Partial<Record<AppError["code"], string>> = {
   DatabaseTooNew: "This Ferry is older than your data",
   KeychainUnavailable: "Ferry cannot reach the system keychain",
   Storage: "Ferry cannot open its data",
+  Configuration: "Ferry's account provider settings need attention",
 };
 
 /** Shown instead of the app when the core could not start. Nothing has been changed. */

@@ -4,7 +4,7 @@ import type { AccountView, Api, AppStatus, Notice, Result } from "../api";
 export class FakeApi implements Api {
   accounts: Result<AccountView[]> = { status: "ok", data: [] };
   status: AppStatus = {
-    info: { version: "0.1.0", profile: "test", dataDir: "/tmp/ferry-test" },
+    info: { version: "0.1.0", profile: "test", dataDir: "/tmp/ferry-test", sandbox: false },
     startupError: null,
   };
   readyCalls = 0;
