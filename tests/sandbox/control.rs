@@ -386,3 +386,21 @@ async fn graph_throttles_per_mailbox_when_quotas_are_on() {
     }
     assert_eq!(statuses, [200, 200, 429]);
 }
+
+#[tokio::test]
+async fn a_graph_claims_challenge_can_be_injected() {
+    let sb = support::start().await;
+    let challenge = "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZX19fQ==\"";
+    sb.world().faults.add(serde_json::from_value(json!({
+        "service": "microsoft", "path_contains": "/v1.0/me", "times": 1,
+        "action": {"kind": "respond", "status": 401, "headers": {"WWW-Authenticate": challenge},
+                   "body": "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"Continuous access evaluation resulted in claims challenge\"}}"}
+    })).expect("rule"));
+    let response = support::http()
+        .get(format!("{}/v1.0/me", sb.microsoft_url()))
+        .send()
+        .await
+        .expect("/me");
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], challenge);
+}

@@ -37,6 +37,9 @@ pub enum FaultAction {
         content_type: Option<String>,
         #[serde(default)]
         retry_after_s: Option<u64>,
+        /// Further headers, e.g. a `WWW-Authenticate` claims challenge.
+        #[serde(default)]
+        headers: std::collections::BTreeMap<String, String>,
     },
     /// Wait this long, then answer normally.
     Latency { ms: u64 },

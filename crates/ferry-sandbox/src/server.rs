@@ -205,6 +205,7 @@ async fn observe(
             body,
             content_type,
             retry_after_s,
+            headers,
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = (status, body).into_response();
