@@ -219,6 +219,14 @@ async fn observe(
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
             response
         }
         Some(FaultAction::MalformedJson) => {
