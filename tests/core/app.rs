@@ -40,7 +40,10 @@ async fn a_fresh_core_has_no_accounts_and_reports_its_profile() {
     let info = core.info();
     assert_eq!(info.profile, Profile::Test);
     assert_eq!(info.data_dir, dir.path().display().to_string());
-    assert_eq!(core.keychain().namespace(), "dev.ferry.desktop.test");
+    assert_eq!(
+        core.vault().keychain().namespace(),
+        "dev.ferry.desktop.test"
+    );
     core.shutdown().await;
 }
 

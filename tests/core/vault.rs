@@ -114,6 +114,13 @@ async fn child_process_without_a_keychain() {
     let ui: ferry_core::AppError = err.into();
     assert_eq!(ui.code, ferry_core::ErrorCode::KeychainUnavailable);
     println!("SET-REFUSED");
+    let vault = ferry_core::vault::Vault::new(keychain);
+    match vault.root().await {
+        Err(ferry_core::vault::VaultError::Keychain(KeychainError::Unavailable(_))) => {
+            println!("VAULT-LOCKED")
+        }
+        other => panic!("expected the vault to report the keychain unavailable, got {other:?}"),
+    }
 }
 
 #[test]
@@ -140,4 +147,111 @@ fn an_unreachable_keychain_is_an_error_not_a_panic() {
         "get reported Unavailable:\n{stdout}"
     );
     assert!(stdout.contains("SET-REFUSED"), "set was refused:\n{stdout}");
+    assert!(
+        stdout.contains("VAULT-LOCKED"),
+        "the vault reported it:\n{stdout}"
+    );
+}
+
+mod root_key {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use ferry_core::vault::{
+        KeyStore, Keychain, KeychainError, MemoryKeyStore, OsKeyStore, Vault, VaultError,
+        ROOT_ENTRY,
+    };
+    use secrecy::{ExposeSecret, SecretString};
+
+    /// Counts calls into the keychain.
+    #[derive(Debug, Default)]
+    struct Counting {
+        inner: MemoryKeyStore,
+        calls: AtomicUsize,
+    }
+
+    impl KeyStore for Counting {
+        fn get(&self, s: &str, n: &str) -> Result<Option<SecretString>, KeychainError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.inner.get(s, n)
+        }
+        fn set(&self, s: &str, n: &str, v: &SecretString) -> Result<(), KeychainError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.inner.set(s, n, v)
+        }
+        fn delete(&self, s: &str, n: &str) -> Result<bool, KeychainError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.inner.delete(s, n)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_root_key_is_created_once_and_read_once_per_start() {
+        let store = Arc::new(Counting::default());
+        let first = Vault::new(Keychain::new(store.clone(), "ns"));
+        let key = first.root().await.expect("created");
+        for _ in 0..5 {
+            first.root().await.expect("cached");
+        }
+        assert_eq!(
+            store.calls.load(Ordering::SeqCst),
+            2,
+            "one read (empty) and one write"
+        );
+        let sealed = key.seal("acct", b"token");
+
+        // The next start reads the same key, with one keychain access.
+        let second = Vault::new(Keychain::new(store.clone(), "ns"));
+        let opened = second
+            .root()
+            .await
+            .expect("read")
+            .open("acct", &sealed)
+            .expect("same key");
+        assert_eq!(opened.expose_secret().as_slice(), b"token");
+        assert_eq!(store.calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_key_is_reported_and_left_alone() {
+        let store = Arc::new(MemoryKeyStore::default());
+        let keychain = Keychain::new(store.clone(), "ns");
+        keychain
+            .set(ROOT_ENTRY, SecretString::from("not a key"))
+            .await
+            .expect("set");
+        let err = Vault::new(keychain.clone())
+            .root()
+            .await
+            .expect_err("damaged");
+        assert!(matches!(err, VaultError::DamagedKey), "{err}");
+        let kept = keychain
+            .get(ROOT_ENTRY)
+            .await
+            .expect("get")
+            .expect("still there");
+        assert_eq!(
+            kept.expose_secret(),
+            "not a key",
+            "never overwritten: old tokens may need it"
+        );
+    }
+
+    #[tokio::test]
+    #[ignore = "needs the test session's Secret Service: run `make test`"]
+    async fn the_root_key_persists_in_the_real_secret_service() {
+        let namespace = format!("dev.ferry.desktop.test.root.{}", uuid::Uuid::new_v4());
+        let sealed = {
+            let vault = Vault::new(Keychain::new(Arc::new(OsKeyStore), &namespace));
+            vault.root().await.expect("created").seal("acct", b"token")
+        };
+        let vault = Vault::new(Keychain::new(Arc::new(OsKeyStore), &namespace));
+        assert!(vault
+            .root()
+            .await
+            .expect("read back")
+            .open("acct", &sealed)
+            .is_ok());
+        assert!(vault.keychain().delete(ROOT_ENTRY).await.expect("cleanup"));
+    }
 }

@@ -12,7 +12,7 @@ use crate::events::{CoreEvent, EventSink, Notice, NoticeLevel};
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
 use crate::store::{AccountView, Store, DATABASE_FILE};
-use crate::vault::{KeyStore, Keychain};
+use crate::vault::{KeyStore, Keychain, Vault};
 
 /// Where and as what this Ferry runs. The shell resolves the OS directories.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub enum LinkOutcome {
 pub struct Core {
     config: CoreConfig,
     store: Store,
-    keychain: Keychain,
+    vault: Vault,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
 }
@@ -78,12 +78,12 @@ impl Core {
         events: Arc<dyn EventSink>,
     ) -> Result<Self, AppError> {
         let store = Store::open(&config.database_path()).await?;
-        let keychain = Keychain::new(key_store, &config.profile.identifier());
+        let vault = Vault::new(Keychain::new(key_store, &config.profile.identifier()));
         tracing::info!(version = %config.version, started_at = %clock.now(), "core started");
         Ok(Self {
             config,
             store,
-            keychain,
+            vault,
             clock,
             events,
         })
@@ -97,8 +97,8 @@ impl Core {
         &self.store
     }
 
-    pub fn keychain(&self) -> &Keychain {
-        &self.keychain
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     pub fn providers(&self) -> &ProviderSettings {
