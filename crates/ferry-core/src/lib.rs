@@ -5,7 +5,8 @@
 //! decides something lives here and is tested headless:
 //!
 //! - [`store`]: the SQLite database (WAL, migrations, refusing a newer schema).
-//! - [`vault`]: the OS keychain behind one narrow interface.
+//! - [`vault`]: the OS keychain holds one root key; tokens are sealed under keys from it.
+//! - [`oauth`]: scopes for the chosen services, what a grant covers, signed `state`.
 //! - [`deeplink`]: `ferry://` URLs parsed against an allowlist into typed values.
 //! - [`logging`]: daily rolling log files, never a secret in them.
 //! - [`providers`]: where Ferry reaches Google and Microsoft (real, or the sandbox).
@@ -23,6 +24,7 @@ pub mod deeplink;
 pub mod error;
 pub mod events;
 pub mod logging;
+pub mod oauth;
 pub mod profile;
 pub mod provider;
 pub mod providers;

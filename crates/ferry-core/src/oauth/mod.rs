@@ -1,0 +1,9 @@
+//! OAuth 2.0 for a native app (RFC 8252, RFC 9700): which scopes a choice of services
+//! needs, what a grant actually covers, and the signed `state` that ties a callback to
+//! the sign-in that started it.
+
+pub mod services;
+pub mod state;
+
+pub use services::{CalendarAccess, ServiceChoice, ServiceGrants};
+pub use state::{StateClaims, StateError, StateSigner, STATE_TTL};
