@@ -4,5 +4,6 @@
 mod app;
 mod deeplink;
 mod providers;
+mod signin;
 mod store;
 mod vault;

@@ -2,8 +2,11 @@
 //! needs, what a grant actually covers, and the signed `state` that ties a callback to
 //! the sign-in that started it.
 
+pub mod flow;
+pub mod id_token;
 pub mod services;
 pub mod state;
 
+pub use flow::{Begun, Identity, SignInError, SignInFlows, SignedIn, TokenSet};
 pub use services::{CalendarAccess, ServiceChoice, ServiceGrants};
 pub use state::{StateClaims, StateError, StateSigner, STATE_TTL};

@@ -1,0 +1,464 @@
+//! Sign-in flows: begin (PKCE verifier, nonce, signed state, authorization URL), then
+//! finish with the provider's callback (state, provider and `iss` checks, code exchange,
+//! id_token verification). A flow is pending between the two and can finish at most once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthorizationCode, ClientId, ClientSecret, ExtraTokenFields, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::id_token::{self, Expected, IdClaims, IdTokenError, KeyCache};
+use super::services::{self, ServiceChoice, ServiceGrants};
+use super::state::{StateClaims, StateError, StateSigner};
+use crate::deeplink::{CallbackOutcome, OAuthCallback};
+use crate::provider::Provider;
+use crate::providers::ProviderSettings;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct IdTokenField {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+type Tokens = StandardTokenResponse<IdTokenField, BasicTokenType>;
+type Client = oauth2::Client<
+    BasicErrorResponse,
+    Tokens,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+/// Why a sign-in did not complete. Messages are for a person; none carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    #[error("{0} is not set up in Ferry")]
+    NotConfigured(Provider),
+    #[error("you declined access, so nothing was added")]
+    Denied,
+    #[error("{provider} refused the sign-in: {error}")]
+    Refused { provider: Provider, error: String },
+    #[error("the sign-in response was not valid (it may have been altered); nothing was added")]
+    Tampered,
+    #[error("the sign-in took longer than 15 minutes; please start again")]
+    Expired,
+    #[error("this sign-in response was already used, or no sign-in is waiting for it")]
+    NotPending,
+    #[error("the sign-in response came from a different provider than the one you chose")]
+    WrongProvider,
+    #[error("the sign-in response names an unexpected issuer; nothing was added")]
+    IssuerMismatch,
+    #[error("{provider} did not accept the sign-in ({error}); please try again")]
+    Exchange { provider: Provider, error: String },
+    #[error("could not reach {0}; check your connection and try again")]
+    Network(Provider),
+    #[error("{0} sent a reply Ferry could not read")]
+    BadResponse(Provider),
+    #[error("the identity token could not be verified: {0}")]
+    IdToken(String),
+}
+
+/// Who signed in, as the provider vouches in the id_token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Microsoft tenant id; empty for Google.
+    pub tenant: String,
+    /// Google `sub`; Microsoft `oid` (stable across apps), or `sub` without it.
+    pub subject: String,
+    pub email: String,
+    pub name: String,
+}
+
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: DateTime<Utc>,
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+pub struct SignedIn {
+    pub flow_id: String,
+    pub provider: Provider,
+    pub identity: Identity,
+    pub tokens: TokenSet,
+    pub requested: ServiceChoice,
+    pub granted: ServiceGrants,
+}
+
+pub struct Begun {
+    pub flow_id: String,
+    pub authorization_url: Url,
+}
+
+struct Pending {
+    provider: Provider,
+    verifier: PkceCodeVerifier,
+    nonce: String,
+    redirect_uri: String,
+}
+
+/// The sign-ins that are waiting for their callback.
+pub struct SignInFlows {
+    http: reqwest::Client,
+    keys: KeyCache,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+impl Default for SignInFlows {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl SignInFlows {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            // The oauth2 crate requires it: a token endpoint must not redirect us.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            keys: KeyCache::default(),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a sign-in: a fresh PKCE verifier and nonce, a signed state, and the URL to
+    /// open in the system browser.
+    pub fn begin(
+        &self,
+        settings: &ProviderSettings,
+        signer: &StateSigner,
+        provider: Provider,
+        services: ServiceChoice,
+        redirect_uri: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Begun, SignInError> {
+        let (authorize, client_id) = match provider {
+            Provider::Google => {
+                let g = settings
+                    .google
+                    .as_ref()
+                    .ok_or(SignInError::NotConfigured(provider))?;
+                (g.authorize_url.clone(), g.client_id.clone())
+            }
+            Provider::Microsoft => {
+                let m = settings
+                    .microsoft
+                    .as_ref()
+                    .ok_or(SignInError::NotConfigured(provider))?;
+                (
+                    m.authorize_url()
+                        .map_err(|_| SignInError::NotConfigured(provider))?,
+                    m.client_id.clone(),
+                )
+            }
+        };
+        let flow_id = random_token();
+        let nonce = random_token();
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let state = signer.sign(&StateClaims {
+            flow: flow_id.clone(),
+            nonce: nonce.clone(),
+            provider,
+            services,
+            iat: now.timestamp(),
+        });
+        let mut url = authorize;
+        url.query_pairs_mut()
+            .append_pair("client_id", &client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", &services::scopes(provider, &services).join(" "))
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", challenge.as_str())
+            .append_pair("code_challenge_method", "S256");
+        if provider == Provider::Microsoft {
+            url.query_pairs_mut()
+                .append_pair("prompt", "select_account");
+        }
+        self.pending().insert(
+            flow_id.clone(),
+            Pending {
+                provider,
+                verifier,
+                nonce,
+                redirect_uri: redirect_uri.to_owned(),
+            },
+        );
+        tracing::info!(%provider, "sign-in started");
+        Ok(Begun {
+            flow_id,
+            authorization_url: url,
+        })
+    }
+
+    /// Forgets a pending sign-in (Cancel, or the browser was abandoned).
+    pub fn cancel(&self, flow_id: &str) -> bool {
+        self.pending().remove(flow_id).is_some()
+    }
+
+    pub fn is_pending(&self, flow_id: &str) -> bool {
+        self.pending().contains_key(flow_id)
+    }
+
+    /// Completes a sign-in with the provider's callback.
+    pub async fn finish(
+        &self,
+        settings: &ProviderSettings,
+        signer: &StateSigner,
+        callback: OAuthCallback,
+        now: DateTime<Utc>,
+    ) -> Result<SignedIn, SignInError> {
+        let state = signer.verify(&callback.state, now).map_err(|e| match e {
+            StateError::Expired => SignInError::Expired,
+            StateError::Malformed | StateError::Forged => SignInError::Tampered,
+        })?;
+        if state.provider != callback.provider {
+            return Err(SignInError::WrongProvider);
+        }
+        // Taking the flow out makes the state single-use, whatever happens next.
+        let pending = self
+            .pending()
+            .remove(&state.flow)
+            .ok_or(SignInError::NotPending)?;
+        if pending.provider != state.provider || pending.nonce != state.nonce {
+            return Err(SignInError::Tampered);
+        }
+        self.check_iss(settings, &callback)?;
+        let code = match callback.outcome {
+            CallbackOutcome::Code(code) => code,
+            CallbackOutcome::Error { error, .. } if error == "access_denied" => {
+                return Err(SignInError::Denied)
+            }
+            CallbackOutcome::Error { error, .. } => {
+                return Err(SignInError::Refused {
+                    provider: state.provider,
+                    error,
+                })
+            }
+        };
+        let provider = state.provider;
+        let (token_url, client_id, secret) = match provider {
+            Provider::Google => {
+                let g = settings
+                    .google
+                    .as_ref()
+                    .ok_or(SignInError::NotConfigured(provider))?;
+                (
+                    g.token_url.clone(),
+                    g.client_id.clone(),
+                    g.client_secret.clone(),
+                )
+            }
+            Provider::Microsoft => {
+                let m = settings
+                    .microsoft
+                    .as_ref()
+                    .ok_or(SignInError::NotConfigured(provider))?;
+                (
+                    m.token_url()
+                        .map_err(|_| SignInError::NotConfigured(provider))?,
+                    m.client_id.clone(),
+                    None,
+                )
+            }
+        };
+        let redirect =
+            RedirectUrl::new(pending.redirect_uri.clone()).map_err(|_| SignInError::Tampered)?;
+        let mut client = Client::new(ClientId::new(client_id.clone()))
+            .set_token_uri(TokenUrl::from_url(token_url))
+            .set_redirect_uri(redirect);
+        if let Some(secret) = secret {
+            client = client
+                .set_client_secret(ClientSecret::new(secret))
+                .set_auth_type(oauth2::AuthType::RequestBody);
+        }
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
+            .set_pkce_verifier(pending.verifier)
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => SignInError::Exchange {
+                    provider,
+                    error: r.error().to_string(),
+                },
+                RequestTokenError::Request(_) => SignInError::Network(provider),
+                RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
+                    SignInError::BadResponse(provider)
+                }
+            })?;
+
+        let id_token = response
+            .extra_fields()
+            .id_token
+            .clone()
+            .ok_or(SignInError::BadResponse(provider))?;
+        let claims = self
+            .verify_id_token(
+                settings,
+                provider,
+                &client_id,
+                &id_token,
+                &pending.nonce,
+                now,
+            )
+            .await?;
+        let scopes: Vec<String> = match response.scopes() {
+            Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
+            // RFC 6749 §5.1: no `scope` means exactly what was requested.
+            None => services::scopes(provider, &state.services),
+        };
+        let granted = services::granted(provider, &scopes);
+        let expires_in = response
+            .expires_in()
+            .unwrap_or(std::time::Duration::from_secs(3600));
+        let tokens = TokenSet {
+            access_token: SecretString::from(response.access_token().secret().to_owned()),
+            refresh_token: response
+                .refresh_token()
+                .map(|r| SecretString::from(r.secret().to_owned())),
+            expires_at: now
+                + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(1)),
+            scopes,
+        };
+        let identity = Identity {
+            tenant: claims.tid.clone().unwrap_or_default(),
+            subject: match provider {
+                Provider::Google => claims.sub.clone(),
+                Provider::Microsoft => claims.oid.clone().unwrap_or_else(|| claims.sub.clone()),
+            },
+            email: claims
+                .email
+                .clone()
+                .or_else(|| claims.preferred_username.clone())
+                .unwrap_or_default(),
+            name: claims.name.clone().unwrap_or_default(),
+        };
+        tracing::info!(%provider, "sign-in completed");
+        Ok(SignedIn {
+            flow_id: state.flow,
+            provider,
+            identity,
+            tokens,
+            requested: state.services,
+            granted,
+        })
+    }
+
+    /// RFC 9207 mix-up defence: an `iss` on the callback must be the provider's issuer.
+    fn check_iss(
+        &self,
+        settings: &ProviderSettings,
+        callback: &OAuthCallback,
+    ) -> Result<(), SignInError> {
+        let Some(iss) = &callback.issuer else {
+            return Ok(());
+        };
+        let matches = match callback.provider {
+            Provider::Google => settings.google.as_ref().is_some_and(|g| &g.issuer == iss),
+            Provider::Microsoft => settings
+                .microsoft
+                .as_ref()
+                .is_some_and(|m| iss.starts_with(m.authority.as_str().trim_end_matches('/'))),
+        };
+        if matches {
+            Ok(())
+        } else {
+            Err(SignInError::IssuerMismatch)
+        }
+    }
+
+    async fn verify_id_token(
+        &self,
+        settings: &ProviderSettings,
+        provider: Provider,
+        client_id: &str,
+        token: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdClaims, SignInError> {
+        let result = match provider {
+            Provider::Google => {
+                let g = settings
+                    .google
+                    .as_ref()
+                    .ok_or(SignInError::NotConfigured(provider))?;
+                let issuer = g.issuer.clone();
+                let bare = issuer
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://")
+                    .to_owned();
+                let accept = move |c: &IdClaims| c.iss == issuer || c.iss == bare;
+                let expected = Expected {
+                    audience: client_id,
+                    issuer: &accept,
+                    nonce,
+                    now,
+                };
+                id_token::verify(&self.keys, &self.http, &g.jwks_url, token, &expected).await
+            }
+            Provider::Microsoft => {
+                let m = settings
+                    .microsoft
+                    .as_ref()
+                    .ok_or(SignInError::NotConfigured(provider))?;
+                let jwks = m
+                    .jwks_url()
+                    .map_err(|_| SignInError::NotConfigured(provider))?;
+                let accept = |c: &IdClaims| {
+                    c.tid
+                        .as_deref()
+                        .is_some_and(|tid| c.iss == m.issuer_for(tid))
+                };
+                let expected = Expected {
+                    audience: client_id,
+                    issuer: &accept,
+                    nonce,
+                    now,
+                };
+                id_token::verify(&self.keys, &self.http, &jwks, token, &expected).await
+            }
+        };
+        result.map_err(|e: IdTokenError| SignInError::IdToken(e.to_string()))
+    }
+}
