@@ -3,6 +3,7 @@
 
 mod app;
 mod deeplink;
+mod loopback;
 mod providers;
 mod signin;
 mod store;

@@ -462,3 +462,46 @@ async fn cancel_forgets_the_flow_and_its_callback_is_refused() {
         Err(SignInError::NotConfigured(Provider::Google))
     ));
 }
+
+#[tokio::test]
+async fn a_google_sign_in_returns_through_a_real_loopback_listener() {
+    use ferry_core::oauth::loopback::LoopbackListener;
+    let w = world().await;
+    let listener = LoopbackListener::start(Provider::Google, std::time::Duration::from_secs(30))
+        .await
+        .expect("listen");
+    let begun = w
+        .flows
+        .begin(
+            &w.settings,
+            &w.signer,
+            Provider::Google,
+            MAIL_AND_CALENDAR,
+            listener.redirect_uri(),
+            now(),
+        )
+        .expect("begin");
+    let waiting = tokio::spawn(listener.callback());
+    let Outcome::Redirect(redirect) = Browser::new()
+        .authorize(begun.authorization_url.as_str(), &ada())
+        .await
+        .expect("browser")
+    else {
+        panic!("expected a redirect");
+    };
+    // The browser follows the redirect to Ferry's listener and shows its page.
+    let page = reqwest::get(redirect.as_str())
+        .await
+        .expect("follow")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("You can close this tab"));
+    let callback = waiting.await.expect("task").expect("callback");
+    let signed = w
+        .flows
+        .finish(&w.settings, &w.signer, callback, now())
+        .await
+        .expect("finish");
+    assert_eq!(signed.identity.email, "ada@example.com");
+}
