@@ -1,6 +1,7 @@
 //! Integration tests of ferry-core, one binary. They use the real SQLite file and, where
 //! the test session provides one, the real Secret Service.
 
+mod accounts;
 mod app;
 mod deeplink;
 mod loopback;

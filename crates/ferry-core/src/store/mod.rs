@@ -3,6 +3,7 @@
 //! it, so a downgrade never damages data.
 
 mod accounts;
+pub mod signed_in;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,8 @@ pub enum StoreError {
     Migrate(#[from] MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("stored tokens could not be opened: {0}")]
+    Sealed(String),
 }
 
 impl From<StoreError> for AppError {
