@@ -454,5 +454,7 @@ async fn sign_in_pages_say_plainly_they_are_the_ferry_sandbox() {
         assert!(page.contains("data-sandbox=\"ferry\""), "{provider}: no sandbox banner");
         assert!(page.contains("<strong>Ferry sandbox</strong>"), "{provider}: banner text");
         assert!(page.contains(&format!("It is not {provider}")), "{provider}: says it is not {provider}");
+        let demo_user = if provider == "Google" { "ada@example.com" } else { "alan@outlook.example" };
+        assert!(page.contains("Sandbox accounts") && page.contains(demo_user), "{provider}: the demo accounts are listed");
     }
 }

@@ -78,3 +78,26 @@ pub fn error(provider: Provider, code: &str, detail: &str) -> String {
         ),
     )
 }
+
+/// Adds the sandbox's own accounts (email and password) to a sign-in page, so a person
+/// trying Ferry's demo knows what to type; each account may carry a short note.
+pub fn with_demo_accounts(page: String, accounts: &[(String, String, Option<&str>)]) -> String {
+    if accounts.is_empty() {
+        return page;
+    }
+    let items: String = accounts
+        .iter()
+        .map(|(email, password, note)| {
+            let note = note.map(|n| format!(" ({})", text(n))).unwrap_or_default();
+            format!(
+                "<li><code>{}</code>{note}, password <code>{}</code></li>",
+                text(email),
+                text(password)
+            )
+        })
+        .collect();
+    page.replace(
+        "</body>",
+        &format!("<details><summary>Sandbox accounts</summary><ul>{items}</ul></details></body>"),
+    )
+}

@@ -354,6 +354,19 @@ impl World {
         }
     }
 
+    /// A refresh token presented by `client_id`, with its user; none if unknown or
+    /// issued to another client. Whether it still works is the provider's call.
+    pub fn refresh_token(&self, presented: &str, client_id: &str) -> Option<(RefreshToken, User)> {
+        let state = self.state();
+        let token = state
+            .refresh_tokens
+            .get(presented)
+            .filter(|t| t.client_id == client_id)?
+            .clone();
+        let user = state.users.get(&token.user_id)?.clone();
+        Some((token, user))
+    }
+
     /// Looks up a live access token presented as `Authorization: Bearer …`.
     pub fn access_token(&self, token: &str) -> Option<(AccessToken, User)> {
         let now = self.clock.now();

@@ -177,31 +177,18 @@ pub async fn start(
 }
 
 fn sign_in_page(world: &World, flow_id: &str, client_name: &str, error: Option<&str>) -> String {
-    let mut page = html::sign_in(G, SIGN_IN_ACTION, flow_id, client_name, error);
     // The demo's accounts, so a person trying Ferry knows what to type.
-    let accounts: Vec<String> = world
+    let accounts: Vec<(String, String, Option<&str>)> = world
         .state()
         .users
         .values()
         .filter(|u| u.provider == G)
-        .map(|u| {
-            format!(
-                "<li><code>{}</code>, password <code>{}</code></li>",
-                escape(&u.email),
-                escape(&u.password)
-            )
-        })
+        .map(|u| (u.email.clone(), u.password.clone(), None))
         .collect();
-    if !accounts.is_empty() {
-        page = page.replace(
-            "</body>",
-            &format!(
-                "<details><summary>Sandbox accounts</summary><ul>{}</ul></details></body>",
-                accounts.join("")
-            ),
-        );
-    }
-    page
+    html::with_demo_accounts(
+        html::sign_in(G, SIGN_IN_ACTION, flow_id, client_name, error),
+        &accounts,
+    )
 }
 
 /// What each scope lets Ferry do, in the consent screen's words.

@@ -281,16 +281,7 @@ fn refresh(world: &World, client_id: &str, presented: Option<&str>) -> Response 
             "Missing required parameter: refresh_token",
         );
     };
-    let found = {
-        let state = world.state();
-        state
-            .refresh_tokens
-            .get(presented)
-            .filter(|t| t.client_id == client_id)
-            .cloned()
-            .and_then(|t| state.users.get(&t.user_id).cloned().map(|u| (t, u)))
-    };
-    let Some((token, user)) = found else {
+    let Some((token, user)) = world.refresh_token(presented, client_id) else {
         return error(StatusCode::BAD_REQUEST, "invalid_grant", &description);
     };
     if dead(world, &token, &user) {

@@ -169,8 +169,7 @@ fn sign_in_page(
     client_name: &str,
     error: Option<&str>,
 ) -> String {
-    let mut page = html::sign_in(M, action, flow_id, client_name, error);
-    let accounts: Vec<String> = world
+    let accounts: Vec<(String, String, Option<&str>)> = world
         .state()
         .users
         .values()
@@ -181,23 +180,13 @@ fn sign_in_page(
             } else {
                 "work"
             };
-            format!(
-                "<li><code>{}</code> ({kind}), password <code>{}</code></li>",
-                escape(&u.email),
-                escape(&u.password)
-            )
+            (u.email.clone(), u.password.clone(), Some(kind))
         })
         .collect();
-    if !accounts.is_empty() {
-        page = page.replace(
-            "</body>",
-            &format!(
-                "<details><summary>Sandbox accounts</summary><ul>{}</ul></details></body>",
-                accounts.join("")
-            ),
-        );
-    }
-    page
+    html::with_demo_accounts(
+        html::sign_in(M, action, flow_id, client_name, error),
+        &accounts,
+    )
 }
 
 fn describe(scope: &str) -> String {

@@ -213,16 +213,7 @@ fn refresh(world: &World, tenant: &str, client_id: &str, presented: Option<&str>
         return errors::response(world, 900144);
     };
     let config = world.config().microsoft;
-    let found = {
-        let state = world.state();
-        state
-            .refresh_tokens
-            .get(presented)
-            .filter(|t| t.client_id == client_id)
-            .cloned()
-            .and_then(|t| state.users.get(&t.user_id).cloned().map(|u| (t, u)))
-    };
-    let Some((token, user)) = found else {
+    let Some((token, user)) = world.refresh_token(presented, client_id) else {
         return errors::response(world, 9002313);
     };
     let now = world.clock.now();
