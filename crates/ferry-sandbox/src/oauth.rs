@@ -133,8 +133,23 @@ pub fn signed_in_flow(
     Some((flow, user))
 }
 
-pub fn take_flow(world: &World, flow_id: &str) -> Option<PendingFlow> {
-    world.state().flows.remove(flow_id)
+/// The consent step's opening, shared by both providers: reads the posted form, finds
+/// the flow the user signed in to, and takes it out of the pending set (a consent page
+/// can be answered once). None when the page is stale.
+pub fn take_consented_flow(
+    world: &World,
+    provider: Provider,
+    body: &[u8],
+) -> Option<(HashMap<String, Vec<String>>, PendingFlow, User)> {
+    let form = parse_form_multi(body);
+    let flow_id = form
+        .get("flow")
+        .and_then(|v| v.first())
+        .cloned()
+        .unwrap_or_default();
+    let (flow, user) = signed_in_flow(world, provider, &flow_id)?;
+    world.state().flows.remove(&flow_id);
+    Some((form, flow, user))
 }
 
 #[cfg(test)]

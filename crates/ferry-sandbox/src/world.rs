@@ -304,6 +304,32 @@ impl World {
         client
     }
 
+    /// The display name of a client, for the sign-in and consent pages.
+    pub fn client_name(&self, client_id: &str) -> String {
+        self.state()
+            .clients
+            .get(client_id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Stores an authorization code issued to `flow`'s client for `user_id` and `scopes`.
+    pub fn store_code(&self, code: &str, flow: &PendingFlow, user_id: &str, scopes: Vec<String>) {
+        let issued = AuthCode {
+            provider: flow.provider,
+            client_id: flow.client_id.clone(),
+            user_id: user_id.to_owned(),
+            redirect_uri: flow.redirect_uri.clone(),
+            code_challenge: flow.code_challenge.clone(),
+            challenge_method: flow.challenge_method.clone(),
+            scopes,
+            nonce: flow.nonce.clone(),
+            issued_at: self.clock.now(),
+            used: false,
+        };
+        self.state().codes.insert(code.to_owned(), issued);
+    }
+
     pub fn find_user_by_email(&self, provider: Provider, email: &str) -> Option<User> {
         self.state()
             .users

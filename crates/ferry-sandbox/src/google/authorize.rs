@@ -13,7 +13,7 @@ use super::{is_identity_scope, known_scope, normalize_scope};
 use crate::html::{self, escape, escape_attr, hidden};
 use crate::oauth::{self, redirect_to, SignInError};
 use crate::secrets;
-use crate::world::{AuthCode, PendingFlow, Provider, World};
+use crate::world::{PendingFlow, Provider, World};
 
 const G: Provider = Provider::Google;
 const SIGN_IN_ACTION: &str = "/o/oauth2/v2/auth/signin";
@@ -250,14 +250,14 @@ pub async fn sign_in(State(world): State<Arc<World>>, body: Bytes) -> Response {
     let flow_id = field("flow");
     match oauth::sign_in(&world, G, &flow_id, &field("email"), &field("password")) {
         Ok((flow, user)) => {
-            let client_name = client_name(&world, &flow.client_id);
+            let client_name = world.client_name(&flow.client_id);
             oauth::html(
                 StatusCode::OK,
                 consent_page(&flow_id, &client_name, &user.email, &flow.scopes),
             )
         }
         Err(SignInError::WrongPassword { client_id }) => {
-            let client_name = client_name(&world, &client_id);
+            let client_name = world.client_name(&client_id);
             let page = sign_in_page(
                 &world,
                 &flow_id,
@@ -273,29 +273,13 @@ pub async fn sign_in(State(world): State<Arc<World>>, body: Bytes) -> Response {
     }
 }
 
-fn client_name(world: &World, client_id: &str) -> String {
-    world
-        .state()
-        .clients
-        .get(client_id)
-        .map(|c| c.name.clone())
-        .unwrap_or_default()
-}
-
 pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
-    let form = oauth::parse_form_multi(&body);
-    let flow_id = form
-        .get("flow")
-        .and_then(|v| v.first())
-        .cloned()
-        .unwrap_or_default();
-    let Some((flow, user)) = oauth::signed_in_flow(&world, G, &flow_id) else {
+    let Some((form, flow, user)) = oauth::take_consented_flow(&world, G, &body) else {
         return blocked(
             "invalid_request",
             "This consent page has expired. Start again from the app.",
         );
     };
-    oauth::take_flow(&world, &flow_id);
     let decision = form
         .get("decision")
         .and_then(|v| v.first())
@@ -317,21 +301,7 @@ pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
         .cloned()
         .collect();
     let code = format!("4/0A{}", secrets::random_b64(48));
-    world.state().codes.insert(
-        code.clone(),
-        AuthCode {
-            provider: G,
-            client_id: flow.client_id.clone(),
-            user_id: user.id,
-            redirect_uri: flow.redirect_uri.clone(),
-            code_challenge: flow.code_challenge.clone(),
-            challenge_method: flow.challenge_method.clone(),
-            scopes: granted.clone(),
-            nonce: flow.nonce.clone(),
-            issued_at: world.clock.now(),
-            used: false,
-        },
-    );
+    world.store_code(&code, &flow, &user.id, granted.clone());
     let mut params = vec![
         ("code", code),
         ("scope", granted.join(" ")),

@@ -14,7 +14,7 @@ use super::{known_tenant, tenant_admits, OIDC_SCOPES};
 use crate::html::{self, escape, hidden};
 use crate::oauth::{self, redirect_to, SignInError};
 use crate::secrets;
-use crate::world::{AuthCode, PendingFlow, Provider, World, MSA_TENANT};
+use crate::world::{PendingFlow, Provider, World, MSA_TENANT};
 
 const M: Provider = Provider::Microsoft;
 
@@ -227,7 +227,7 @@ pub async fn sign_in(
         Ok((flow, user)) => {
             let segment = flow.tenant_segment.clone().unwrap_or_default();
             let user_tenant = user.tenant.clone().unwrap_or_default();
-            let client_name = client_name(&world, &flow.client_id);
+            let client_name = world.client_name(&flow.client_id);
             if !tenant_admits(&segment, &user_tenant) {
                 if let Some(pending) = world.state().flows.get_mut(&flow_id) {
                     pending.user_id = None;
@@ -259,7 +259,7 @@ pub async fn sign_in(
             oauth::html(StatusCode::OK, page)
         }
         Err(SignInError::WrongPassword { client_id }) => {
-            let client_name = client_name(&world, &client_id);
+            let client_name = world.client_name(&client_id);
             let page = sign_in_page(
                 &world,
                 &action,
@@ -276,29 +276,13 @@ pub async fn sign_in(
     }
 }
 
-fn client_name(world: &World, client_id: &str) -> String {
-    world
-        .state()
-        .clients
-        .get(client_id)
-        .map(|c| c.name.clone())
-        .unwrap_or_default()
-}
-
 pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
-    let form = oauth::parse_form_multi(&body);
-    let flow_id = form
-        .get("flow")
-        .and_then(|v| v.first())
-        .cloned()
-        .unwrap_or_default();
-    let Some((flow, user)) = oauth::signed_in_flow(&world, M, &flow_id) else {
+    let Some((form, flow, user)) = oauth::take_consented_flow(&world, M, &body) else {
         return blocked(
             9002313,
             "This consent page has expired. Start again from the app.",
         );
     };
-    oauth::take_flow(&world, &flow_id);
     let state = flow.state.clone().unwrap_or_default();
     if form
         .get("decision")
@@ -322,21 +306,7 @@ pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
     } else {
         format!("1.A{}", secrets::random_b64(96))
     };
-    world.state().codes.insert(
-        code.clone(),
-        AuthCode {
-            provider: M,
-            client_id: flow.client_id.clone(),
-            user_id: user.id.clone(),
-            redirect_uri: flow.redirect_uri.clone(),
-            code_challenge: flow.code_challenge.clone(),
-            challenge_method: flow.challenge_method.clone(),
-            scopes: flow.scopes.clone(),
-            nonce: flow.nonce.clone(),
-            issued_at: world.clock.now(),
-            used: false,
-        },
-    );
+    world.store_code(&code, &flow, &user.id, flow.scopes.clone());
     let session_state = uuid::Uuid::new_v4().to_string();
     let mut params = vec![("code", code.as_str())];
     if flow.state.is_some() {
