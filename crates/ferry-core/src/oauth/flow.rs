@@ -24,6 +24,7 @@ use super::services::{self, ServiceChoice, ServiceGrants};
 use super::state::{StateClaims, StateError, StateSigner};
 use crate::deeplink::{CallbackOutcome, OAuthCallback};
 use crate::provider::Provider;
+use crate::providers::config::OAuthClient;
 use crate::providers::ProviderSettings;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -171,26 +172,9 @@ impl SignInFlows {
         redirect_uri: &str,
         now: DateTime<Utc>,
     ) -> Result<Begun, SignInError> {
-        let (authorize, client_id) = match provider {
-            Provider::Google => {
-                let g = settings
-                    .google
-                    .as_ref()
-                    .ok_or(SignInError::NotConfigured(provider))?;
-                (g.authorize_url.clone(), g.client_id.clone())
-            }
-            Provider::Microsoft => {
-                let m = settings
-                    .microsoft
-                    .as_ref()
-                    .ok_or(SignInError::NotConfigured(provider))?;
-                (
-                    m.authorize_url()
-                        .map_err(|_| SignInError::NotConfigured(provider))?,
-                    m.client_id.clone(),
-                )
-            }
-        };
+        let client = settings
+            .client(provider)
+            .ok_or(SignInError::NotConfigured(provider))?;
         let flow_id = random_token();
         let nonce = random_token();
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -201,9 +185,9 @@ impl SignInFlows {
             services,
             iat: now.timestamp(),
         });
-        let mut url = authorize;
+        let mut url = client.authorize_url;
         url.query_pairs_mut()
-            .append_pair("client_id", &client_id)
+            .append_pair("client_id", &client.client_id)
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("scope", &services::scopes(provider, &services).join(" "))
@@ -277,37 +261,15 @@ impl SignInFlows {
             }
         };
         let provider = state.provider;
-        let (token_url, client_id, secret) = match provider {
-            Provider::Google => {
-                let g = settings
-                    .google
-                    .as_ref()
-                    .ok_or(SignInError::NotConfigured(provider))?;
-                (
-                    g.token_url.clone(),
-                    g.client_id.clone(),
-                    g.client_secret.clone(),
-                )
-            }
-            Provider::Microsoft => {
-                let m = settings
-                    .microsoft
-                    .as_ref()
-                    .ok_or(SignInError::NotConfigured(provider))?;
-                (
-                    m.token_url()
-                        .map_err(|_| SignInError::NotConfigured(provider))?,
-                    m.client_id.clone(),
-                    None,
-                )
-            }
-        };
+        let oauth = settings
+            .client(provider)
+            .ok_or(SignInError::NotConfigured(provider))?;
         let redirect =
             RedirectUrl::new(pending.redirect_uri.clone()).map_err(|_| SignInError::Tampered)?;
-        let mut client = Client::new(ClientId::new(client_id.clone()))
-            .set_token_uri(TokenUrl::from_url(token_url))
+        let mut client = Client::new(ClientId::new(oauth.client_id.clone()))
+            .set_token_uri(TokenUrl::from_url(oauth.token_url.clone()))
             .set_redirect_uri(redirect);
-        if let Some(secret) = secret {
+        if let Some(secret) = oauth.client_secret.clone() {
             client = client
                 .set_client_secret(ClientSecret::new(secret))
                 .set_auth_type(oauth2::AuthType::RequestBody);
@@ -334,14 +296,7 @@ impl SignInFlows {
             .clone()
             .ok_or(SignInError::BadResponse(provider))?;
         let claims = self
-            .verify_id_token(
-                settings,
-                provider,
-                &client_id,
-                &id_token,
-                &pending.nonce,
-                now,
-            )
+            .verify_id_token(settings, provider, &oauth, &id_token, &pending.nonce, now)
             .await?;
         let scopes: Vec<String> = match response.scopes() {
             Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
@@ -412,53 +367,41 @@ impl SignInFlows {
         &self,
         settings: &ProviderSettings,
         provider: Provider,
-        client_id: &str,
+        oauth: &OAuthClient,
         token: &str,
         nonce: &str,
         now: DateTime<Utc>,
     ) -> Result<IdClaims, SignInError> {
-        let result = match provider {
+        // Each provider has its own rule for which issuers to accept.
+        let accept: Box<dyn Fn(&IdClaims) -> bool + Send + Sync + '_> = match provider {
             Provider::Google => {
-                let g = settings
+                let issuer = settings
                     .google
                     .as_ref()
-                    .ok_or(SignInError::NotConfigured(provider))?;
-                let issuer = g.issuer.clone();
+                    .map(|g| g.issuer.clone())
+                    .unwrap_or_default();
                 let bare = issuer
                     .trim_start_matches("https://")
                     .trim_start_matches("http://")
                     .to_owned();
-                let accept = move |c: &IdClaims| c.iss == issuer || c.iss == bare;
-                let expected = Expected {
-                    audience: client_id,
-                    issuer: &accept,
-                    nonce,
-                    now,
-                };
-                id_token::verify(&self.keys, &self.http, &g.jwks_url, token, &expected).await
+                Box::new(move |c: &IdClaims| c.iss == issuer || c.iss == bare)
             }
-            Provider::Microsoft => {
-                let m = settings
-                    .microsoft
-                    .as_ref()
-                    .ok_or(SignInError::NotConfigured(provider))?;
-                let jwks = m
-                    .jwks_url()
-                    .map_err(|_| SignInError::NotConfigured(provider))?;
-                let accept = |c: &IdClaims| {
-                    c.tid
-                        .as_deref()
-                        .is_some_and(|tid| c.iss == m.issuer_for(tid))
-                };
-                let expected = Expected {
-                    audience: client_id,
-                    issuer: &accept,
-                    nonce,
-                    now,
-                };
-                id_token::verify(&self.keys, &self.http, &jwks, token, &expected).await
-            }
+            Provider::Microsoft => Box::new(move |c: &IdClaims| {
+                let m = settings.microsoft.as_ref();
+                c.tid
+                    .as_deref()
+                    .zip(m)
+                    .is_some_and(|(tid, m)| c.iss == m.issuer_for(tid))
+            }),
         };
+        let expected = Expected {
+            audience: &oauth.client_id,
+            issuer: &*accept,
+            nonce,
+            now,
+        };
+        let result =
+            id_token::verify(&self.keys, &self.http, &oauth.jwks_url, token, &expected).await;
         result.map_err(|e: IdTokenError| SignInError::IdToken(e.to_string()))
     }
 }

@@ -95,6 +95,16 @@ impl MicrosoftSettings {
     }
 }
 
+/// One provider's OAuth client and the endpoints a sign-in uses, whichever provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub jwks_url: Url,
+}
+
 /// What Ferry knows about both providers; either may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderSettings {
@@ -112,6 +122,30 @@ impl ProviderSettings {
                 .microsoft
                 .as_ref()
                 .is_some_and(|m| m.source == Source::Sandbox)
+    }
+
+    /// The client and endpoints for `provider`, if it is configured.
+    pub fn client(&self, provider: crate::provider::Provider) -> Option<OAuthClient> {
+        use crate::provider::Provider;
+        match provider {
+            Provider::Google => self.google.as_ref().map(|g| OAuthClient {
+                client_id: g.client_id.clone(),
+                client_secret: g.client_secret.clone(),
+                authorize_url: g.authorize_url.clone(),
+                token_url: g.token_url.clone(),
+                jwks_url: g.jwks_url.clone(),
+            }),
+            Provider::Microsoft => {
+                let m = self.microsoft.as_ref()?;
+                Some(OAuthClient {
+                    client_id: m.client_id.clone(),
+                    client_secret: None,
+                    authorize_url: m.authorize_url().ok()?,
+                    token_url: m.token_url().ok()?,
+                    jwks_url: m.jwks_url().ok()?,
+                })
+            }
+        }
     }
 
     /// Reads `providers.toml` (if present) and the environment (which wins).
