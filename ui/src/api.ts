@@ -39,6 +39,28 @@ export const tauriApi: Api = {
   closeWindow: () => getCurrentWindow().close(),
 };
 
+/**
+ * Starts an event subscription from an effect and returns the effect's cleanup. The
+ * listener is registered asynchronously, so a cleanup that runs first stops it as soon as
+ * it exists. `onListening` runs once the listener is in place.
+ */
+export function subscribe(start: () => Promise<Unlisten>, onListening?: () => void): () => void {
+  let unlisten: Unlisten | null = null;
+  let cancelled = false;
+  void start().then((stop) => {
+    if (cancelled) {
+      stop();
+    } else {
+      unlisten = stop;
+      onListening?.();
+    }
+  });
+  return () => {
+    cancelled = true;
+    unlisten?.();
+  };
+}
+
 /** Turns anything a command rejected with (a framework failure) into the UI's error shape. */
 export function asAppError(reason: unknown): AppError {
   const message = reason instanceof Error ? reason.message : String(reason);

@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { Toast } from "radix-ui";
-import { useApi, type Notice } from "../api";
+import { subscribe, useApi, type Notice } from "../api";
 
 interface Shown extends Notice {
   id: number;
@@ -16,24 +16,15 @@ export function Notices({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     let nextId = 0;
-    let unlisten: (() => void) | null = null;
-    let cancelled = false;
-    void api.onNotice((notice) => {
-      nextId += 1;
-      const id = nextId;
-      setShown((current) => [...current, { ...notice, id }]);
-    }).then((stop) => {
-      if (cancelled) {
-        stop();
-      } else {
-        unlisten = stop;
-        setListening(true);
-      }
-    });
-    return () => {
-      cancelled = true;
-      unlisten?.();
-    };
+    return subscribe(
+      () =>
+        api.onNotice((notice) => {
+          nextId += 1;
+          const id = nextId;
+          setShown((current) => [...current, { ...notice, id }]);
+        }),
+      () => { setListening(true); },
+    );
   }, [api]);
 
   const dismiss = (id: number) => {

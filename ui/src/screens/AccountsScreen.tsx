@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { asAppError, useApi, type AccountView, type AppError } from "../api";
+import { asAppError, subscribe, useApi, type AccountView, type AppError } from "../api";
 import { AddAccountDialog } from "../components/AddAccountDialog";
 import { AccountRow } from "../components/AccountRow";
 
@@ -38,18 +38,7 @@ export function AccountsScreen() {
     };
   }, [api, generation]);
 
-  useEffect(() => {
-    let unlisten: (() => void) | null = null;
-    let cancelled = false;
-    void api.onAccountsChanged(reload).then((stop) => {
-      if (cancelled) stop();
-      else unlisten = stop;
-    });
-    return () => {
-      cancelled = true;
-      unlisten?.();
-    };
-  }, [api, reload]);
+  useEffect(() => subscribe(() => api.onAccountsChanged(reload)), [api, reload]);
 
   // Tell the backend once the first real screen is on glass (for start-up timing).
   useEffect(() => {
