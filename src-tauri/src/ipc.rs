@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 use tauri_specta::{collect_commands, collect_events, Event};
 
-use crate::{not_started, Shell};
+use crate::Shell;
 
 /// The first thing the UI asks: who am I, and did the core start?
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -43,7 +43,7 @@ async fn list_accounts(shell: State<'_, Shell>) -> Result<Vec<AccountView>, AppE
 #[specta::specta]
 fn ui_ready(shell: State<'_, Shell>) -> Result<(), AppError> {
     shell.sink.release();
-    let core = shell.core.as_ref().map_err(|_| not_started())?;
+    let core = shell.core()?;
     let since_start = shell.started.elapsed();
     tracing::info!(
         since_start_ms = since_start.as_millis() as u64,

@@ -15,7 +15,7 @@ use ferry_core::logging::{self, LOG_FILTER_ENV};
 use ferry_core::profile::{Profile, PROFILE_ENV};
 use ferry_core::providers::{self, ProviderSettings};
 use ferry_core::vault::OsKeyStore;
-use ferry_core::{AppError, AppInfo, Core, CoreConfig, ErrorCode};
+use ferry_core::{AppError, AppInfo, Core, CoreConfig};
 use tauri::{Manager, RunEvent};
 
 pub use ipc::specta_builder;
@@ -162,9 +162,4 @@ fn shutdown(handle: &tauri::AppHandle) {
         }
     }
     tracing::info!("Ferry stopped");
-}
-
-/// The error a command returns when the core failed to start.
-pub(crate) fn not_started() -> AppError {
-    AppError::new(ErrorCode::Startup, "Ferry has not finished starting")
 }

@@ -38,16 +38,18 @@ export async function launch(args: string[] = []): Promise<Browser> {
   });
 }
 
+/** The output lines of a search command (pgrep, xdotool search), which exits 1 on no match. */
+function matchingLines(command: string, args: string[]): string[] {
+  try {
+    return execFileSync(command, args, { encoding: "utf8" }).split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
 /** PIDs of running Ferry processes started from the binary under test. */
 export function ferryPids(): number[] {
-  try {
-    return execFileSync("pgrep", ["-f", `^${FERRY_BIN}`], { encoding: "utf8" })
-      .split("\n")
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
+  return matchingLines("pgrep", ["-f", `^${FERRY_BIN}`]).map(Number);
 }
 
 /**
@@ -77,13 +79,7 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 
 /** Ids of the visible top-level X windows titled "Ferry". */
 export function ferryWindowIds(): string[] {
-  try {
-    return execFileSync("xdotool", ["search", "--onlyvisible", "--name", "^Ferry$"], { encoding: "utf8" })
-      .split("\n")
-      .filter(Boolean);
-  } catch {
-    return []; // xdotool exits 1 when nothing matches
-  }
+  return matchingLines("xdotool", ["search", "--onlyvisible", "--name", "^Ferry$"]);
 }
 
 export function visibleFerryWindows(): number {

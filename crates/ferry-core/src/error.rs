@@ -19,8 +19,6 @@ pub enum ErrorCode {
     Storage,
     /// The local database was written by a newer Ferry and is left untouched.
     DatabaseTooNew,
-    /// Ferry could not start; the message says why.
-    Startup,
     /// The provider settings (`providers.toml` or the environment) are not usable.
     Configuration,
     /// Anything else: a bug. The message is safe to show; details are in the log.
