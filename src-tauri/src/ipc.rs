@@ -3,9 +3,11 @@
 
 use std::sync::Mutex;
 
-use ferry_core::events::{CoreEvent, EventSink, Notice};
+use ferry_core::events::{CoreEvent, EventSink, Notice, SignInUpdate};
+use ferry_core::oauth::ServiceChoice;
+use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::AccountView;
-use ferry_core::{AppError, AppInfo};
+use ferry_core::{AppError, AppInfo, Removed};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 use tauri_specta::{collect_commands, collect_events, Event};
@@ -36,6 +38,42 @@ async fn list_accounts(shell: State<'_, Shell>) -> Result<Vec<AccountView>, AppE
     shell.core()?.list_accounts().await
 }
 
+/// Add account (or Reconnect): opens the provider's sign-in page in the system browser.
+/// Progress arrives as `SignInEvent`s for the returned flow id.
+#[tauri::command]
+#[specta::specta]
+async fn begin_sign_in(
+    shell: State<'_, Shell>,
+    request: SignInRequest,
+) -> Result<SignInStarted, AppError> {
+    shell.core()?.begin_sign_in(request).await
+}
+
+/// Cancel in the dialog. False when that sign-in had already ended.
+#[tauri::command]
+#[specta::specta]
+fn cancel_sign_in(shell: State<'_, Shell>, flow_id: String) -> Result<bool, AppError> {
+    Ok(shell.core()?.cancel_sign_in(&flow_id))
+}
+
+/// Revokes Ferry's access where the provider allows it, and deletes the account's data.
+#[tauri::command]
+#[specta::specta]
+async fn remove_account(shell: State<'_, Shell>, account_id: String) -> Result<Removed, AppError> {
+    shell.core()?.remove_account(&account_id).await
+}
+
+/// Turns off the services `services` leaves out.
+#[tauri::command]
+#[specta::specta]
+async fn set_services(
+    shell: State<'_, Shell>,
+    account_id: String,
+    services: ServiceChoice,
+) -> Result<(), AppError> {
+    shell.core()?.set_services(&account_id, services).await
+}
+
 /// The UI calls this once it listens for events and its first screen is painted. Held
 /// events are delivered, and the start-up time goes to the log, where the footprint
 /// benchmark reads it.
@@ -61,10 +99,26 @@ pub struct NoticeEvent(pub Notice);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct AccountsChangedEvent;
 
+/// A sign-in moved on.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct SignInEvent(pub SignInUpdate);
+
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
-        .commands(collect_commands![app_status, list_accounts, ui_ready])
-        .events(collect_events![NoticeEvent, AccountsChangedEvent])
+        .commands(collect_commands![
+            app_status,
+            list_accounts,
+            begin_sign_in,
+            cancel_sign_in,
+            remove_account,
+            set_services,
+            ui_ready
+        ])
+        .events(collect_events![
+            NoticeEvent,
+            AccountsChangedEvent,
+            SignInEvent
+        ])
 }
 
 /// Notices raised while no window listens are kept for the next one, up to this many.
@@ -107,6 +161,7 @@ impl TauriSink {
         let result = match event {
             CoreEvent::Notice(notice) => NoticeEvent(notice).emit(&self.app),
             CoreEvent::AccountsChanged => AccountsChangedEvent.emit(&self.app),
+            CoreEvent::SignIn(update) => SignInEvent(update).emit(&self.app),
         };
         if let Err(err) = result {
             tracing::warn!(%err, "could not deliver an event to the UI");

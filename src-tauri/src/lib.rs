@@ -1,6 +1,7 @@
 //! Ferry's desktop shell: Tauri wiring only. Windows, tray, plugins, commands and events
 //! live here; every decision is made by `ferry_core::Core`.
 
+mod browser;
 mod ipc;
 mod links;
 mod signals;
@@ -15,7 +16,7 @@ use ferry_core::logging::{self, LOG_FILTER_ENV};
 use ferry_core::profile::{Profile, PROFILE_ENV};
 use ferry_core::providers::{self, ProviderSettings};
 use ferry_core::vault::OsKeyStore;
-use ferry_core::{AppError, AppInfo, Core, CoreConfig};
+use ferry_core::{AppError, AppInfo, Core, CoreConfig, Platform};
 use tauri::{Manager, RunEvent};
 
 pub use ipc::specta_builder;
@@ -64,6 +65,7 @@ pub fn run() {
             links::on_second_instance(app, &args);
         }))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(invoke_handler)
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -109,9 +111,12 @@ pub fn run() {
                 .and_then(|config| {
                     tauri::async_runtime::block_on(Core::start(
                         config,
-                        Arc::new(OsKeyStore),
-                        Arc::new(SystemClock),
-                        sink.clone(),
+                        Platform {
+                            key_store: Arc::new(OsKeyStore),
+                            clock: Arc::new(SystemClock),
+                            events: sink.clone(),
+                            browser: Arc::new(browser::Opener::new(handle.clone())),
+                        },
                     ))
                 })
                 .map(Arc::new)

@@ -21,8 +21,15 @@ pub fn on_cold_start(app: &AppHandle) {
         use tauri_plugin_deep_link::DeepLinkExt;
         // Installs ~/.local/share/applications/…-handler.desktop (or the registry entry)
         // so a build that was not installed by a package still receives its links.
-        if let Err(err) = app.deep_link().register_all() {
-            tracing::warn!(%err, "could not register the ferry:// scheme");
+        let registered = match app.deep_link().register_all() {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(%err, "could not register the ferry:// scheme; Microsoft sign-ins will return over loopback");
+                false
+            }
+        };
+        if let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) {
+            core.set_deep_links_registered(registered);
         }
         let args: Vec<String> = std::env::args().collect();
         for link in link_arguments(&args) {
@@ -64,7 +71,8 @@ fn dispatch(app: &AppHandle, raw: &str) {
     };
     match core.open_link(raw) {
         LinkOutcome::Ignored(_) => {}
-        LinkOutcome::NoPendingSignIn => window::show_main(app),
+        // Bring Ferry back in front of the browser the user just signed in with.
+        LinkOutcome::NoPendingSignIn | LinkOutcome::SignInResponse => window::show_main(app),
     }
 }
 

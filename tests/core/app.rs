@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use chrono::DateTime;
+use ferry_core::browser::NoBrowser;
 use ferry_core::clock::ManualClock;
 use ferry_core::deeplink::DeepLinkError;
 use ferry_core::events::{CoreEvent, NoticeLevel, RecordingSink};
 use ferry_core::profile::Profile;
 use ferry_core::vault::MemoryKeyStore;
-use ferry_core::{Core, CoreConfig, LinkOutcome};
+use ferry_core::{Core, CoreConfig, LinkOutcome, Platform};
 
-async fn start(dir: &std::path::Path) -> (Core, Arc<RecordingSink>) {
+async fn start(dir: &std::path::Path) -> (Arc<Core>, Arc<RecordingSink>) {
     let sink = Arc::new(RecordingSink::default());
     let clock = Arc::new(ManualClock::new(
         DateTime::from_timestamp(1_790_000_000, 0).expect("timestamp"),
@@ -23,13 +24,16 @@ async fn start(dir: &std::path::Path) -> (Core, Arc<RecordingSink>) {
     };
     let core = Core::start(
         config,
-        Arc::new(MemoryKeyStore::default()),
-        clock,
-        sink.clone(),
+        Platform {
+            key_store: Arc::new(MemoryKeyStore::default()),
+            clock,
+            events: sink.clone(),
+            browser: Arc::new(NoBrowser),
+        },
     )
     .await
     .expect("core starts");
-    (core, sink)
+    (Arc::new(core), sink)
 }
 
 #[tokio::test]

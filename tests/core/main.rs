@@ -2,6 +2,7 @@
 //! the test session provides one, the real Secret Service.
 
 mod accounts;
+mod add_account;
 mod app;
 mod deeplink;
 mod loopback;

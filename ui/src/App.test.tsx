@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "./App";
 import { initials } from "./components/AccountRow";
-import { FakeApi } from "./test/fakeApi";
+import { account, FakeApi } from "./test/fakeApi";
 
 describe("Accounts screen", () => {
   it("shows the empty state with an Add account button when there are no accounts", async () => {
@@ -29,8 +29,8 @@ describe("Accounts screen", () => {
     api.accounts = {
       status: "ok",
       data: [
-        { id: "a", provider: "google", email: "ada@example.com", displayName: "Ada Lovelace" },
-        { id: "b", provider: "microsoft", email: "grace@work.example", displayName: "" },
+        account({ id: "a" }),
+        account({ id: "b", provider: "microsoft", email: "grace@work.example", displayName: "" }),
       ],
     };
     render(<App api={api} />);
@@ -58,7 +58,7 @@ describe("Accounts screen", () => {
     await screen.findByText("No accounts yet");
     api.accounts = {
       status: "ok",
-      data: [{ id: "a", provider: "google", email: "ada@example.com", displayName: "Ada" }],
+      data: [account()],
     };
     act(() => { api.sendAccountsChanged(); });
     expect(await screen.findByTestId("account-row")).toHaveTextContent("ada@example.com");
@@ -66,15 +66,105 @@ describe("Accounts screen", () => {
 });
 
 describe("Add account dialog", () => {
-  it("opens from the button, says signing in is unavailable, and closes with Escape", async () => {
+  it("asks for a provider and services, and sends exactly that choice", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    const dialog = await screen.findByRole("dialog", { name: "Add account" });
+    expect(dialog).toHaveTextContent("Ferry cannot send, change or delete messages");
+    await user.click(screen.getByRole("radio", { name: /Microsoft/ }));
+    await user.click(screen.getByRole("checkbox", { name: /Contacts/ }));
+    await user.click(screen.getByRole("checkbox", { name: /add and change events/ }));
+    await user.click(screen.getByRole("button", { name: "Continue with Microsoft" }));
+    expect(api.signInRequests).toEqual([
+      {
+        provider: "microsoft",
+        services: { mail: true, calendar: "readWrite", contacts: false },
+        reconnect: null,
+      },
+    ]);
+    expect(await screen.findByTestId("sign-in-waiting")).toHaveTextContent(
+      "Finish signing in to Microsoft in your browser",
+    );
+  });
+
+  it("cannot continue with no service chosen", async () => {
     const user = userEvent.setup();
     render(<App api={new FakeApi()} />);
     await user.click(await screen.findByRole("button", { name: "Add account" }));
-    const dialog = await screen.findByRole("dialog", { name: "Add account" });
-    expect(dialog).toHaveTextContent("not available in this build");
-    expect(screen.getByRole("button", { name: "Google" })).toBeDisabled();
+    for (const name of [/Mail/, /Calendar/, /Contacts/]) {
+      await user.click(screen.getByRole("checkbox", { name }));
+    }
+    expect(screen.getByRole("button", { name: "Continue with Google" })).toBeDisabled();
+  });
+
+  it("follows the sign-in's progress and closes when the account is added", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    await screen.findByTestId("sign-in-waiting");
+    act(() => { api.sendSignIn({ flowId: "another-flow", stage: { kind: "cancelled" } }); });
+    expect(screen.getByTestId("sign-in-waiting")).toBeInTheDocument();
+    act(() => { api.sendSignIn({ flowId: "flow-1", stage: { kind: "finishing" } }); });
+    expect(await screen.findByText("Checking your sign-in with Google…")).toBeInTheDocument();
+    act(() => {
+      api.sendSignIn({
+        flowId: "flow-1",
+        stage: { kind: "done", accountId: "a1", email: "ada@example.com", created: true },
+      });
+    });
+    await waitFor(() => { expect(screen.queryByRole("dialog")).not.toBeInTheDocument(); });
+  });
+
+  it("shows why a sign-in failed and offers to try again", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    await screen.findByTestId("sign-in-waiting");
+    act(() => {
+      api.sendSignIn({
+        flowId: "flow-1",
+        stage: { kind: "failed", error: { code: "SignIn", message: "You declined access." } },
+      });
+    });
+    expect(await screen.findByRole("alert")).toHaveTextContent("You declined access.");
+    await user.click(screen.getByRole("button", { name: "Try again" }));
+    expect(screen.getByRole("button", { name: "Continue with Google" })).toBeEnabled();
+  });
+
+  it("explains a locked keychain before any browser opens", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.beginResult = {
+      status: "error",
+      error: { code: "KeychainUnavailable", message: "The system keychain is not available." },
+    };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("The system keychain is not available.");
+    expect(alert).toHaveTextContent("Unlock it");
+  });
+
+  it("cancels the sign-in with Cancel, and with Escape", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    await user.click(await screen.findByRole("button", { name: "Cancel" }));
+    expect(api.cancelled).toEqual(["flow-1"]);
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    await screen.findByTestId("sign-in-waiting");
     await user.keyboard("{Escape}");
     await waitFor(() => { expect(screen.queryByRole("dialog")).not.toBeInTheDocument(); });
+    expect(api.cancelled).toEqual(["flow-1", "flow-1"]);
   });
 
   it("opens with Ctrl+N", async () => {
@@ -83,6 +173,74 @@ describe("Add account dialog", () => {
     await screen.findByText("No accounts yet");
     await user.keyboard("{Control>}n{/Control}");
     expect(await screen.findByRole("dialog", { name: "Add account" })).toBeInTheDocument();
+  });
+});
+
+describe("Account page", () => {
+  const partial = account({
+    services: [
+      { service: "mail", requested: true, granted: true, access: "read" },
+      { service: "calendar", requested: true, granted: true, access: "readWrite" },
+      { service: "contacts", requested: true, granted: false, access: "read" },
+    ],
+  });
+
+  it("shows each service's status in the list and on the page", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.accounts = { status: "ok", data: [partial] };
+    render(<App api={api} />);
+    const row = await screen.findByTestId("account-row");
+    expect(row).toHaveTextContent("Contacts: Not granted");
+    await user.click(screen.getByRole("button", { name: "Manage ada@example.com" }));
+    expect(screen.getByTestId("service-contacts")).toHaveTextContent("Not granted");
+    expect(screen.getByTestId("service-calendar")).toHaveTextContent("see and edit events");
+  });
+
+  it("grants a missing service through a reconnect for the same account", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.accounts = { status: "ok", data: [partial] };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
+    await user.click(screen.getByTestId("grant-contacts"));
+    await screen.findByRole("dialog", { name: "Reconnect ada@example.com" });
+    expect(screen.queryByRole("radio")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    expect(api.signInRequests[0]).toEqual({
+      provider: "google",
+      services: { mail: true, calendar: "readWrite", contacts: true },
+      reconnect: "a1",
+    });
+  });
+
+  it("turns a service off", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.accounts = { status: "ok", data: [partial] };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
+    await user.click(screen.getByTestId("off-mail"));
+    expect(api.servicesSet).toEqual([
+      { accountId: "a1", services: { mail: false, calendar: "readWrite", contacts: true } },
+    ]);
+  });
+
+  it("removes only after confirmation", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.accounts = { status: "ok", data: [partial] };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
+    await user.click(screen.getByRole("button", { name: "Remove account" }));
+    const confirm = await screen.findByRole("alertdialog");
+    expect(confirm).toHaveTextContent("access to your Google account will be withdrawn");
+    await user.click(screen.getByRole("button", { name: "Keep account" }));
+    expect(api.removed).toEqual([]);
+    await user.click(screen.getByRole("button", { name: "Remove account" }));
+    await user.click(await screen.findByRole("button", { name: "Remove" }));
+    await waitFor(() => { expect(api.removed).toEqual(["a1"]); });
+    expect(await screen.findByTestId("account-list")).toBeInTheDocument();
   });
 });
 

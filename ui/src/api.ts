@@ -5,16 +5,36 @@ import { getCurrentWindow } from "@tauri-apps/api/window";
 import {
   commands,
   events,
-  type AccountView,
+  type AccountView_Serialize,
   type AppError,
   type AppStatus_Serialize,
+  type CalendarAccess,
   type Notice,
+  type Provider,
+  type Removed_Serialize,
+  type ServiceChoice_Serialize,
+  type ServiceView,
+  type SignInRequest_Deserialize,
+  type SignInStarted,
+  type SignInUpdate,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
 export type AppStatus = AppStatus_Serialize;
+export type AccountView = AccountView_Serialize;
+export type Removed = Removed_Serialize;
+export type SignInRequest = SignInRequest_Deserialize;
+export type ServiceChoice = ServiceChoice_Serialize;
 
-export type { AccountView, AppError, Notice };
+export type {
+  AppError,
+  CalendarAccess,
+  Notice,
+  Provider,
+  ServiceView,
+  SignInStarted,
+  SignInUpdate,
+};
 
 export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
 
@@ -23,9 +43,16 @@ export type Unlisten = () => void;
 export interface Api {
   appStatus(): Promise<AppStatus>;
   listAccounts(): Promise<Result<AccountView[]>>;
+  /** Opens the provider's sign-in page in the system browser. */
+  beginSignIn(request: SignInRequest): Promise<Result<SignInStarted>>;
+  cancelSignIn(flowId: string): Promise<Result<boolean>>;
+  removeAccount(accountId: string): Promise<Result<Removed>>;
+  /** Turns off the services `services` leaves out. */
+  setServices(accountId: string, services: ServiceChoice): Promise<Result<null>>;
   uiReady(): Promise<Result<null>>;
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
   onAccountsChanged(handler: () => void): Promise<Unlisten>;
+  onSignIn(handler: (update: SignInUpdate) => void): Promise<Unlisten>;
   /** Closes this window; Ferry keeps running in the tray. */
   closeWindow(): Promise<void>;
 }
@@ -33,9 +60,14 @@ export interface Api {
 export const tauriApi: Api = {
   appStatus: () => commands.appStatus(),
   listAccounts: () => commands.listAccounts(),
+  beginSignIn: (request) => commands.beginSignIn(request),
+  cancelSignIn: (flowId) => commands.cancelSignIn(flowId),
+  removeAccount: (accountId) => commands.removeAccount(accountId),
+  setServices: (accountId, services) => commands.setServices(accountId, services),
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
   onAccountsChanged: (handler) => events.accountsChangedEvent.listen(() => { handler(); }),
+  onSignIn: (handler) => events.signInEvent.listen((event) => { handler(event.payload); }),
   closeWindow: () => getCurrentWindow().close(),
 };
 
@@ -59,6 +91,15 @@ export function subscribe(start: () => Promise<Unlisten>, onListening?: () => vo
     cancelled = true;
     unlisten?.();
   };
+}
+
+/** Runs a command, turning a framework rejection into the same error shape. */
+export async function call<T>(run: () => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await run();
+  } catch (reason) {
+    return { status: "error", error: asAppError(reason) };
+  }
 }
 
 /** Turns anything a command rejected with (a framework failure) into the UI's error shape. */

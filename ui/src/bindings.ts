@@ -8,7 +8,18 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	appStatus: () => __TAURI_INVOKE<AppStatus_Serialize>("app_status"),
-	listAccounts: () => typedError<AccountView[], AppError>(__TAURI_INVOKE("list_accounts")),
+	listAccounts: () => typedError<AccountView_Serialize[], AppError>(__TAURI_INVOKE("list_accounts")),
+	/**
+	 *  Add account (or Reconnect): opens the provider's sign-in page in the system browser.
+	 *  Progress arrives as `SignInEvent`s for the returned flow id.
+	 */
+	beginSignIn: (request: SignInRequest_Deserialize) => typedError<SignInStarted, AppError>(__TAURI_INVOKE("begin_sign_in", { request })),
+	/**  Cancel in the dialog. False when that sign-in had already ended. */
+	cancelSignIn: (flowId: string) => typedError<boolean, AppError>(__TAURI_INVOKE("cancel_sign_in", { flowId })),
+	/**  Revokes Ferry's access where the provider allows it, and deletes the account's data. */
+	removeAccount: (accountId: string) => typedError<Removed_Serialize, AppError>(__TAURI_INVOKE("remove_account", { accountId })),
+	/**  Turns off the services `services` leaves out. */
+	setServices: (accountId: string, services: ServiceChoice_Deserialize) => typedError<null, AppError>(__TAURI_INVOKE("set_services", { accountId, services })),
 	/**
 	 *  The UI calls this once it listens for events and its first screen is painted. Held
 	 *  events are delivered, and the start-up time goes to the log, where the footprint
@@ -21,15 +32,37 @@ export const commands = {
 export const events = {
 	accountsChangedEvent: makeEvent<AccountsChangedEvent, AccountsChangedEvent>("accounts-changed-event"),
 	noticeEvent: makeEvent<NoticeEvent, NoticeEvent>("notice-event"),
+	signInEvent: makeEvent<SignInEvent, SignInEvent>("sign-in-event"),
 };
 
 /* Types */
 /**  What the UI may know about an account. */
-export type AccountView = {
+export type AccountView = AccountView_Serialize | AccountView_Deserialize;
+
+/**  What the UI may know about an account. */
+export type AccountView_Deserialize = {
 	id: string,
 	provider: Provider,
 	email: string,
 	displayName: string,
+	/**  Mail, Calendar and Contacts, in that order. */
+	services: ServiceView[],
+	addedAt: string,
+	/**  The last sign-in, refresh or sync. */
+	lastActivityAt?: string | null,
+};
+
+/**  What the UI may know about an account. */
+export type AccountView_Serialize = {
+	id: string,
+	provider: Provider,
+	email: string,
+	displayName: string,
+	/**  Mail, Calendar and Contacts, in that order. */
+	services: ServiceView[],
+	addedAt: string,
+	/**  The last sign-in, refresh or sync. */
+	lastActivityAt: string | null,
 };
 
 /**  The account list changed; the UI reloads it. */
@@ -70,6 +103,8 @@ export type AppStatus_Serialize = {
 	startupError: AppError | null,
 };
 
+export type CalendarAccess = "read" | "readWrite";
+
 /**
  *  What kind of failure the UI is looking at. Keep this set small: add a code only when
  *  the UI needs to act differently on it.
@@ -87,6 +122,13 @@ export type ErrorCode =
 "DatabaseTooNew" | 
 /**  The provider settings (`providers.toml` or the environment) are not usable. */
 "Configuration" | 
+/**
+ *  A sign-in did not complete (declined, abandoned, refused, tampered with, or the
+ *  provider failed); nothing was stored. The message says why and what to do.
+ */
+"SignIn" | 
+/**  The web browser could not be opened. */
+"Browser" | 
 /**  Anything else: a bug. The message is safe to show; details are in the log. */
 "Internal";
 
@@ -110,6 +152,105 @@ export type Profile =
 "test";
 
 export type Provider = "google" | "microsoft";
+
+/**  What Remove did besides deleting the account's local data. */
+export type Removed = Removed_Serialize | Removed_Deserialize;
+
+/**  What Remove did besides deleting the account's local data. */
+export type Removed_Deserialize = {
+	/**  Ferry's access was revoked at the provider (Google). */
+	revoked: boolean,
+	/**  What the user may still want to do, in plain words. */
+	advice?: string | null,
+};
+
+/**  What Remove did besides deleting the account's local data. */
+export type Removed_Serialize = {
+	/**  Ferry's access was revoked at the provider (Google). */
+	revoked: boolean,
+	/**  What the user may still want to do, in plain words. */
+	advice: string | null,
+};
+
+export type ReturnPath = "loopback" | "link";
+
+export type Service = "mail" | "calendar" | "contacts";
+
+/**  What the user asked for in the Add account dialog. */
+export type ServiceChoice = ServiceChoice_Serialize | ServiceChoice_Deserialize;
+
+/**  What the user asked for in the Add account dialog. */
+export type ServiceChoice_Deserialize = {
+	mail: boolean,
+	calendar?: CalendarAccess | null,
+	contacts: boolean,
+};
+
+/**  What the user asked for in the Add account dialog. */
+export type ServiceChoice_Serialize = {
+	mail: boolean,
+	calendar: CalendarAccess | null,
+	contacts: boolean,
+};
+
+/**
+ *  One service of an account: whether the user wants it and whether the provider
+ *  granted it ("Not granted" when wanted but not granted).
+ */
+export type ServiceView = {
+	service: Service,
+	requested: boolean,
+	granted: boolean,
+	/**  Calendar only: read, or read and write. Mail and contacts are read-only. */
+	access: CalendarAccess,
+};
+
+/**  A sign-in moved on. */
+export type SignInEvent = SignInUpdate;
+
+/**  What the user asked for in the Add account dialog (or on an account's page). */
+export type SignInRequest = SignInRequest_Serialize | SignInRequest_Deserialize;
+
+/**  What the user asked for in the Add account dialog (or on an account's page). */
+export type SignInRequest_Deserialize = {
+	provider: Provider,
+	services: ServiceChoice_Deserialize,
+	/**  Reconnect this account: the sign-in must come back as the same account. */
+	reconnect?: string | null,
+};
+
+/**  What the user asked for in the Add account dialog (or on an account's page). */
+export type SignInRequest_Serialize = {
+	provider: Provider,
+	services: ServiceChoice_Serialize,
+	/**  Reconnect this account: the sign-in must come back as the same account. */
+	reconnect: string | null,
+};
+
+export type SignInStage = 
+/**  The browser came back; Ferry is exchanging the code and checking the identity. */
+{ kind: "finishing" } | 
+/**  The account is saved. */
+{ kind: "done"; accountId: string; email: string; 
+/**  False when an existing account was updated (added again, or reconnected). */
+created: boolean } | 
+/**  Nothing was stored; the error says why and what to do. */
+{ kind: "failed"; error: AppError } | 
+/**  The user cancelled, or started another sign-in. */
+{ kind: "cancelled" };
+
+/**  A sign-in waiting in the browser. */
+export type SignInStarted = {
+	flowId: string,
+	/**  How the browser will come back: `loopback` or `link` (`ferry://`). */
+	returnPath: ReturnPath,
+};
+
+/**  Where a sign-in stands. The Add account dialog follows its own `flow_id`. */
+export type SignInUpdate = {
+	flowId: string,
+	stage: SignInStage,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

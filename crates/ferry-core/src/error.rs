@@ -3,11 +3,11 @@
 //! Core modules have their own `thiserror` enums; each maps explicitly to an [`ErrorCode`]
 //! here, so the UI branches on a small closed set and never on message text.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of failure the UI is looking at. Keep this set small: add a code only when
 /// the UI needs to act differently on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub enum ErrorCode {
     /// The request itself was invalid (bad input from the UI or from a link).
     Validation,
@@ -21,13 +21,18 @@ pub enum ErrorCode {
     DatabaseTooNew,
     /// The provider settings (`providers.toml` or the environment) are not usable.
     Configuration,
+    /// A sign-in did not complete (declined, abandoned, refused, tampered with, or the
+    /// provider failed); nothing was stored. The message says why and what to do.
+    SignIn,
+    /// The web browser could not be opened.
+    Browser,
     /// Anything else: a bug. The message is safe to show; details are in the log.
     Internal,
 }
 
 /// An error as it crosses into the UI. The message is written for a person and never
 /// contains a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type, thiserror::Error)]
 #[error("{message}")]
 pub struct AppError {
     pub code: ErrorCode,

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum NoticeLevel {
@@ -25,6 +27,35 @@ pub enum CoreEvent {
     Notice(Notice),
     /// The list of accounts, or something shown in it, changed.
     AccountsChanged,
+    /// A sign-in moved on (the browser answered, it finished, it failed).
+    SignIn(SignInUpdate),
+}
+
+/// Where a sign-in stands. The Add account dialog follows its own `flow_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInUpdate {
+    pub flow_id: String,
+    pub stage: SignInStage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum SignInStage {
+    /// The browser came back; Ferry is exchanging the code and checking the identity.
+    Finishing,
+    /// The account is saved.
+    #[serde(rename_all = "camelCase")]
+    Done {
+        account_id: String,
+        email: String,
+        /// False when an existing account was updated (added again, or reconnected).
+        created: bool,
+    },
+    /// Nothing was stored; the error says why and what to do.
+    Failed { error: AppError },
+    /// The user cancelled, or started another sign-in.
+    Cancelled,
 }
 
 pub trait EventSink: Send + Sync + 'static {

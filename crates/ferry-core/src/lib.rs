@@ -18,6 +18,7 @@
 //! panic on input from outside (links, callbacks, provider replies, the keychain); a
 //! database written by a newer Ferry being altered by an older one.
 
+pub mod browser;
 pub mod clock;
 mod core;
 pub mod deeplink;
@@ -28,8 +29,9 @@ pub mod oauth;
 pub mod profile;
 pub mod provider;
 pub mod providers;
+pub mod sign_in;
 pub mod store;
 pub mod vault;
 
-pub use crate::core::{AppInfo, Core, CoreConfig, LinkOutcome};
+pub use crate::core::{AppInfo, Core, CoreConfig, LinkOutcome, Platform, Removed};
 pub use error::{AppError, ErrorCode};

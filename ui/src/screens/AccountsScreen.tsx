@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { asAppError, subscribe, useApi, type AccountView, type AppError } from "../api";
-import { AddAccountDialog } from "../components/AddAccountDialog";
+import { AddAccountDialog, type Reconnect } from "../components/AddAccountDialog";
 import { AccountRow } from "../components/AccountRow";
+import { AccountPage } from "./AccountPage";
 
 type Load =
   | { state: "loading" }
@@ -12,6 +13,9 @@ export function AccountsScreen() {
   const api = useApi();
   const [load, setLoad] = useState<Load>({ state: "loading" });
   const [adding, setAdding] = useState(false);
+  // Kept in state so the dialog sees the same object for the whole sign-in.
+  const [reconnect, setReconnect] = useState<Reconnect | null>(null);
+  const [openAccount, setOpenAccount] = useState<string | null>(null);
   const reportedReady = useRef(false);
 
   // Bumping the generation reloads the list; a response for an older generation is dropped.
@@ -54,6 +58,7 @@ export function AccountsScreen() {
     const onKey = (event: KeyboardEvent) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
         event.preventDefault();
+        setReconnect(null);
         setAdding(true);
       }
     };
@@ -67,11 +72,44 @@ export function AccountsScreen() {
       className="button primary"
       data-testid="add-account"
       aria-keyshortcuts="Control+N"
-      onClick={() => { setAdding(true); }}
+      onClick={() => {
+        setReconnect(null);
+        setAdding(true);
+      }}
     >
       Add account
     </button>
   );
+
+  const shownAccount =
+    load.state === "ready" ? (load.accounts.find((a) => a.id === openAccount) ?? null) : null;
+
+  const dialog = (
+    <AddAccountDialog
+      open={adding}
+      onOpenChange={(open) => {
+        setAdding(open);
+        if (!open) setReconnect(null);
+      }}
+      reconnect={reconnect}
+    />
+  );
+
+  if (shownAccount !== null) {
+    return (
+      <main className="accounts" data-testid="accounts-screen">
+        <AccountPage
+          account={shownAccount}
+          onBack={() => { setOpenAccount(null); }}
+          onReconnect={(next) => {
+            setReconnect(next);
+            setAdding(true);
+          }}
+        />
+        {dialog}
+      </main>
+    );
+  }
 
   return (
     <main className="accounts" aria-labelledby="accounts-title" data-testid="accounts-screen">
@@ -110,12 +148,16 @@ export function AccountsScreen() {
       {load.state === "ready" && load.accounts.length > 0 && (
         <ul className="account-list" data-testid="account-list">
           {load.accounts.map((account) => (
-            <AccountRow key={account.id} account={account} />
+            <AccountRow
+              key={account.id}
+              account={account}
+              onOpen={() => { setOpenAccount(account.id); }}
+            />
           ))}
         </ul>
       )}
 
-      <AddAccountDialog open={adding} onOpenChange={setAdding} />
+      {dialog}
     </main>
   );
 }

@@ -1,4 +1,33 @@
-import type { AccountView, Api, AppStatus, Notice, Result } from "../api";
+import type {
+  AccountView,
+  Api,
+  AppStatus,
+  Notice,
+  Removed,
+  Result,
+  ServiceChoice,
+  SignInRequest,
+  SignInStarted,
+  SignInUpdate,
+} from "../api";
+
+/** An account as the backend would list it; override what a test cares about. */
+export function account(overrides: Partial<AccountView> = {}): AccountView {
+  return {
+    id: "a1",
+    provider: "google",
+    email: "ada@example.com",
+    displayName: "Ada Lovelace",
+    services: [
+      { service: "mail", requested: true, granted: true, access: "read" },
+      { service: "calendar", requested: true, granted: true, access: "read" },
+      { service: "contacts", requested: false, granted: false, access: "read" },
+    ],
+    addedAt: "2026-11-20T10:00:00Z",
+    lastActivityAt: null,
+    ...overrides,
+  };
+}
 
 /** An in-memory Api for screen tests; records what the screens asked for. */
 export class FakeApi implements Api {
@@ -10,8 +39,44 @@ export class FakeApi implements Api {
   readyCalls = 0;
   closeCalls = 0;
   listCalls = 0;
+  signInRequests: SignInRequest[] = [];
+  beginResult: Result<SignInStarted> = {
+    status: "ok",
+    data: { flowId: "flow-1", returnPath: "loopback" },
+  };
+  cancelled: string[] = [];
+  removed: string[] = [];
+  removeResult: Result<Removed> = { status: "ok", data: { revoked: true, advice: null } };
+  servicesSet: { accountId: string; services: ServiceChoice }[] = [];
   private noticeHandlers: ((notice: Notice) => void)[] = [];
   private changeHandlers: (() => void)[] = [];
+  private signInHandlers: ((update: SignInUpdate) => void)[] = [];
+
+  beginSignIn = (request: SignInRequest) => {
+    this.signInRequests.push(request);
+    return Promise.resolve(this.beginResult);
+  };
+  cancelSignIn = (flowId: string): Promise<Result<boolean>> => {
+    this.cancelled.push(flowId);
+    return Promise.resolve({ status: "ok", data: true });
+  };
+  removeAccount = (accountId: string) => {
+    this.removed.push(accountId);
+    return Promise.resolve(this.removeResult);
+  };
+  setServices = (accountId: string, services: ServiceChoice): Promise<Result<null>> => {
+    this.servicesSet.push({ accountId, services });
+    return Promise.resolve({ status: "ok", data: null });
+  };
+  onSignIn = (handler: (update: SignInUpdate) => void) => {
+    this.signInHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.signInHandlers = this.signInHandlers.filter((h) => h !== handler);
+    });
+  };
+  sendSignIn(update: SignInUpdate) {
+    this.signInHandlers.forEach((h) => { h(update); });
+  }
 
   appStatus = () => Promise.resolve(this.status);
   listAccounts = () => {

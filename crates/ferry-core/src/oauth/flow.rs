@@ -405,3 +405,55 @@ impl SignInFlows {
         result.map_err(|e: IdTokenError| SignInError::IdToken(e.to_string()))
     }
 }
+
+/// What became of asking the provider to revoke a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// Microsoft has no revocation endpoint for this kind of client; the user removes
+    /// Ferry's access on their account page.
+    NotSupported,
+    /// The provider was unreachable or refused; the text says why (no secret in it).
+    Failed(String),
+}
+
+impl SignInFlows {
+    /// Revokes a refresh token at the provider (RFC 7009 at Google).
+    pub async fn revoke(
+        &self,
+        settings: &ProviderSettings,
+        provider: Provider,
+        token: &SecretString,
+    ) -> Revocation {
+        let Some(google) = settings
+            .google
+            .as_ref()
+            .filter(|_| provider == Provider::Google)
+        else {
+            return Revocation::NotSupported;
+        };
+        let sent = self
+            .http
+            .post(google.revoke_url.clone())
+            .form(&[("token", token.expose_secret())])
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => Revocation::Revoked,
+            Ok(response) => {
+                let status = response.status();
+                // Google answers 400 invalid_token for a token that is already dead.
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                match body.get("error").and_then(|e| e.as_str()) {
+                    Some("invalid_token") => Revocation::Revoked,
+                    Some(error) => Revocation::Failed(format!("{status}, {error}")),
+                    None => Revocation::Failed(status.to_string()),
+                }
+            }
+            Err(err) if err.is_timeout() || err.is_connect() => {
+                Revocation::Failed("Google could not be reached".into())
+            }
+            Err(_) => Revocation::Failed("the request failed".into()),
+        }
+    }
+}

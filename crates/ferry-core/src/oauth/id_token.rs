@@ -131,7 +131,7 @@ impl KeyCache {
 pub struct Expected<'a> {
     pub audience: &'a str,
     /// Accepted issuers; for Microsoft, computed from the token's own `tid`.
-    pub issuer: &'a dyn Fn(&IdClaims) -> bool,
+    pub issuer: &'a (dyn Fn(&IdClaims) -> bool + Send + Sync),
     pub nonce: &'a str,
     pub now: chrono::DateTime<chrono::Utc>,
 }

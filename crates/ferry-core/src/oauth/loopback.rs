@@ -48,7 +48,9 @@ pub struct LoopbackListener {
 }
 
 impl LoopbackListener {
-    /// Binds 127.0.0.1 on a free port and serves `/oauth/{provider}`.
+    /// Binds 127.0.0.1 on a free port and serves `/oauth/{provider}`. Google gets the IP
+    /// literal in its redirect URI (RFC 8252 §8.3); Microsoft matches registered loopback
+    /// URIs by host and path, and its documented registration is `http://localhost`.
     pub async fn start(provider: Provider, timeout: Duration) -> std::io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
@@ -77,7 +79,7 @@ impl LoopbackListener {
             "listening for the sign-in callback on loopback"
         );
         Ok(Self {
-            redirect_uri: format!("http://127.0.0.1:{}{path}", addr.port()),
+            redirect_uri: format!("http://{}:{}{path}", redirect_host(provider), addr.port()),
             addr,
             received,
             stop: Some(stop),
@@ -104,6 +106,13 @@ impl LoopbackListener {
             Ok(Err(_)) => Err(LoopbackError::Closed),
             Err(_) => Err(LoopbackError::TimedOut),
         }
+    }
+}
+
+fn redirect_host(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Google => "127.0.0.1",
+        Provider::Microsoft => "localhost",
     }
 }
 

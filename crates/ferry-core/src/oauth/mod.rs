@@ -8,6 +8,6 @@ pub mod loopback;
 pub mod services;
 pub mod state;
 
-pub use flow::{Begun, Identity, SignInError, SignInFlows, SignedIn, TokenSet};
+pub use flow::{Begun, Identity, Revocation, SignInError, SignInFlows, SignedIn, TokenSet};
 pub use services::{CalendarAccess, ServiceChoice, ServiceGrants};
 pub use state::{StateClaims, StateError, StateSigner, STATE_TTL};

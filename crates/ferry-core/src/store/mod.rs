@@ -13,9 +13,11 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
-pub use accounts::AccountView;
+pub use accounts::{AccountView, Service, ServiceView};
 
 use crate::error::{AppError, ErrorCode};
+use crate::oauth::ServiceChoice;
+use crate::provider::Provider;
 
 /// The migrations in `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -121,6 +123,16 @@ impl Store {
 
     pub async fn list_accounts(&self) -> Result<Vec<AccountView>, StoreError> {
         accounts::list(&self.pool).await
+    }
+
+    /// The provider of an account, or `None` if there is no such account.
+    pub async fn account_provider(&self, id: &str) -> Result<Option<Provider>, StoreError> {
+        accounts::provider(&self.pool, id).await
+    }
+
+    /// Turns off the services `keep` does not ask for. False if there is no such account.
+    pub async fn keep_requested(&self, id: &str, keep: &ServiceChoice) -> Result<bool, StoreError> {
+        accounts::keep_requested(&self.pool, id, keep).await
     }
 }
 

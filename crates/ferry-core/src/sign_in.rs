@@ -1,0 +1,398 @@
+//! Add account and Reconnect, as the UI drives them: one sign-in at a time, opened in the
+//! system browser, finished by a loopback callback (Google, and Microsoft where
+//! `ferry://` is not registered) or a `ferry://` link (Microsoft), then saved.
+//!
+//! Progress is reported as [`SignInUpdate`] events for the sign-in's `flow_id`. Whatever
+//! goes wrong, nothing is stored and the update says why in plain words.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::core::Core;
+use crate::deeplink::OAuthCallback;
+use crate::error::{AppError, ErrorCode};
+use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
+use crate::oauth::loopback::{LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
+use crate::oauth::{ServiceChoice, SignInError, StateSigner};
+use crate::provider::Provider;
+use crate::store::signed_in::{self, SaveError};
+
+/// Where Microsoft sends the browser back when `ferry://` is registered with the OS.
+pub const MICROSOFT_LINK_REDIRECT: &str = "ferry://oauth/microsoft";
+
+/// What the user asked for in the Add account dialog (or on an account's page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRequest {
+    pub provider: Provider,
+    pub services: ServiceChoice,
+    /// Reconnect this account: the sign-in must come back as the same account.
+    pub reconnect: Option<String>,
+}
+
+/// A sign-in waiting in the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInStarted {
+    pub flow_id: String,
+    /// How the browser will come back: `loopback` or `link` (`ferry://`).
+    pub return_path: ReturnPath,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ReturnPath {
+    Loopback,
+    Link,
+}
+
+/// The one sign-in in progress.
+pub(crate) struct ActiveSignIn {
+    flow_id: String,
+    provider: Provider,
+    reconnect: Option<String>,
+    /// Waits for the loopback callback, or for the time limit of a `ferry://` sign-in.
+    waiter: JoinHandle<()>,
+}
+
+impl From<SignInError> for AppError {
+    fn from(err: SignInError) -> Self {
+        let message = match &err {
+            SignInError::Denied => {
+                "You declined access in the browser, so nothing was added.".to_owned()
+            }
+            other => capitalise(&format!("{other}.")),
+        };
+        AppError::new(ErrorCode::SignIn, message)
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl From<SaveError> for AppError {
+    fn from(err: SaveError) -> Self {
+        match err {
+            SaveError::DifferentAccount { .. } => {
+                AppError::new(ErrorCode::SignIn, capitalise(&err.to_string()))
+            }
+            SaveError::NoSuchAccount => {
+                AppError::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
+            }
+            SaveError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl Core {
+    fn active(&self) -> std::sync::MutexGuard<'_, Option<ActiveSignIn>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update(&self, flow_id: &str, stage: SignInStage) {
+        self.events.emit(CoreEvent::SignIn(SignInUpdate {
+            flow_id: flow_id.to_owned(),
+            stage,
+        }));
+    }
+
+    async fn signer(&self) -> Result<StateSigner, AppError> {
+        let root = self.vault.root().await?;
+        Ok(StateSigner::new(root.state_key()))
+    }
+
+    /// Starts a sign-in and opens the provider's page in the system browser. A sign-in
+    /// already in progress is cancelled: the dialog is modal, so only one can be wanted.
+    pub async fn begin_sign_in(
+        self: &Arc<Self>,
+        request: SignInRequest,
+    ) -> Result<SignInStarted, AppError> {
+        if request.services.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "Choose at least one of Mail, Calendar or Contacts.",
+            ));
+        }
+        if let Some(id) = &request.reconnect {
+            let known = self.store.account_provider(id).await?;
+            if known != Some(request.provider) {
+                return Err(AppError::new(
+                    ErrorCode::NotFound,
+                    "That account is no longer in Ferry.",
+                ));
+            }
+        }
+        // The keychain is asked first: if it is locked or missing, the user hears so before
+        // signing in, not after.
+        let signer = self.signer().await?;
+        let provider = request.provider;
+        let use_link = provider == Provider::Microsoft && self.deep_links_registered();
+        let listener = if use_link {
+            None
+        } else {
+            Some(
+                LoopbackListener::start(provider, SIGN_IN_TIMEOUT)
+                    .await
+                    .map_err(|err| {
+                        AppError::new(
+                            ErrorCode::Internal,
+                            format!("Ferry could not listen for the browser's answer: {err}."),
+                        )
+                    })?,
+            )
+        };
+        let redirect = listener
+            .as_ref()
+            .map_or(MICROSOFT_LINK_REDIRECT, |l| l.redirect_uri())
+            .to_owned();
+        self.cancel_active();
+        let begun = self.flows.begin(
+            self.providers(),
+            &signer,
+            provider,
+            request.services,
+            &redirect,
+            self.clock.now(),
+        )?;
+        let flow_id = begun.flow_id.clone();
+        let core = Arc::clone(self);
+        let waiter = match listener {
+            Some(listener) => {
+                let flow = flow_id.clone();
+                self.runtime.spawn(async move {
+                    match listener.callback().await {
+                        Ok(callback) => core.complete(callback).await,
+                        Err(LoopbackError::TimedOut) => core.abandon(&flow),
+                        Err(LoopbackError::Closed) => {}
+                    }
+                })
+            }
+            None => {
+                let flow = flow_id.clone();
+                self.runtime.spawn(async move {
+                    tokio::time::sleep(SIGN_IN_TIMEOUT).await;
+                    core.abandon(&flow);
+                })
+            }
+        };
+        *self.active() = Some(ActiveSignIn {
+            flow_id: flow_id.clone(),
+            provider,
+            reconnect: request.reconnect,
+            waiter,
+        });
+        if let Err(reason) = self.browser.open(&begun.authorization_url) {
+            tracing::warn!(%reason, "could not open the browser");
+            self.cancel_sign_in(&flow_id);
+            return Err(AppError::new(
+                ErrorCode::Browser,
+                format!("Ferry could not open your web browser ({reason}). Set a default browser and try again."),
+            ));
+        }
+        Ok(SignInStarted {
+            flow_id,
+            return_path: if use_link {
+                ReturnPath::Link
+            } else {
+                ReturnPath::Loopback
+            },
+        })
+    }
+
+    /// Cancel in the dialog. Returns whether that sign-in was still in progress.
+    pub fn cancel_sign_in(&self, flow_id: &str) -> bool {
+        let mut active = self.active();
+        if active.as_ref().is_none_or(|a| a.flow_id != flow_id) {
+            return false;
+        }
+        let taken = active.take();
+        drop(active);
+        if let Some(taken) = taken {
+            self.end(taken, SignInStage::Cancelled);
+        }
+        true
+    }
+
+    /// Cancels whatever sign-in is in progress (a new one starts, or Ferry shuts down).
+    pub(crate) fn cancel_active(&self) {
+        let taken = self.active().take();
+        if let Some(taken) = taken {
+            self.end(taken, SignInStage::Cancelled);
+        }
+    }
+
+    /// The waiter may be the task calling this (a loopback callback, the time limit).
+    /// Aborting it then takes effect at its next `.await`, and callers await nothing after
+    /// ending a sign-in, so they run to completion.
+    fn end(&self, active: ActiveSignIn, stage: SignInStage) {
+        active.waiter.abort();
+        self.flows.cancel(&active.flow_id);
+        tracing::info!(provider = %active.provider, outcome = stage_name(&stage), "sign-in ended");
+        self.update(&active.flow_id, stage);
+    }
+
+    /// Ends the sign-in `flow_id` (if it is still the active one) with `stage`.
+    fn end_if_active(&self, flow_id: &str, stage: SignInStage) -> bool {
+        let mut active = self.active();
+        if active.as_ref().is_none_or(|a| a.flow_id != flow_id) {
+            return false;
+        }
+        let taken = active.take();
+        drop(active);
+        if let Some(taken) = taken {
+            self.end(taken, stage);
+        }
+        true
+    }
+
+    fn abandon(&self, flow_id: &str) {
+        self.end_if_active(
+            flow_id,
+            SignInStage::Failed {
+                error: AppError::new(
+                    ErrorCode::SignIn,
+                    "The browser did not come back within 15 minutes, so the sign-in was \
+                     stopped. Nothing was added; start again when you are ready.",
+                ),
+            },
+        );
+    }
+
+    /// Whether a `ferry://` response can be taken now (a sign-in is waiting for one).
+    pub(crate) fn sign_in_pending(&self) -> bool {
+        self.active().is_some()
+    }
+
+    /// Finishes the active sign-in with the browser's response: from the loopback listener
+    /// or a `ferry://` link. A response that cannot belong to it (stale, replayed) is
+    /// reported and the sign-in keeps waiting; one that was tampered with ends it.
+    pub(crate) async fn complete(self: &Arc<Self>, callback: OAuthCallback) {
+        let Some((flow_id, reconnect)) = self
+            .active()
+            .as_ref()
+            .map(|a| (a.flow_id.clone(), a.reconnect.clone()))
+        else {
+            self.no_sign_in_waiting(callback.provider);
+            return;
+        };
+        self.update(&flow_id, SignInStage::Finishing);
+        let outcome = self.finish_and_save(callback, reconnect.as_deref()).await;
+        match outcome {
+            Ok((account_id, email, created)) => {
+                let ended = self.end_if_active(
+                    &flow_id,
+                    SignInStage::Done {
+                        account_id,
+                        email: email.clone(),
+                        created,
+                    },
+                );
+                if ended {
+                    self.events.emit(CoreEvent::AccountsChanged);
+                    self.notify(
+                        NoticeLevel::Info,
+                        if reconnect.is_some() {
+                            format!("{email} is reconnected.")
+                        } else if created {
+                            format!("{email} is added.")
+                        } else {
+                            format!("{email} was already in Ferry; its sign-in is updated.")
+                        },
+                    );
+                }
+            }
+            Err(Stale(err)) => {
+                // A response for an earlier sign-in: tell the user; the current one waits on.
+                self.notify(
+                    NoticeLevel::Warning,
+                    format!(
+                        "Ferry ignored a sign-in response: {err}. The sign-in in progress is \
+                         still waiting for your browser."
+                    ),
+                );
+            }
+            Err(Fatal(error)) => {
+                tracing::warn!(code = ?error.code, %error, "sign-in failed");
+                self.end_if_active(&flow_id, SignInStage::Failed { error });
+            }
+        }
+    }
+
+    pub(crate) fn no_sign_in_waiting(&self, provider: Provider) {
+        self.notify(
+            NoticeLevel::Warning,
+            format!(
+                "Ferry received a sign-in response from {provider}, but no sign-in is in \
+                 progress. To add an account, start again from Add account."
+            ),
+        );
+    }
+
+    async fn finish_and_save(
+        self: &Arc<Self>,
+        callback: OAuthCallback,
+        reconnect: Option<&str>,
+    ) -> Result<(String, String, bool), Failure> {
+        let signer = self.signer().await.map_err(Fatal)?;
+        let signed = self
+            .flows
+            .finish(self.providers(), &signer, callback, self.clock.now())
+            .await
+            .map_err(|err| match err {
+                SignInError::NotPending | SignInError::Expired => Stale(err.to_string()),
+                other => Fatal(other.into()),
+            })?;
+        // Cancel may have been pressed while the code was being exchanged.
+        if self
+            .active()
+            .as_ref()
+            .is_none_or(|a| a.flow_id != signed.flow_id)
+        {
+            return Err(Stale("that sign-in was cancelled".into()));
+        }
+        let root = self.vault.root().await.map_err(|e| Fatal(e.into()))?;
+        let saved = signed_in::save(
+            self.store.pool(),
+            &root,
+            signed.provider,
+            &signed.identity,
+            &signed.tokens,
+            &signed.requested,
+            &signed.granted,
+            reconnect,
+            self.clock.now(),
+        )
+        .await
+        .map_err(|e| Fatal(e.into()))?;
+        tracing::info!(
+            provider = %signed.provider,
+            created = saved.created,
+            "account saved"
+        );
+        Ok((saved.account_id, signed.identity.email, saved.created))
+    }
+}
+
+enum Failure {
+    /// Not for the sign-in in progress; it keeps waiting.
+    Stale(String),
+    /// Ends the sign-in in progress.
+    Fatal(AppError),
+}
+use Failure::{Fatal, Stale};
+
+fn stage_name(stage: &SignInStage) -> &'static str {
+    match stage {
+        SignInStage::Finishing => "finishing",
+        SignInStage::Done { .. } => "done",
+        SignInStage::Failed { .. } => "failed",
+        SignInStage::Cancelled => "cancelled",
+    }
+}

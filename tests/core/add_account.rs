@@ -1,0 +1,678 @@
+//! Add account, Reconnect and Remove through `Core`, as the UI drives them, against the
+//! provider sandbox. A scripted browser stands in for the user's: it signs in, consents
+//! and follows the redirect to Ferry's loopback listener, or hands a `ferry://` link back
+//! to the test, which delivers it as the OS would.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_core::browser::SystemBrowser;
+use ferry_core::clock::SystemClock;
+use ferry_core::events::{CoreEvent, NoticeLevel, RecordingSink, SignInStage};
+use ferry_core::oauth::{CalendarAccess, ServiceChoice};
+use ferry_core::profile::Profile;
+use ferry_core::provider::Provider;
+use ferry_core::providers::ProviderSettings;
+use ferry_core::sign_in::{ReturnPath, SignInRequest};
+use ferry_core::store::Service;
+use ferry_core::vault::{KeyStore, KeychainError, MemoryKeyStore};
+use ferry_core::{Core, CoreConfig, ErrorCode, LinkOutcome, Platform};
+use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_sandbox::{Sandbox, SandboxOptions};
+use secrecy::SecretString;
+use tokio::sync::mpsc;
+use url::Url;
+
+/// The user's browser, scripted: who signs in, and what they click.
+struct ScriptedBrowser {
+    person: Mutex<Option<Person>>,
+    opened: AtomicUsize,
+    /// Behave like a desktop with no browser set up.
+    broken: AtomicBool,
+    /// `ferry://` redirects, which a real browser hands to the OS.
+    links: mpsc::UnboundedSender<Url>,
+}
+
+impl SystemBrowser for ScriptedBrowser {
+    fn open(&self, url: &Url) -> Result<(), String> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err("no browser is set up".into());
+        }
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        let Some(person) = self.person.lock().expect("lock").clone() else {
+            // Nobody at the browser: the sign-in is abandoned.
+            return Ok(());
+        };
+        let url = url.clone();
+        let links = self.links.clone();
+        // The scripted browser's pages are not Send; it runs on a thread of its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(browse(url, person, links));
+        });
+        Ok(())
+    }
+}
+
+async fn browse(url: Url, person: Person, links: mpsc::UnboundedSender<Url>) {
+    let outcome = Browser::new()
+        .authorize(url.as_str(), &person)
+        .await
+        .expect("browser");
+    let Outcome::Redirect(redirect) = outcome else {
+        panic!("expected a redirect, got {outcome:?}");
+    };
+    if redirect.scheme() == "ferry" {
+        links.send(redirect).expect("test listens");
+    } else {
+        // The browser loads the loopback page.
+        reqwest::get(redirect).await.expect("loopback answers");
+    }
+}
+
+struct World {
+    sandbox: Sandbox,
+    core: Arc<Core>,
+    sink: Arc<RecordingSink>,
+    browser: Arc<ScriptedBrowser>,
+    links: mpsc::UnboundedReceiver<Url>,
+    keys: Arc<dyn KeyStore>,
+    dir: tempfile::TempDir,
+    seen: Vec<CoreEvent>,
+}
+
+fn settings(sandbox: &Sandbox) -> ProviderSettings {
+    let env: HashMap<&str, String> = HashMap::from([
+        ("FERRY_SANDBOX_GOOGLE_URL", sandbox.google_url().to_owned()),
+        (
+            "FERRY_SANDBOX_MICROSOFT_URL",
+            sandbox.microsoft_url().to_owned(),
+        ),
+    ]);
+    ProviderSettings::load(std::path::Path::new("/nonexistent/providers.toml"), |k| {
+        env.get(k).cloned()
+    })
+    .expect("settings")
+}
+
+async fn start_core(
+    sandbox: &Sandbox,
+    dir: &std::path::Path,
+    keys: Arc<dyn KeyStore>,
+) -> (
+    Arc<Core>,
+    Arc<RecordingSink>,
+    Arc<ScriptedBrowser>,
+    mpsc::UnboundedReceiver<Url>,
+) {
+    let sink = Arc::new(RecordingSink::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let browser = Arc::new(ScriptedBrowser {
+        person: Mutex::new(None),
+        opened: AtomicUsize::new(0),
+        broken: AtomicBool::new(false),
+        links: tx,
+    });
+    let config = CoreConfig {
+        profile: Profile::Test,
+        version: "0.0.0-test".into(),
+        data_dir: dir.to_owned(),
+        providers: settings(sandbox),
+    };
+    let core = Core::start(
+        config,
+        Platform {
+            key_store: keys,
+            // The sandbox issues id_tokens on real time.
+            clock: Arc::new(SystemClock),
+            events: sink.clone(),
+            browser: browser.clone(),
+        },
+    )
+    .await
+    .expect("core starts");
+    core.set_deep_links_registered(true);
+    (Arc::new(core), sink, browser, rx)
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
+    let (core, sink, browser, links) = start_core(&sandbox, dir.path(), keys.clone()).await;
+    World {
+        sandbox,
+        core,
+        sink,
+        browser,
+        links,
+        keys,
+        dir,
+        seen: Vec::new(),
+    }
+}
+
+const MAIL_AND_CALENDAR: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: Some(CalendarAccess::Read),
+    contacts: false,
+};
+const EVERYTHING: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: Some(CalendarAccess::ReadWrite),
+    contacts: true,
+};
+
+fn ada() -> Person {
+    Person::new("ada@example.com", "ada")
+}
+
+fn katherine() -> Person {
+    Person::new("katherine@contoso.example", "katherine")
+}
+
+impl World {
+    fn browse_as(&self, person: Option<Person>) {
+        *self.browser.person.lock().expect("lock") = person;
+    }
+
+    async fn begin(
+        &mut self,
+        provider: Provider,
+        services: ServiceChoice,
+        person: Option<Person>,
+    ) -> String {
+        self.begin_request(
+            SignInRequest {
+                provider,
+                services,
+                reconnect: None,
+            },
+            person,
+        )
+        .await
+    }
+
+    async fn begin_request(&mut self, request: SignInRequest, person: Option<Person>) -> String {
+        self.browse_as(person);
+        self.core
+            .begin_sign_in(request)
+            .await
+            .expect("sign-in starts")
+            .flow_id
+    }
+
+    /// Waits until `flow` ends, returning how.
+    async fn ended(&mut self, flow: &str) -> SignInStage {
+        for _ in 0..500 {
+            self.seen.extend(self.sink.take());
+            let end = self.seen.iter().find_map(|e| match e {
+                CoreEvent::SignIn(u) if u.flow_id == flow && u.stage != SignInStage::Finishing => {
+                    Some(u.stage.clone())
+                }
+                _ => None,
+            });
+            if let Some(end) = end {
+                return end;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("sign-in {flow} did not end; events: {:?}", self.seen);
+    }
+
+    async fn next_link(&mut self) -> Url {
+        tokio::time::timeout(Duration::from_secs(10), self.links.recv())
+            .await
+            .expect("the browser came back")
+            .expect("link")
+    }
+
+    fn notices(&mut self) -> Vec<(NoticeLevel, String)> {
+        self.seen.extend(self.sink.take());
+        self.seen
+            .iter()
+            .filter_map(|e| match e {
+                CoreEvent::Notice(n) => Some((n.level.clone(), n.message.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn count(&self, query: &str) -> u64 {
+        let url = format!("{}/requests/count?{query}", self.sandbox.control_url());
+        let body: serde_json::Value = reqwest::get(url)
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("json");
+        body["count"].as_u64().expect("count")
+    }
+
+    async fn rows(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(self.core.store().pool())
+            .await
+            .expect("count")
+    }
+}
+
+fn done(stage: &SignInStage) -> (String, bool) {
+    match stage {
+        SignInStage::Done {
+            account_id,
+            created,
+            ..
+        } => (account_id.clone(), *created),
+        other => panic!("expected the sign-in to finish, got {other:?}"),
+    }
+}
+
+fn failed(stage: &SignInStage) -> (ErrorCode, String) {
+    match stage {
+        SignInStage::Failed { error } => (error.code, error.message.clone()),
+        other => panic!("expected the sign-in to fail, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_google_account_is_added_through_the_loopback_listener() {
+    let mut w = world().await;
+    let flow = w
+        .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
+        .await;
+    let (account_id, created) = done(&w.ended(&flow).await);
+    assert!(created);
+
+    let accounts = w.core.list_accounts().await.expect("list");
+    assert_eq!(accounts.len(), 1);
+    let account = &accounts[0];
+    assert_eq!(account.id, account_id);
+    assert_eq!(account.email, "ada@example.com");
+    assert_eq!(account.provider, Provider::Google);
+    assert!(account.last_activity_at.is_some());
+    let status: Vec<(Service, bool, bool)> = account
+        .services
+        .iter()
+        .map(|s| (s.service, s.requested, s.granted))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            (Service::Mail, true, true),
+            (Service::Calendar, true, true),
+            (Service::Contacts, false, false)
+        ]
+    );
+    assert!(w
+        .seen
+        .iter()
+        .any(|e| matches!(e, CoreEvent::AccountsChanged)));
+    assert!(w
+        .notices()
+        .iter()
+        .any(|(level, text)| *level == NoticeLevel::Info
+            && text.contains("ada@example.com is added")));
+
+    // Adding the same account again updates it instead of adding a second one.
+    let again = w.begin(Provider::Google, EVERYTHING, Some(ada())).await;
+    let (same_id, created) = done(&w.ended(&again).await);
+    assert_eq!((same_id, created), (account_id, false));
+    assert_eq!(w.core.list_accounts().await.expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refused() {
+    let mut w = world().await;
+    let started = w
+        .core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Microsoft,
+            services: EVERYTHING,
+            reconnect: None,
+        })
+        .await;
+    // Nobody was at the browser for that one; begin again with Katherine there.
+    assert_eq!(started.expect("starts").return_path, ReturnPath::Link);
+    let flow = w
+        .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
+        .await;
+    let link = w.next_link().await;
+    assert_eq!(w.core.open_link(link.as_str()), LinkOutcome::SignInResponse);
+    let (_, created) = done(&w.ended(&flow).await);
+    assert!(created);
+    let accounts = w.core.list_accounts().await.expect("list");
+    assert_eq!(accounts[0].email, "katherine@contoso.example");
+    assert!(accounts[0]
+        .services
+        .iter()
+        .all(|s| s.requested && s.granted));
+
+    // The same response again (a replayed link) finds no sign-in and changes nothing.
+    assert_eq!(
+        w.core.open_link(link.as_str()),
+        LinkOutcome::NoPendingSignIn
+    );
+    // And while another sign-in waits, it is reported and that sign-in keeps waiting.
+    let waiting = w.begin(Provider::Microsoft, EVERYTHING, None).await;
+    assert_eq!(w.core.open_link(link.as_str()), LinkOutcome::SignInResponse);
+    for _ in 0..100 {
+        if w.notices()
+            .iter()
+            .any(|(_, t)| t.contains("Ferry ignored a sign-in response"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(w
+        .notices()
+        .iter()
+        .any(|(l, t)| *l == NoticeLevel::Warning && t.contains("still waiting")));
+    assert!(w.core.cancel_sign_in(&waiting), "it was still waiting");
+    assert_eq!(w.ended(&waiting).await, SignInStage::Cancelled);
+    assert_eq!(w.core.list_accounts().await.expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn microsoft_falls_back_to_loopback_where_ferry_links_are_not_registered() {
+    let mut w = world().await;
+    w.core.set_deep_links_registered(false);
+    w.browse_as(Some(katherine()));
+    let started = w
+        .core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Microsoft,
+            services: MAIL_AND_CALENDAR,
+            reconnect: None,
+        })
+        .await
+        .expect("starts");
+    assert_eq!(started.return_path, ReturnPath::Loopback);
+    done(&w.ended(&started.flow_id).await);
+}
+
+#[tokio::test]
+async fn an_unticked_scope_is_recorded_as_not_granted() {
+    let mut w = world().await;
+    let person = ada().untick("https://www.googleapis.com/auth/contacts.readonly");
+    let flow = w.begin(Provider::Google, EVERYTHING, Some(person)).await;
+    done(&w.ended(&flow).await);
+    let account = &w.core.list_accounts().await.expect("list")[0];
+    let contacts = account
+        .services
+        .iter()
+        .find(|s| s.service == Service::Contacts)
+        .expect("contacts");
+    assert!(contacts.requested && !contacts.granted, "{contacts:?}");
+}
+
+#[tokio::test]
+async fn denial_and_tampering_end_the_sign_in_with_nothing_stored() {
+    let mut w = world().await;
+    let flow = w
+        .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada().deny()))
+        .await;
+    let (code, message) = failed(&w.ended(&flow).await);
+    assert_eq!(code, ErrorCode::SignIn);
+    assert!(message.contains("declined"), "{message}");
+
+    let flow = w
+        .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
+        .await;
+    let mut link = w.next_link().await;
+    let pairs: Vec<(String, String)> = link
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                format!("{v}x")
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    link.query_pairs_mut().clear().extend_pairs(pairs);
+    w.core.open_link(link.as_str());
+    let (code, message) = failed(&w.ended(&flow).await);
+    assert_eq!(code, ErrorCode::SignIn);
+    assert!(message.contains("altered"), "{message}");
+
+    assert_eq!(w.rows("accounts").await, 0);
+    assert_eq!(w.rows("account_tokens").await, 0);
+    assert_eq!(
+        w.count("service=microsoft&path=/token").await,
+        0,
+        "no code was exchanged"
+    );
+}
+
+#[tokio::test]
+async fn cancel_ends_the_sign_in_once_and_stores_nothing() {
+    let mut w = world().await;
+    let started = w
+        .core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Google,
+            services: MAIL_AND_CALENDAR,
+            reconnect: None,
+        })
+        .await
+        .expect("starts");
+    assert!(w.core.cancel_sign_in(&started.flow_id));
+    assert_eq!(w.ended(&started.flow_id).await, SignInStage::Cancelled);
+    assert!(!w.core.cancel_sign_in(&started.flow_id), "only once");
+    assert_eq!(w.rows("accounts").await, 0);
+}
+
+#[tokio::test]
+async fn reconnect_keeps_the_account_and_refuses_a_different_one() {
+    let mut w = world().await;
+    let flow = w
+        .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
+        .await;
+    let (ada_id, _) = done(&w.ended(&flow).await);
+
+    let flow = w
+        .begin_request(
+            SignInRequest {
+                provider: Provider::Google,
+                services: EVERYTHING,
+                reconnect: Some(ada_id.clone()),
+            },
+            Some(ada()),
+        )
+        .await;
+    let (id, created) = done(&w.ended(&flow).await);
+    assert_eq!((id.as_str(), created), (ada_id.as_str(), false));
+    assert!(w
+        .notices()
+        .iter()
+        .any(|(_, t)| t.contains("ada@example.com is reconnected")));
+    let account = &w.core.list_accounts().await.expect("list")[0];
+    assert!(account.services.iter().all(|s| s.granted), "contacts added");
+
+    let flow = w
+        .begin_request(
+            SignInRequest {
+                provider: Provider::Google,
+                services: EVERYTHING,
+                reconnect: Some(ada_id.clone()),
+            },
+            Some(Person::new("grace@example.org", "grace")),
+        )
+        .await;
+    let (code, message) = failed(&w.ended(&flow).await);
+    assert_eq!(code, ErrorCode::SignIn);
+    assert!(
+        message.contains("grace@example.org") && message.contains("ada@example.com"),
+        "{message}"
+    );
+    let accounts = w.core.list_accounts().await.expect("list");
+    assert_eq!(accounts.len(), 1, "grace was not added");
+
+    // Turning a service off keeps the rest.
+    w.core
+        .set_services(&ada_id, MAIL_AND_CALENDAR)
+        .await
+        .expect("set services");
+    let account = &w.core.list_accounts().await.expect("list")[0];
+    let requested: Vec<bool> = account.services.iter().map(|s| s.requested).collect();
+    assert_eq!(requested, [true, true, false]);
+}
+
+#[tokio::test]
+async fn remove_revokes_at_google_and_deletes_every_local_row() {
+    let mut w = world().await;
+    let flow = w
+        .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
+        .await;
+    let (google_id, _) = done(&w.ended(&flow).await);
+    let flow = w
+        .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
+        .await;
+    let link = w.next_link().await;
+    w.core.open_link(link.as_str());
+    let (ms_id, _) = done(&w.ended(&flow).await);
+
+    let removed = w.core.remove_account(&google_id).await.expect("remove");
+    assert!(removed.revoked);
+    assert_eq!(w.count("service=google&path=/revoke").await, 1);
+    let removed = w.core.remove_account(&ms_id).await.expect("remove");
+    assert!(!removed.revoked);
+    assert!(removed.advice.expect("advice").contains("Microsoft"));
+
+    for table in ["accounts", "account_tokens", "account_services"] {
+        assert_eq!(w.rows(table).await, 0, "{table} is empty");
+    }
+    let err = w.core.remove_account(&ms_id).await.expect_err("gone");
+    assert_eq!(err.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn accounts_survive_a_restart_and_their_tokens_still_open() {
+    let mut w = world().await;
+    let flow = w
+        .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
+        .await;
+    let (id, _) = done(&w.ended(&flow).await);
+    w.core.shutdown().await;
+
+    let (core, _, _, _) = start_core(&w.sandbox, w.dir.path(), w.keys.clone()).await;
+    let accounts = core.list_accounts().await.expect("list");
+    assert_eq!(accounts.len(), 1);
+    let root = core.vault().root().await.expect("vault key");
+    let tokens = ferry_core::store::signed_in::tokens(core.store().pool(), &root, &id)
+        .await
+        .expect("tokens");
+    let (access, refresh) = tokens.expect("saved");
+    assert!(refresh.is_some());
+    // The saved access token works at the provider: no new sign-in needed.
+    use secrecy::ExposeSecret;
+    let status = reqwest::Client::new()
+        .get(format!("{}/oauth2/v2/userinfo", w.sandbox.google_url()))
+        .bearer_auth(access.expose_secret())
+        .send()
+        .await
+        .expect("userinfo")
+        .status();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn bad_requests_and_a_missing_browser_are_clear_errors() {
+    let mut w = world().await;
+    let err = w
+        .core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Google,
+            services: ServiceChoice::default(),
+            reconnect: None,
+        })
+        .await
+        .expect_err("no services");
+    assert_eq!(err.code, ErrorCode::Validation);
+    let err = w
+        .core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Google,
+            services: MAIL_AND_CALENDAR,
+            reconnect: Some("no-such-account".into()),
+        })
+        .await
+        .expect_err("unknown account");
+    assert_eq!(err.code, ErrorCode::NotFound);
+
+    w.browser.broken.store(true, Ordering::SeqCst);
+    let err = w
+        .core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Google,
+            services: MAIL_AND_CALENDAR,
+            reconnect: None,
+        })
+        .await
+        .expect_err("no browser");
+    assert_eq!(err.code, ErrorCode::Browser);
+    assert!(
+        err.message.contains("no browser is set up"),
+        "{}",
+        err.message
+    );
+    // Its sign-in was cancelled, not left waiting.
+    let cancelled = w.notices().len();
+    assert_eq!(
+        cancelled, 0,
+        "no notice for a sign-in that never reached the browser"
+    );
+}
+
+/// A keychain that is locked, or absent (Linux without a Secret Service).
+#[derive(Debug)]
+struct LockedKeychain;
+
+impl KeyStore for LockedKeychain {
+    fn get(&self, _: &str, _: &str) -> Result<Option<SecretString>, KeychainError> {
+        Err(KeychainError::Unavailable(
+            "the collection is locked".into(),
+        ))
+    }
+    fn set(&self, _: &str, _: &str, _: &SecretString) -> Result<(), KeychainError> {
+        Err(KeychainError::Unavailable(
+            "the collection is locked".into(),
+        ))
+    }
+    fn delete(&self, _: &str, _: &str) -> Result<bool, KeychainError> {
+        Err(KeychainError::Unavailable(
+            "the collection is locked".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_locked_keychain_stops_the_sign_in_before_the_browser_opens() {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (core, _, browser, _) = start_core(&sandbox, dir.path(), Arc::new(LockedKeychain)).await;
+    let err = core
+        .begin_sign_in(SignInRequest {
+            provider: Provider::Google,
+            services: MAIL_AND_CALENDAR,
+            reconnect: None,
+        })
+        .await
+        .expect_err("locked");
+    assert_eq!(err.code, ErrorCode::KeychainUnavailable);
+    assert!(err.message.contains("keychain"), "{}", err.message);
+    assert_eq!(browser.opened.load(Ordering::SeqCst), 0);
+    assert!(core.list_accounts().await.expect("list").is_empty());
+}
