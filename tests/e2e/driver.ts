@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DRIVER_PORT, SANDBOX_BIN } from "./ferry";
+import { mkdirSync } from "node:fs";
+import { BROWSER_BIN, BROWSER_DIR, DRIVER_PORT, SANDBOX_BIN } from "./ferry";
 
 let driver: ChildProcess | undefined;
 let sandbox: ChildProcess | undefined;
@@ -34,6 +35,11 @@ export async function setup() {
   process.env.FERRY_SANDBOX_GOOGLE_URL = urls.google;
   process.env.FERRY_SANDBOX_MICROSOFT_URL = urls.microsoft;
   process.env.FERRY_SANDBOX_CONTROL_URL = urls.control;
+  // The "web browser" xdg-open hands sign-in pages to: a scripted person (see
+  // crates/ferry-sandbox/src/bin/ferry-sandbox-browser.rs).
+  mkdirSync(BROWSER_DIR, { recursive: true });
+  process.env.BROWSER = BROWSER_BIN;
+  process.env.FERRY_SANDBOX_BROWSER_DIR = BROWSER_DIR;
   // Ferry, started by tauri-driver through WebKitWebDriver, inherits these.
   driver = spawn("tauri-driver", ["--port", String(DRIVER_PORT)], {
     stdio: ["ignore", "inherit", "inherit"],

@@ -1,6 +1,6 @@
 // Helpers for driving the real Ferry binary in the test session.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
@@ -9,8 +9,11 @@ export const DRIVER_PORT = 4444;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const FERRY_BIN = process.env.FERRY_BIN ?? join(ROOT, "target/debug/ferry");
 export const SANDBOX_BIN = process.env.FERRY_SANDBOX_BIN ?? join(ROOT, "target/debug/ferry-sandbox");
+export const BROWSER_BIN = process.env.FERRY_BROWSER_BIN ?? join(ROOT, "target/debug/ferry-sandbox-browser");
 /** Screenshots land here; the README points at it. */
 export const SHOTS_DIR = join(ROOT, "target/e2e");
+/** Where the scripted browser reads who it is and leaves `ferry://` links. */
+export const BROWSER_DIR = join(SHOTS_DIR, "browser");
 /** The test profile's identifier (see crates/ferry-core/src/profile.rs). */
 export const TEST_IDENTIFIER = "dev.ferry.desktop.test";
 
@@ -21,6 +24,7 @@ function xdgDataHome(): string {
 
 export const DATA_DIR = join(xdgDataHome(), TEST_IDENTIFIER);
 export const LOG_DIR = join(DATA_DIR, "logs");
+export const DATABASE = join(DATA_DIR, "ferry.sqlite3");
 
 export type Browser = WebdriverIO.Browser;
 
@@ -49,7 +53,8 @@ function matchingLines(command: string, args: string[]): string[] {
 
 /** PIDs of running Ferry processes started from the binary under test. */
 export function ferryPids(): number[] {
-  return matchingLines("pgrep", ["-f", `^${FERRY_BIN}`]).map(Number);
+  // Not the sandbox binaries, whose paths start the same way.
+  return matchingLines("pgrep", ["-f", `^${FERRY_BIN}( |$)`]).map(Number);
 }
 
 /**
@@ -158,4 +163,114 @@ export function logText(): string {
     return "";
   }
   return files.map((f) => readFileSync(join(LOG_DIR, f), "utf8")).join("\n");
+}
+
+/** Who the scripted browser is when Ferry next opens a sign-in page, and what they do. */
+export interface Person {
+  email: string;
+  password: string;
+  untick?: string[];
+  allow?: boolean;
+  abandon?: boolean;
+  tamper_state?: boolean;
+}
+
+export function browseAs(person: Person): void {
+  mkdirSync(BROWSER_DIR, { recursive: true });
+  rmSync(join(BROWSER_DIR, "link.txt"), { force: true });
+  writeFileSync(join(BROWSER_DIR, "person.json"), JSON.stringify(person));
+}
+
+/** The `ferry://` URL the browser was sent back to, once it has been. */
+export async function browserLink(timeoutMs = 15_000): Promise<string> {
+  const path = join(BROWSER_DIR, "link.txt");
+  if (!(await waitUntil(() => existsSync(path), timeoutMs))) {
+    throw new Error(`the browser was not sent to a ferry:// link; visits:\n${JSON.stringify(browserVisits())}`);
+  }
+  return readFileSync(path, "utf8");
+}
+
+export interface Visit {
+  at_ms: number;
+  visit: { outcome: string; to?: string; status?: number; sent_at_ms?: number; error?: string };
+}
+
+export function browserVisits(): Visit[] {
+  const path = join(BROWSER_DIR, "visits.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Visit);
+}
+
+/** GET on the sandbox's control API. */
+export async function sandbox<T>(path: string): Promise<T> {
+  const base = process.env.FERRY_SANDBOX_CONTROL_URL;
+  if (base === undefined) throw new Error("the sandbox is not running");
+  const response = await fetch(`${base}${path}`);
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** One query on Ferry's database file, with the sqlite3 shell (read-only). */
+export function sql(query: string): string {
+  return execFileSync("sqlite3", ["-readonly", DATABASE, query], { encoding: "utf8" }).trim();
+}
+
+/** The database, its WAL and shared-memory files, as Ferry left them on disk. */
+export function databaseBytes(): Buffer {
+  return Buffer.concat(
+    ["", "-wal", "-shm"]
+      .map((suffix) => `${DATABASE}${suffix}`)
+      .filter((path) => existsSync(path))
+      .map((path) => readFileSync(path)),
+  );
+}
+
+/** Keychain items in the test profile's namespace (Secret Service attribute `service`). */
+export function keychainItems(): number {
+  const out = execFileSync(
+    "gdbus",
+    [
+      "call", "--session", "--dest", "org.freedesktop.secrets",
+      "--object-path", "/org/freedesktop/secrets",
+      "--method", "org.freedesktop.Secret.Service.SearchItems",
+      `{'service': '${TEST_IDENTIFIER}'}`,
+    ],
+    { encoding: "utf8" },
+  );
+  // ([unlocked paths], [locked paths])
+  return (out.match(/'\/org\/freedesktop\/secrets\/collection\//g) ?? []).length;
+}
+
+/**
+ * Records every message the backend delivers to this window from now on: command
+ * results and events. Everything the UI knows arrives this way, so a secret that is in
+ * none of these messages never crossed IPC. Listeners registered before this call are
+ * wrapped too.
+ */
+export async function traceIpc(browser: Browser): Promise<void> {
+  await browser.execute(() => {
+    type Callback = (data: unknown) => unknown;
+    const w = window as unknown as {
+      __TAURI_INTERNALS__: { callbacks: Map<number, Callback> };
+      __ferryIpc?: string[];
+    };
+    const log: string[] = (w.__ferryIpc = []);
+    const callbacks = w.__TAURI_INTERNALS__.callbacks;
+    const wrap = (fn: Callback): Callback => (data) => {
+      log.push(JSON.stringify(data) ?? "");
+      return fn(data);
+    };
+    for (const [id, fn] of callbacks) Map.prototype.set.call(callbacks, id, wrap(fn));
+    callbacks.set = function (id: number, fn: Callback) {
+      return Map.prototype.set.call(this, id, wrap(fn)) as Map<number, Callback>;
+    };
+  });
+}
+
+/** The IPC messages recorded since `traceIpc`. */
+export async function tracedIpc(browser: Browser): Promise<string[]> {
+  return browser.execute(() => (window as unknown as { __ferryIpc?: string[] }).__ferryIpc ?? []);
 }

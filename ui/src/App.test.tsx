@@ -137,6 +137,21 @@ describe("Add account dialog", () => {
     expect(screen.getByRole("button", { name: "Continue with Google" })).toBeEnabled();
   });
 
+  it("takes an answer that arrives before the sign-in has started", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.beforeBeginAnswers = () => {
+      api.sendSignIn({
+        flowId: "flow-1",
+        stage: { kind: "failed", error: { code: "SignIn", message: "You declined access." } },
+      });
+    };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("You declined access.");
+  });
+
   it("explains a locked keychain before any browser opens", async () => {
     const user = userEvent.setup();
     const api = new FakeApi();

@@ -15,6 +15,7 @@ import {
   type ServiceChoice_Serialize,
   type ServiceView,
   type SignInRequest_Deserialize,
+  type SignInStage,
   type SignInStarted,
   type SignInUpdate,
 } from "./bindings";
@@ -32,6 +33,7 @@ export type {
   Notice,
   Provider,
   ServiceView,
+  SignInStage,
   SignInStarted,
   SignInUpdate,
 };

@@ -103,6 +103,7 @@ pub fn router(world: Arc<World>) -> Router {
         )
         .route("/requests", get(requests).delete(clear_requests))
         .route("/requests/count", get(count_requests))
+        .route("/secrets", get(secrets))
         .route("/health", get(|| async { "ok" }))
         .with_state(world)
 }
@@ -238,6 +239,19 @@ async fn requests(State(world): State<Arc<World>>) -> Json<Value> {
 async fn clear_requests(State(world): State<Arc<World>>) -> StatusCode {
     world.log.clear();
     StatusCode::NO_CONTENT
+}
+
+/// Every code, token and PKCE verifier the sandbox issued or received, so that tests can
+/// check none of them turns up where it must not (Ferry's database, logs, IPC).
+async fn secrets(State(world): State<Arc<World>>) -> Json<Value> {
+    let state = world.state();
+    Json(json!({
+        "codes": state.codes.keys().collect::<Vec<_>>(),
+        "access_tokens": state.access_tokens.keys().collect::<Vec<_>>(),
+        "refresh_tokens": state.refresh_tokens.keys().collect::<Vec<_>>(),
+        "verifiers": state.verifiers,
+        "id_tokens": state.id_tokens,
+    }))
 }
 
 /// `GET /requests/count?service=google&path=/token&grant_type=refresh_token`

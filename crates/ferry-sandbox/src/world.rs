@@ -162,6 +162,10 @@ pub struct State {
     pub codes: HashMap<String, AuthCode>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub access_tokens: HashMap<String, AccessToken>,
+    /// PKCE verifiers received and id_tokens issued, kept only so that tests can scan
+    /// for them where they must never appear (`GET /control/secrets`).
+    pub verifiers: Vec<String>,
+    pub id_tokens: Vec<String>,
 }
 
 /// Where the sandbox listens, known once its sockets are bound.

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from "react";
+import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { Dialog } from "radix-ui";
 import {
   call,
@@ -8,6 +8,7 @@ import {
   type CalendarAccess,
   type Provider,
   type ServiceChoice,
+  type SignInStage,
 } from "../api";
 import { PROVIDER_NAMES } from "./providers";
 
@@ -68,32 +69,45 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
   const flowRef = useRef<string | null>(null);
   const headingId = useId();
 
+  // Updates that arrive before beginSignIn has returned the flow id (a fast browser can
+  // answer first) wait here until the id is known.
+  const early = useRef(new Map<string, SignInStage>());
+
+  const apply = useCallback(
+    (flowId: string, stage: SignInStage) => {
+      switch (stage.kind) {
+        case "finishing":
+          setState({ step: "waiting", flowId, finishing: true });
+          break;
+        case "done":
+          flowRef.current = null;
+          onDone();
+          break;
+        case "failed":
+          flowRef.current = null;
+          setState({ step: "failed", error: stage.error });
+          break;
+        case "cancelled":
+          flowRef.current = null;
+          setState({ step: "choose" });
+          break;
+      }
+    },
+    [onDone],
+  );
+
   useEffect(
     () =>
       subscribe(() =>
         api.onSignIn((update) => {
-          if (update.flowId !== flowRef.current) return;
-          const stage = update.stage;
-          switch (stage.kind) {
-            case "finishing":
-              setState({ step: "waiting", flowId: update.flowId, finishing: true });
-              break;
-            case "done":
-              flowRef.current = null;
-              onDone();
-              break;
-            case "failed":
-              flowRef.current = null;
-              setState({ step: "failed", error: stage.error });
-              break;
-            case "cancelled":
-              flowRef.current = null;
-              setState({ step: "choose" });
-              break;
+          if (flowRef.current === null) {
+            early.current.set(update.flowId, update.stage);
+          } else if (update.flowId === flowRef.current) {
+            apply(update.flowId, update.stage);
           }
         }),
       ),
-    [api, onDone],
+    [api, apply],
   );
 
   const cancel = () => {
@@ -121,8 +135,12 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
       api.beginSignIn({ provider, services, reconnect: reconnect?.accountId ?? null }),
     );
     if (result.status === "ok") {
-      flowRef.current = result.data.flowId;
-      setState({ step: "waiting", flowId: result.data.flowId, finishing: false });
+      const flowId = result.data.flowId;
+      flowRef.current = flowId;
+      setState({ step: "waiting", flowId, finishing: false });
+      const already = early.current.get(flowId);
+      early.current.clear();
+      if (already !== undefined) apply(flowId, already);
     } else {
       setState({ step: "failed", error: result.error });
     }

@@ -52,8 +52,12 @@ export class FakeApi implements Api {
   private changeHandlers: (() => void)[] = [];
   private signInHandlers: ((update: SignInUpdate) => void)[] = [];
 
+  /** Runs before beginSignIn answers: a fast browser can finish first. */
+  beforeBeginAnswers: (() => void) | null = null;
+
   beginSignIn = (request: SignInRequest) => {
     this.signInRequests.push(request);
+    this.beforeBeginAnswers?.();
     return Promise.resolve(this.beginResult);
   };
   cancelSignIn = (flowId: string): Promise<Result<boolean>> => {

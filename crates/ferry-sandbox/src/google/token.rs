@@ -123,6 +123,7 @@ fn exchange_code(
             "Invalid code verifier.",
         );
     }
+    world.state().verifiers.push(verifier.to_owned());
     let Some(user) = world.state().users.get(&code.user_id).cloned() else {
         return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
     };
@@ -157,13 +158,9 @@ fn exchange_code(
         .iter()
         .any(|s| s == "openid" || s == SCOPE_EMAIL || s == SCOPE_PROFILE)
     {
-        body["id_token"] = json!(id_token(
-            world,
-            client_id,
-            &user,
-            &code.scopes,
-            code.nonce.as_deref()
-        ));
+        let token = id_token(world, client_id, &user, &code.scopes, code.nonce.as_deref());
+        world.state().id_tokens.push(token.clone());
+        body["id_token"] = json!(token);
     }
     no_store(StatusCode::OK, body)
 }

@@ -81,12 +81,13 @@ fn redeem(
         return errors::response(world, 50011);
     }
     if !code.code_challenge.is_empty() {
-        let verified = field("code_verifier").is_some_and(|v| {
+        let verified = field("code_verifier").filter(|v| {
             valid_verifier(v) && pkce_matches(v, &code.code_challenge, &code.challenge_method)
         });
-        if !verified {
+        let Some(verifier) = verified else {
             return errors::response(world, 501481);
-        }
+        };
+        world.state().verifiers.push(verifier.to_owned());
     }
     let Some(user) = world.state().users.get(&code.user_id).cloned() else {
         return errors::response(world, 70000);
@@ -169,7 +170,9 @@ fn issue(
         body["refresh_token"] = json!(refresh);
     }
     if scopes.iter().any(|s| s == "openid") {
-        body["id_token"] = json!(id_token(world, client_id, user, scopes, nonce));
+        let token = id_token(world, client_id, user, scopes, nonce);
+        world.state().id_tokens.push(token.clone());
+        body["id_token"] = json!(token);
     }
     body
 }
