@@ -36,6 +36,8 @@ fn yes() -> bool {
     true
 }
 
+/// Wall-clock time, compared by the tests with the page's `Date.now()`.
+#[allow(clippy::disallowed_methods)]
 fn unix_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
