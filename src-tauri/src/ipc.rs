@@ -7,7 +7,9 @@ use ferry_core::events::{CoreEvent, EventSink, Notice, SignInUpdate};
 use ferry_core::oauth::ServiceChoice;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::AccountView;
+use ferry_core::vault::VaultStatus;
 use ferry_core::{AppError, AppInfo, Removed};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 use tauri_specta::{collect_commands, collect_events, Event};
@@ -74,6 +76,39 @@ async fn set_services(
     shell.core()?.set_services(&account_id, services).await
 }
 
+/// Whether a passphrase protects Ferry's key (no system keychain), and if it is unlocked.
+#[tauri::command]
+#[specta::specta]
+fn vault_status(shell: State<'_, Shell>) -> Result<VaultStatus, AppError> {
+    Ok(shell.core()?.vault_status())
+}
+
+/// Unlocks the passphrase vault.
+#[tauri::command]
+#[specta::specta]
+async fn unlock_vault(
+    shell: State<'_, Shell>,
+    passphrase: String,
+) -> Result<VaultStatus, AppError> {
+    shell
+        .core()?
+        .unlock_vault(SecretString::from(passphrase))
+        .await
+}
+
+/// Protects Ferry's key with a passphrase, where no system keychain exists.
+#[tauri::command]
+#[specta::specta]
+async fn create_passphrase_vault(
+    shell: State<'_, Shell>,
+    passphrase: String,
+) -> Result<VaultStatus, AppError> {
+    shell
+        .core()?
+        .create_passphrase_vault(SecretString::from(passphrase))
+        .await
+}
+
 /// The UI calls this once it listens for events and its first screen is painted. Held
 /// events are delivered, and the start-up time goes to the log, where the footprint
 /// benchmark reads it.
@@ -112,6 +147,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             cancel_sign_in,
             remove_account,
             set_services,
+            vault_status,
+            unlock_vault,
+            create_passphrase_vault,
             ui_ready
         ])
         .events(collect_events![

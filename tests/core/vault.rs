@@ -10,6 +10,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 const NEEDS_SESSION: &str = "needs the test session's Secret Service: run `make test`";
 
+/// Where no passphrase vault exists: these vaults use the keychain.
+fn no_passphrase() -> std::path::PathBuf {
+    std::path::PathBuf::from("/nonexistent/ferry/vault.json")
+}
+
 /// A namespace no other test run shares.
 fn namespace(test: &str) -> String {
     format!("dev.ferry.desktop.test.{test}.{}", uuid::Uuid::new_v4())
@@ -114,7 +119,7 @@ async fn child_process_without_a_keychain() {
     let ui: ferry_core::AppError = err.into();
     assert_eq!(ui.code, ferry_core::ErrorCode::KeychainUnavailable);
     println!("SET-REFUSED");
-    let vault = ferry_core::vault::Vault::new(keychain);
+    let vault = ferry_core::vault::Vault::new(keychain, no_passphrase());
     match vault.root().await {
         Err(ferry_core::vault::VaultError::Keychain(KeychainError::Unavailable(_))) => {
             println!("VAULT-LOCKED")
@@ -157,6 +162,8 @@ mod root_key {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    use super::no_passphrase;
+
     use ferry_core::vault::{
         KeyStore, Keychain, KeychainError, MemoryKeyStore, OsKeyStore, Vault, VaultError,
         ROOT_ENTRY,
@@ -188,7 +195,7 @@ mod root_key {
     #[tokio::test]
     async fn the_root_key_is_created_once_and_read_once_per_start() {
         let store = Arc::new(Counting::default());
-        let first = Vault::new(Keychain::new(store.clone(), "ns"));
+        let first = Vault::new(Keychain::new(store.clone(), "ns"), no_passphrase());
         let key = first.root().await.expect("created");
         for _ in 0..5 {
             first.root().await.expect("cached");
@@ -201,7 +208,7 @@ mod root_key {
         let sealed = key.seal("acct", b"token");
 
         // The next start reads the same key, with one keychain access.
-        let second = Vault::new(Keychain::new(store.clone(), "ns"));
+        let second = Vault::new(Keychain::new(store.clone(), "ns"), no_passphrase());
         let opened = second
             .root()
             .await
@@ -220,7 +227,7 @@ mod root_key {
             .set(ROOT_ENTRY, SecretString::from("not a key"))
             .await
             .expect("set");
-        let err = Vault::new(keychain.clone())
+        let err = Vault::new(keychain.clone(), no_passphrase())
             .root()
             .await
             .expect_err("damaged");
@@ -242,10 +249,16 @@ mod root_key {
     async fn the_root_key_persists_in_the_real_secret_service() {
         let namespace = format!("dev.ferry.desktop.test.root.{}", uuid::Uuid::new_v4());
         let sealed = {
-            let vault = Vault::new(Keychain::new(Arc::new(OsKeyStore), &namespace));
+            let vault = Vault::new(
+                Keychain::new(Arc::new(OsKeyStore), &namespace),
+                no_passphrase(),
+            );
             vault.root().await.expect("created").seal("acct", b"token")
         };
-        let vault = Vault::new(Keychain::new(Arc::new(OsKeyStore), &namespace));
+        let vault = Vault::new(
+            Keychain::new(Arc::new(OsKeyStore), &namespace),
+            no_passphrase(),
+        );
         assert!(vault
             .root()
             .await
@@ -253,5 +266,122 @@ mod root_key {
             .open("acct", &sealed)
             .is_ok());
         assert!(vault.keychain().delete(ROOT_ENTRY).await.expect("cleanup"));
+    }
+}
+
+/// Linux without a Secret Service: Ferry offers a passphrase instead of failing.
+mod passphrase {
+    use std::sync::Arc;
+
+    use ferry_core::vault::{
+        KdfParams, KeyStore, Keychain, KeychainError, MemoryKeyStore, Vault, VaultError,
+        VaultStatus,
+    };
+    use ferry_core::ErrorCode;
+    use secrecy::{ExposeSecret, SecretString};
+
+    #[derive(Debug)]
+    struct NoKeychain;
+
+    impl KeyStore for NoKeychain {
+        fn get(&self, _: &str, _: &str) -> Result<Option<SecretString>, KeychainError> {
+            Err(KeychainError::Unavailable(
+                "no Secret Service on the bus".into(),
+            ))
+        }
+        fn set(&self, _: &str, _: &str, _: &SecretString) -> Result<(), KeychainError> {
+            Err(KeychainError::Unavailable(
+                "no Secret Service on the bus".into(),
+            ))
+        }
+        fn delete(&self, _: &str, _: &str) -> Result<bool, KeychainError> {
+            Err(KeychainError::Unavailable(
+                "no Secret Service on the bus".into(),
+            ))
+        }
+    }
+
+    const CHEAP: KdfParams = KdfParams {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn vault(store: Arc<dyn KeyStore>, dir: &std::path::Path) -> Vault {
+        Vault::new(Keychain::new(store, "ns"), dir.join("vault.json")).with_kdf(CHEAP)
+    }
+
+    fn pass(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    #[tokio::test]
+    async fn without_a_keychain_a_passphrase_protects_the_key_across_restarts() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = vault(Arc::new(NoKeychain), dir.path());
+        let err: ferry_core::AppError = first.root().await.expect_err("no keychain").into();
+        assert_eq!(err.code, ErrorCode::KeychainUnavailable);
+
+        let short = first
+            .create_with_passphrase(pass("short"))
+            .await
+            .expect_err("short");
+        assert_eq!(
+            ferry_core::AppError::from(short).code,
+            ErrorCode::Validation
+        );
+        first
+            .create_with_passphrase(pass("a long enough passphrase"))
+            .await
+            .expect("create");
+        assert_eq!(
+            first.status(),
+            VaultStatus {
+                passphrase: true,
+                unlocked: true
+            }
+        );
+        let sealed = first.root().await.expect("key").seal("acct", b"token");
+
+        // Ferry starts again: locked until the passphrase is given.
+        let second = vault(Arc::new(NoKeychain), dir.path());
+        assert!(!second.status().unlocked);
+        assert!(matches!(second.root().await, Err(VaultError::Locked)));
+        let wrong = second
+            .unlock(pass("not the passphrase"))
+            .await
+            .expect_err("wrong");
+        let wrong = ferry_core::AppError::from(wrong);
+        assert_eq!(wrong.code, ErrorCode::VaultLocked);
+        assert!(wrong.message.contains("not right"), "{}", wrong.message);
+        second
+            .unlock(pass("a long enough passphrase"))
+            .await
+            .expect("unlock");
+        let opened = second
+            .root()
+            .await
+            .expect("key")
+            .open("acct", &sealed)
+            .expect("open");
+        assert_eq!(opened.expose_secret(), b"token");
+        assert!(matches!(
+            second
+                .create_with_passphrase(pass("another long passphrase"))
+                .await,
+            Err(VaultError::PassphraseExists)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_working_keychain_is_not_replaced_by_a_passphrase() {
+        let dir = tempfile::tempdir().expect("dir");
+        let v = vault(Arc::new(MemoryKeyStore::default()), dir.path());
+        assert!(matches!(
+            v.create_with_passphrase(pass("a long enough passphrase"))
+                .await,
+            Err(VaultError::KeychainWorks)
+        ));
+        assert!(!dir.path().join("vault.json").exists());
     }
 }

@@ -162,9 +162,32 @@ describe("Add account dialog", () => {
     render(<App api={api} />);
     await user.click(await screen.findByRole("button", { name: "Add account" }));
     await user.click(screen.getByRole("button", { name: "Continue with Google" }));
-    const alert = await screen.findByRole("alert");
-    expect(alert).toHaveTextContent("The system keychain is not available.");
-    expect(alert).toHaveTextContent("Unlock it");
+    expect(await screen.findByRole("alert")).toHaveTextContent("The system keychain is not available.");
+    expect(screen.getByTestId("sign-in-failed")).toHaveTextContent("Unlock it");
+  });
+
+  it("offers a passphrase where there is no keychain, then signs in", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.beginResult = {
+      status: "error",
+      error: { code: "KeychainUnavailable", message: "The system keychain is not available." },
+    };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Add account" }));
+    await user.click(screen.getByRole("button", { name: "Continue with Google" }));
+    await user.click(await screen.findByRole("button", { name: "protect it with a passphrase instead" }));
+    const submit = screen.getByRole("button", { name: "Use this passphrase" });
+    await user.type(screen.getByLabelText("Passphrase"), "short");
+    expect(submit).toBeDisabled();
+    await user.type(screen.getByLabelText("Passphrase"), " but now long");
+    await user.type(screen.getByLabelText("Repeat it"), "short but now lon");
+    expect(screen.getByText("The two passphrases differ.")).toBeInTheDocument();
+    await user.type(screen.getByLabelText("Repeat it"), "g");
+    await user.click(submit);
+    expect(api.passphraseCalls).toEqual([{ kind: "create", passphrase: "short but now long" }]);
+    expect(await screen.findByTestId("sign-in-waiting")).toBeInTheDocument();
+    expect(api.signInRequests).toHaveLength(2);
   });
 
   it("cancels the sign-in with Cancel, and with Escape", async () => {
@@ -188,6 +211,28 @@ describe("Add account dialog", () => {
     await screen.findByText("No accounts yet");
     await user.keyboard("{Control>}n{/Control}");
     expect(await screen.findByRole("dialog", { name: "Add account" })).toBeInTheDocument();
+  });
+});
+
+describe("Passphrase vault", () => {
+  it("asks for the passphrase while Ferry is locked, and says when it is wrong", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.vault = { passphrase: true, unlocked: false };
+    render(<App api={api} />);
+    const banner = await screen.findByTestId("vault-locked");
+    expect(banner).toHaveTextContent("Ferry is locked");
+    await user.type(screen.getByLabelText("Passphrase"), "wrong guess{Enter}");
+    expect(await screen.findByRole("alert")).toHaveTextContent("That passphrase is not right.");
+    await user.clear(screen.getByLabelText("Passphrase"));
+    await user.type(screen.getByLabelText("Passphrase"), "correct horse battery{Enter}");
+    await waitFor(() => { expect(screen.queryByTestId("vault-locked")).not.toBeInTheDocument(); });
+  });
+
+  it("stays out of the way with a keychain", async () => {
+    render(<App api={new FakeApi()} />);
+    await screen.findByText("No accounts yet");
+    expect(screen.queryByTestId("vault-locked")).not.toBeInTheDocument();
   });
 });
 

@@ -18,6 +18,7 @@ import {
   type SignInStage,
   type SignInStarted,
   type SignInUpdate,
+  type VaultStatus,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
@@ -36,6 +37,7 @@ export type {
   SignInStage,
   SignInStarted,
   SignInUpdate,
+  VaultStatus,
 };
 
 export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -51,6 +53,10 @@ export interface Api {
   removeAccount(accountId: string): Promise<Result<Removed>>;
   /** Turns off the services `services` leaves out. */
   setServices(accountId: string, services: ServiceChoice): Promise<Result<null>>;
+  vaultStatus(): Promise<Result<VaultStatus>>;
+  unlockVault(passphrase: string): Promise<Result<VaultStatus>>;
+  /** Only where no system keychain exists. */
+  createPassphraseVault(passphrase: string): Promise<Result<VaultStatus>>;
   uiReady(): Promise<Result<null>>;
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
   onAccountsChanged(handler: () => void): Promise<Unlisten>;
@@ -66,6 +72,9 @@ export const tauriApi: Api = {
   cancelSignIn: (flowId) => commands.cancelSignIn(flowId),
   removeAccount: (accountId) => commands.removeAccount(accountId),
   setServices: (accountId, services) => commands.setServices(accountId, services),
+  vaultStatus: () => commands.vaultStatus(),
+  unlockVault: (passphrase) => commands.unlockVault(passphrase),
+  createPassphraseVault: (passphrase) => commands.createPassphraseVault(passphrase),
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
   onAccountsChanged: (handler) => events.accountsChangedEvent.listen(() => { handler(); }),

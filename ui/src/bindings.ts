@@ -20,6 +20,12 @@ export const commands = {
 	removeAccount: (accountId: string) => typedError<Removed_Serialize, AppError>(__TAURI_INVOKE("remove_account", { accountId })),
 	/**  Turns off the services `services` leaves out. */
 	setServices: (accountId: string, services: ServiceChoice_Deserialize) => typedError<null, AppError>(__TAURI_INVOKE("set_services", { accountId, services })),
+	/**  Whether a passphrase protects Ferry's key (no system keychain), and if it is unlocked. */
+	vaultStatus: () => typedError<VaultStatus, AppError>(__TAURI_INVOKE("vault_status")),
+	/**  Unlocks the passphrase vault. */
+	unlockVault: (passphrase: string) => typedError<VaultStatus, AppError>(__TAURI_INVOKE("unlock_vault", { passphrase })),
+	/**  Protects Ferry's key with a passphrase, where no system keychain exists. */
+	createPassphraseVault: (passphrase: string) => typedError<VaultStatus, AppError>(__TAURI_INVOKE("create_passphrase_vault", { passphrase })),
 	/**
 	 *  The UI calls this once it listens for events and its first screen is painted. Held
 	 *  events are delivered, and the start-up time goes to the log, where the footprint
@@ -116,6 +122,8 @@ export type ErrorCode =
 "NotFound" | 
 /**  The OS keychain could not be reached or refused access. */
 "KeychainUnavailable" | 
+/**  The passphrase vault is locked, or the passphrase given was wrong. */
+"VaultLocked" | 
 /**  The local database failed. */
 "Storage" | 
 /**  The local database was written by a newer Ferry and is left untouched. */
@@ -250,6 +258,14 @@ export type SignInStarted = {
 export type SignInUpdate = {
 	flowId: string,
 	stage: SignInStage,
+};
+
+/**  Where the vault key is kept, and whether Ferry holds it now. */
+export type VaultStatus = {
+	/**  True when a passphrase protects the key (no system keychain). */
+	passphrase: boolean,
+	/**  False until the key has been read (keychain) or unlocked (passphrase). */
+	unlocked: boolean,
 };
 
 /* Tauri Specta runtime */

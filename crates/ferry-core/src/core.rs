@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::browser::SystemBrowser;
@@ -17,7 +18,7 @@ use crate::providers::ProviderSettings;
 use crate::sign_in::ActiveSignIn;
 use crate::store::signed_in;
 use crate::store::{AccountView, Store, DATABASE_FILE};
-use crate::vault::{KeyStore, Keychain, Vault};
+use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
 
 /// Where and as what this Ferry runs. The shell resolves the OS directories.
 #[derive(Debug, Clone)]
@@ -106,10 +107,10 @@ impl Core {
     #[tracing::instrument(skip_all, fields(profile = %config.profile), err)]
     pub async fn start(config: CoreConfig, platform: Platform) -> Result<Self, AppError> {
         let store = Store::open(&config.database_path()).await?;
-        let vault = Vault::new(Keychain::new(
-            platform.key_store,
-            &config.profile.identifier(),
-        ));
+        let vault = Vault::new(
+            Keychain::new(platform.key_store, &config.profile.identifier()),
+            config.data_dir.join(PASSPHRASE_FILE),
+        );
         tracing::info!(version = %config.version, started_at = %platform.clock.now(), "core started");
         Ok(Self {
             config,
@@ -259,6 +260,25 @@ impl Core {
         }
         self.events.emit(CoreEvent::AccountsChanged);
         Ok(())
+    }
+
+    pub fn vault_status(&self) -> VaultStatus {
+        self.vault.status()
+    }
+
+    /// Unlocks the passphrase vault (computers without a keychain).
+    pub async fn unlock_vault(&self, passphrase: SecretString) -> Result<VaultStatus, AppError> {
+        self.vault.unlock(passphrase).await?;
+        Ok(self.vault.status())
+    }
+
+    /// Chooses a passphrase to protect Ferry's key where no keychain exists.
+    pub async fn create_passphrase_vault(
+        &self,
+        passphrase: SecretString,
+    ) -> Result<VaultStatus, AppError> {
+        self.vault.create_with_passphrase(passphrase).await?;
+        Ok(self.vault.status())
     }
 
     /// Finishes outstanding work and closes the database.

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     NotFound,
     /// The OS keychain could not be reached or refused access.
     KeychainUnavailable,
+    /// The passphrase vault is locked, or the passphrase given was wrong.
+    VaultLocked,
     /// The local database failed.
     Storage,
     /// The local database was written by a newer Ferry and is left untouched.

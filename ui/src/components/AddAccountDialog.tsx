@@ -10,6 +10,7 @@ import {
   type ServiceChoice,
   type SignInStage,
 } from "../api";
+import { PassphraseForm } from "./PassphraseForm";
 import { PROVIDER_NAMES } from "./providers";
 
 /** Reconnecting (or granting more) for an account Ferry already has. */
@@ -66,6 +67,7 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
   const [provider, setProvider] = useState<Provider>(reconnect?.provider ?? "google");
   const [services, setServices] = useState<ServiceChoice>(reconnect?.services ?? DEFAULT_SERVICES);
   const [state, setState] = useState<Step>({ step: "choose" });
+  const [usePassphrase, setUsePassphrase] = useState(false);
   const flowRef = useRef<string | null>(null);
   const headingId = useId();
 
@@ -230,13 +232,26 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
         <div className="sign-in-failed" data-testid="sign-in-failed">
           <div className="panel error" role="alert" data-testid="sign-in-error" data-code={state.error.code}>
             <p>{state.error.message}</p>
-            {state.error.code === "KeychainUnavailable" && (
-              <p className="muted small">
-                Ferry keeps your sign-ins locked with the system keychain. Unlock it
-                (on Linux: GNOME Keyring or KWallet) and try again. Nothing was saved.
-              </p>
-            )}
           </div>
+          {state.error.code === "KeychainUnavailable" &&
+            (usePassphrase ? (
+              <PassphraseForm mode="create" onDone={() => void start()} />
+            ) : (
+              <p className="small">
+                Ferry keeps its key to your sign-ins in the system keychain. Unlock it (on
+                Linux: GNOME Keyring or KWallet) and try again, or{" "}
+                <button
+                  type="button"
+                  className="button link inline"
+                  data-testid="use-passphrase"
+                  onClick={() => { setUsePassphrase(true); }}
+                >
+                  protect it with a passphrase instead
+                </button>
+                . Nothing was saved.
+              </p>
+            ))}
+          {state.error.code === "VaultLocked" && <PassphraseForm mode="unlock" onDone={() => void start()} />}
           <div className="dialog-actions">
             <Dialog.Close asChild>
               <button type="button" className="button">
@@ -245,7 +260,7 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
             </Dialog.Close>
             <button
               type="button"
-              className="button primary"
+              className="button"
               data-testid="sign-in-retry"
               onClick={() => { setState({ step: "choose" }); }}
             >

@@ -3,6 +3,7 @@ import { asAppError, subscribe, useApi, type AccountView, type AppError } from "
 import { AddAccountDialog, type Reconnect } from "../components/AddAccountDialog";
 import { AccountRow } from "../components/AccountRow";
 import { AccountPage } from "./AccountPage";
+import { VaultBanner } from "../components/VaultBanner";
 
 type Load =
   | { state: "loading" }
@@ -113,6 +114,7 @@ export function AccountsScreen() {
 
   return (
     <main className="accounts" aria-labelledby="accounts-title" data-testid="accounts-screen">
+      <VaultBanner />
       <div className="screen-header">
         <h1 id="accounts-title">Accounts</h1>
         {load.state === "ready" && load.accounts.length > 0 && addButton}

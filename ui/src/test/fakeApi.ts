@@ -9,6 +9,7 @@ import type {
   SignInRequest,
   SignInStarted,
   SignInUpdate,
+  VaultStatus,
 } from "../api";
 
 /** An account as the backend would list it; override what a test cares about. */
@@ -51,6 +52,30 @@ export class FakeApi implements Api {
   private noticeHandlers: ((notice: Notice) => void)[] = [];
   private changeHandlers: (() => void)[] = [];
   private signInHandlers: ((update: SignInUpdate) => void)[] = [];
+
+  vault: VaultStatus = { passphrase: false, unlocked: true };
+  /** The passphrase that unlocks (or that was chosen). */
+  passphrase = "correct horse battery";
+  passphraseCalls: { kind: "unlock" | "create"; passphrase: string }[] = [];
+
+  vaultStatus = (): Promise<Result<VaultStatus>> => Promise.resolve({ status: "ok", data: this.vault });
+  unlockVault = (passphrase: string): Promise<Result<VaultStatus>> => {
+    this.passphraseCalls.push({ kind: "unlock", passphrase });
+    if (passphrase !== this.passphrase) {
+      return Promise.resolve({
+        status: "error",
+        error: { code: "VaultLocked", message: "That passphrase is not right." },
+      });
+    }
+    this.vault = { passphrase: true, unlocked: true };
+    return Promise.resolve({ status: "ok", data: this.vault });
+  };
+  createPassphraseVault = (passphrase: string): Promise<Result<VaultStatus>> => {
+    this.passphraseCalls.push({ kind: "create", passphrase });
+    this.vault = { passphrase: true, unlocked: true };
+    this.beginResult = { status: "ok", data: { flowId: "flow-1", returnPath: "loopback" } };
+    return Promise.resolve({ status: "ok", data: this.vault });
+  };
 
   /** Runs before beginSignIn answers: a fast browser can finish first. */
   beforeBeginAnswers: (() => void) | null = null;
