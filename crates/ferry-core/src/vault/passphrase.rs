@@ -23,7 +23,8 @@ pub const MIN_PASSPHRASE_CHARS: usize = 10;
 const AAD: &[u8] = b"ferry/v1/vault-key";
 
 /// Argon2id cost. The defaults follow RFC 9106's second recommendation (64 MiB, t=3, p=4)
-/// with one lane, since unlocking runs on one core; about half a second here.
+/// with one lane, since unlocking runs on one core: about 125 ms on the 2-core build
+/// machine, once per start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KdfParams {
     pub memory_kib: u32,
