@@ -28,6 +28,7 @@ fn tokens(access: &str, refresh: &str) -> TokenSet {
         refresh_token: Some(SecretString::from(refresh.to_owned())),
         expires_at: at() + Duration::hours(1),
         scopes: vec!["openid".into(), "Mail.Read".into()],
+        grant_expires_at: None,
     }
 }
 

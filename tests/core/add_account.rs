@@ -132,6 +132,7 @@ async fn start_core(
             clock: Arc::new(SystemClock),
             events: sink.clone(),
             browser: browser.clone(),
+            notifier: Arc::new(ferry_core::alerts::Silent),
         },
     )
     .await

@@ -29,6 +29,7 @@ async fn start(dir: &std::path::Path) -> (Arc<Core>, Arc<RecordingSink>) {
             clock,
             events: sink.clone(),
             browser: Arc::new(NoBrowser),
+            notifier: Arc::new(ferry_core::alerts::Silent),
         },
     )
     .await

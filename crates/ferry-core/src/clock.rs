@@ -2,12 +2,21 @@
 //! time forward without sleeping.
 
 use std::fmt::Debug;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Duration, Utc};
+use tokio::sync::watch;
+
+/// A future that completes when a clock reaches a moment.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub trait Clock: Send + Sync + Debug {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Completes once `now() >= deadline`. Background work waits on this, never on the
+    /// runtime's timer directly, so tests and benchmarks can move time.
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep;
 }
 
 /// The real wall clock.
@@ -19,43 +28,48 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep {
+        let wait = (deadline - self.now()).to_std().unwrap_or_default();
+        Box::pin(tokio::time::sleep(wait))
+    }
 }
 
-/// A clock that only moves when told to.
+/// A clock that only moves when told to; sleepers wake as it passes their deadline.
 #[derive(Debug)]
 pub struct ManualClock {
-    now: Mutex<DateTime<Utc>>,
+    now: watch::Sender<DateTime<Utc>>,
 }
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         Self {
-            now: Mutex::new(start),
+            now: watch::Sender::new(start),
         }
     }
 
     pub fn advance(&self, by: Duration) {
-        let mut now = self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *now += by;
+        self.now.send_modify(|now| *now += by);
     }
 
     pub fn set(&self, to: DateTime<Utc>) {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = to;
+        self.now.send_replace(to);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.now.borrow()
+    }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep {
+        let mut changes = self.now.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the clock; if it is gone, never wake.
+            if changes.wait_for(|now| *now >= deadline).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
     }
 }
 
@@ -78,6 +92,21 @@ mod tests {
             start + Duration::minutes(90),
             "advance adds exactly"
         );
+    }
+
+    #[tokio::test]
+    async fn manual_sleepers_wake_when_the_clock_passes_their_deadline() {
+        let start = DateTime::from_timestamp(1_700_000_000, 0).expect("valid timestamp");
+        let clock = std::sync::Arc::new(ManualClock::new(start));
+        let sleeper = tokio::spawn(clock.sleep_until(start + Duration::minutes(5)));
+        clock.advance(Duration::minutes(4));
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished(), "not yet");
+        clock.advance(Duration::minutes(1));
+        tokio::time::timeout(std::time::Duration::from_secs(5), sleeper)
+            .await
+            .expect("woke")
+            .expect("joined");
         clock.set(start);
         assert_eq!(clock.now(), start, "set jumps to the given time");
     }

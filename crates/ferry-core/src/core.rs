@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex};
 use secrecy::SecretString;
 use serde::Serialize;
 
+use crate::alerts::Notifier;
 use crate::browser::SystemBrowser;
 use crate::clock::Clock;
 use crate::deeplink::{DeepLink, DeepLinkError};
 use crate::error::{AppError, ErrorCode};
 use crate::events::{CoreEvent, EventSink, Notice, NoticeLevel};
+use crate::keeper::Keeper;
 use crate::oauth::{Revocation, SignInFlows};
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
@@ -74,6 +76,7 @@ pub struct Platform {
     pub clock: Arc<dyn Clock>,
     pub events: Arc<dyn EventSink>,
     pub browser: Arc<dyn SystemBrowser>,
+    pub notifier: Arc<dyn Notifier>,
 }
 
 /// What Remove did besides deleting the account's local data.
@@ -95,6 +98,8 @@ pub struct Core {
     pub(crate) browser: Arc<dyn SystemBrowser>,
     pub(crate) flows: SignInFlows,
     pub(crate) active: Mutex<Option<ActiveSignIn>>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) keeper: Keeper,
     /// Whether the OS hands `ferry://` links to Ferry (else Microsoft uses loopback).
     deep_links: AtomicBool,
     /// Where background work runs. Captured at start, so work can be started from
@@ -121,6 +126,8 @@ impl Core {
             browser: platform.browser,
             flows: SignInFlows::new(),
             active: Mutex::new(None),
+            notifier: platform.notifier,
+            keeper: Keeper::new(),
             deep_links: AtomicBool::new(cfg!(not(target_os = "linux"))),
             runtime: tokio::runtime::Handle::current(),
         })
@@ -284,6 +291,7 @@ impl Core {
     /// Finishes outstanding work and closes the database.
     pub async fn shutdown(&self) {
         self.cancel_active();
+        self.stop_keeper().await;
         self.store.close().await;
         tracing::info!("core stopped");
     }

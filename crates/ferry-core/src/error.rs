@@ -28,6 +28,10 @@ pub enum ErrorCode {
     SignIn,
     /// The web browser could not be opened.
     Browser,
+    /// The account needs the user to sign in again (Reconnect).
+    NeedsSignIn,
+    /// A provider could not be reached or failed for now; Ferry retries on its own.
+    Network,
     /// Anything else: a bug. The message is safe to show; details are in the log.
     Internal,
 }

@@ -18,12 +18,15 @@
 //! panic on input from outside (links, callbacks, provider replies, the keychain); a
 //! database written by a newer Ferry being altered by an older one.
 
+pub mod alerts;
 pub mod browser;
 pub mod clock;
 mod core;
 pub mod deeplink;
 pub mod error;
 pub mod events;
+pub mod help;
+pub mod keeper;
 pub mod logging;
 pub mod oauth;
 pub mod profile;

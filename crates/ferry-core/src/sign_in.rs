@@ -19,6 +19,9 @@ use crate::oauth::{ServiceChoice, SignInError, StateSigner};
 use crate::provider::Provider;
 use crate::store::signed_in::{self, SaveError};
 
+/// How long Google honours a grant to a project in Testing status.
+pub const TESTING_GRANT_LIFETIME: chrono::Duration = chrono::Duration::days(7);
+
 /// Where Microsoft sends the browser back when `ferry://` is registered with the OS.
 pub const MICROSOFT_LINK_REDIRECT: &str = "ferry://oauth/microsoft";
 
@@ -341,7 +344,7 @@ impl Core {
         reconnect: Option<&str>,
     ) -> Result<(String, String, bool), Failure> {
         let signer = self.signer().await.map_err(Fatal)?;
-        let signed = self
+        let mut signed = self
             .flows
             .finish(self.providers(), &signer, callback, self.clock.now())
             .await
@@ -349,6 +352,12 @@ impl Core {
                 SignInError::NotPending | SignInError::Expired => Stale(err.to_string()),
                 other => Fatal(other.into()),
             })?;
+        // A Google project in Testing status: every grant ends 7 days after consent.
+        let testing = signed.provider == Provider::Google
+            && self.providers().google.as_ref().is_some_and(|g| g.testing);
+        if testing && signed.tokens.grant_expires_at.is_none() {
+            signed.tokens.grant_expires_at = Some(self.clock.now() + TESTING_GRANT_LIFETIME);
+        }
         // Cancel may have been pressed while the code was being exchanged.
         if self
             .active()

@@ -31,6 +31,9 @@ use crate::providers::ProviderSettings;
 struct IdTokenField {
     #[serde(default)]
     id_token: Option<String>,
+    /// Google, for time-based access: when the refresh token stops working.
+    #[serde(default)]
+    refresh_token_expires_in: Option<u64>,
 }
 impl ExtraTokenFields for IdTokenField {}
 
@@ -88,6 +91,8 @@ pub struct TokenSet {
     pub refresh_token: Option<SecretString>,
     pub expires_at: DateTime<Utc>,
     pub scopes: Vec<String>,
+    /// When the grant itself ends, if the provider said (`refresh_token_expires_in`).
+    pub grant_expires_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -95,6 +100,7 @@ impl std::fmt::Debug for TokenSet {
         f.debug_struct("TokenSet")
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
+            .field("grant_expires_at", &self.grant_expires_at)
             .finish_non_exhaustive()
     }
 }
@@ -315,6 +321,11 @@ impl SignInFlows {
             expires_at: now
                 + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(1)),
             scopes,
+            grant_expires_at: response
+                .extra_fields()
+                .refresh_token_expires_in
+                .and_then(|s| i64::try_from(s).ok())
+                .map(|s| now + chrono::Duration::seconds(s)),
         };
         let identity = Identity {
             tenant: claims.tid.clone().unwrap_or_default(),

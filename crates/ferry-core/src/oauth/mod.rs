@@ -5,6 +5,7 @@
 pub mod flow;
 pub mod id_token;
 pub mod loopback;
+pub mod refresh;
 pub mod services;
 pub mod state;
 

@@ -19,6 +19,8 @@ pub const CONFIG_FILE: &str = "providers.toml";
 
 pub const GOOGLE_CLIENT_ID_ENV: &str = "FERRY_GOOGLE_CLIENT_ID";
 pub const GOOGLE_CLIENT_SECRET_ENV: &str = "FERRY_GOOGLE_CLIENT_SECRET";
+/// `1` when the Google project is in "Testing" status (grants end after 7 days).
+pub const GOOGLE_TESTING_ENV: &str = "FERRY_GOOGLE_TESTING";
 pub const MICROSOFT_CLIENT_ID_ENV: &str = "FERRY_MICROSOFT_CLIENT_ID";
 pub const MICROSOFT_TENANT_ENV: &str = "FERRY_MICROSOFT_TENANT";
 pub const SANDBOX_GOOGLE_ENV: &str = "FERRY_SANDBOX_GOOGLE_URL";
@@ -57,6 +59,8 @@ pub struct GoogleSettings {
     pub jwks_url: Url,
     /// The `iss` of id_tokens and of RFC 9207 authorization responses.
     pub issuer: String,
+    /// The project is in "Testing" status, so every grant ends 7 days after consent.
+    pub testing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +178,10 @@ impl ProviderSettings {
         };
 
         let google_id = env(GOOGLE_CLIENT_ID_ENV).or(file.google.client_id);
+        let testing = env(GOOGLE_TESTING_ENV)
+            .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+            .or(file.google.testing)
+            .unwrap_or(false);
         let google = match (google_id, env(SANDBOX_GOOGLE_ENV)) {
             (Some(client_id), _) => Some(GoogleSettings {
                 source: Source::Real,
@@ -185,6 +193,7 @@ impl ProviderSettings {
                 userinfo_url: fixed(GOOGLE_OPENID, "/v1/userinfo"),
                 jwks_url: fixed(GOOGLE_CERTS, "/oauth2/v3/certs"),
                 issuer: GOOGLE_ACCOUNTS.to_owned(),
+                testing,
             }),
             (None, Some(base)) => {
                 let base = checked_base(SANDBOX_GOOGLE_ENV, &base)?;
@@ -202,6 +211,7 @@ impl ProviderSettings {
                     userinfo_url: at("v1/userinfo")?,
                     jwks_url: at("oauth2/v3/certs")?,
                     issuer: base.as_str().trim_end_matches('/').to_owned(),
+                    testing,
                 })
             }
             (None, None) => None,
@@ -319,6 +329,8 @@ struct FileConfig {
 struct FileGoogle {
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// The Google project's publishing status is "Testing": grants end after 7 days.
+    testing: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

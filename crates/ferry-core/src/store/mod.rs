@@ -3,6 +3,7 @@
 //! it, so a downgrade never damages data.
 
 mod accounts;
+pub mod health;
 pub mod signed_in;
 
 use std::collections::HashSet;

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
+use super::health::{self, Health, HealthState, TimelineEntry, TimelineKind};
 use super::StoreError;
 use crate::oauth::{CalendarAccess, Identity, ServiceChoice, TokenSet};
 use crate::provider::Provider;
@@ -81,6 +82,15 @@ pub async fn save(
         }
     }
 
+    let previous_grants: Vec<(String, bool)> = match &existing {
+        Some(id) => sqlx::query_as(
+            "SELECT service, granted FROM account_services WHERE account_id = ? ORDER BY service",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?,
+        None => Vec::new(),
+    };
     let (account_id, created) = match existing {
         Some(id) => {
             sqlx::query("UPDATE accounts SET email = ?, display_name = ?, updated_at = ?, last_activity_at = ? WHERE id = ?")
@@ -114,17 +124,12 @@ pub async fn save(
         }
     };
 
-    let plain = SecretString::from(
-        serde_json::to_string(&SealedTokens {
-            access_token: tokens.access_token.expose_secret().to_owned(),
-            refresh_token: tokens
-                .refresh_token
-                .as_ref()
-                .map(|r| r.expose_secret().to_owned()),
-        })
-        .unwrap_or_default(),
+    let sealed = seal(
+        root,
+        &account_id,
+        &tokens.access_token,
+        tokens.refresh_token.as_ref(),
     );
-    let sealed = root.seal(&account_id, plain.expose_secret().as_bytes());
     sqlx::query(
         "INSERT INTO account_tokens (account_id, sealed, access_expires_at, scopes, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed,
@@ -165,11 +170,176 @@ pub async fn save(
         .execute(&mut *tx)
         .await?;
     }
+
+    // What happened, for the account's timeline, and a fresh start for its health.
+    let services = describe(granted);
+    let (kind, detail) = if created {
+        (TimelineKind::Added, format!("Added, with {services}."))
+    } else {
+        (
+            TimelineKind::SignedInAgain,
+            format!("Signed in again; Ferry has {services}."),
+        )
+    };
+    let entry = |kind, detail: String| TimelineEntry {
+        at: now,
+        kind,
+        detail,
+        code: None,
+    };
+    health::append(&mut tx, &account_id, &entry(kind, detail)).await?;
+    let now_grants: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT service, granted FROM account_services WHERE account_id = ? ORDER BY service",
+    )
+    .bind(&account_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !created && now_grants != previous_grants {
+        health::append(
+            &mut tx,
+            &account_id,
+            &entry(
+                TimelineKind::ScopesChanged,
+                format!("Access changed: now {services}."),
+            ),
+        )
+        .await?;
+    }
+    let before = health::get(&mut tx, &account_id).await?;
+    let mut fresh = Health::healthy(&account_id, now);
+    fresh.last_refresh_at = Some(now);
+    fresh.last_sync_at = before.as_ref().and_then(|h| h.last_sync_at);
+    fresh.grant_expires_at = tokens.grant_expires_at;
+    if before
+        .as_ref()
+        .is_some_and(|h| h.state == HealthState::NeedsSignIn)
+    {
+        health::append(
+            &mut tx,
+            &account_id,
+            &entry(
+                TimelineKind::Recovered,
+                "Working again after signing in.".into(),
+            ),
+        )
+        .await?;
+    }
+    health::put(&mut tx, &fresh).await?;
     tx.commit().await?;
     Ok(Saved {
         account_id,
         created,
     })
+}
+
+/// "mail, calendar (read and write) and contacts", or "no services".
+fn describe(granted: &ServiceChoice) -> String {
+    let mut parts = Vec::new();
+    if granted.mail {
+        parts.push("mail".to_owned());
+    }
+    match granted.calendar {
+        Some(CalendarAccess::ReadWrite) => parts.push("calendar (read and write)".to_owned()),
+        Some(CalendarAccess::Read) => parts.push("calendar".to_owned()),
+        None => {}
+    }
+    if granted.contacts {
+        parts.push("contacts".to_owned());
+    }
+    match parts.len() {
+        0 => "no services".to_owned(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
+
+/// An account's tokens as stored: opened with the vault key, with what is known of them.
+pub struct Stored {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: DateTime<Utc>,
+    pub scopes: Vec<String>,
+}
+
+/// Reads and opens an account's tokens.
+pub async fn stored(
+    conn: &mut sqlx::SqliteConnection,
+    root: &RootKey,
+    account_id: &str,
+) -> Result<Option<Stored>, SaveError> {
+    let row: Option<(Vec<u8>, i64, String)> = sqlx::query_as(
+        "SELECT sealed, access_expires_at, scopes FROM account_tokens WHERE account_id = ?",
+    )
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((sealed, expires_at, scopes)) = row else {
+        return Ok(None);
+    };
+    let plain = root
+        .open(account_id, &sealed)
+        .map_err(|e: CipherError| SaveError::Store(StoreError::Sealed(e.to_string())))?;
+    let tokens: SealedTokens = serde_json::from_slice(plain.expose_secret())
+        .map_err(|_| SaveError::Store(StoreError::Sealed("unreadable token record".into())))?;
+    Ok(Some(Stored {
+        access_token: SecretString::from(tokens.access_token),
+        refresh_token: tokens.refresh_token.map(SecretString::from),
+        expires_at: DateTime::from_timestamp_millis(expires_at).unwrap_or_default(),
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+    }))
+}
+
+fn seal(
+    root: &RootKey,
+    account_id: &str,
+    access: &SecretString,
+    refresh: Option<&SecretString>,
+) -> Vec<u8> {
+    let plain = SecretString::from(
+        serde_json::to_string(&SealedTokens {
+            access_token: access.expose_secret().to_owned(),
+            refresh_token: refresh.map(|r| r.expose_secret().to_owned()),
+        })
+        .unwrap_or_default(),
+    );
+    root.seal(account_id, plain.expose_secret().as_bytes())
+}
+
+/// Replaces an account's tokens after a refresh. A rotated refresh token is written in
+/// the same statement as the access token it came with, so neither is ever used before
+/// the other is safely on disk.
+pub async fn replace_tokens(
+    conn: &mut sqlx::SqliteConnection,
+    root: &RootKey,
+    account_id: &str,
+    stored: &Stored,
+    now: DateTime<Utc>,
+) -> Result<(), SaveError> {
+    let sealed = seal(
+        root,
+        account_id,
+        &stored.access_token,
+        stored.refresh_token.as_ref(),
+    );
+    sqlx::query(
+        "UPDATE account_tokens SET sealed = ?, access_expires_at = ?, scopes = ?, updated_at = ? WHERE account_id = ?",
+    )
+    .bind(sealed)
+    .bind(stored.expires_at.timestamp_millis())
+    .bind(stored.scopes.join(" "))
+    .bind(now.timestamp_millis())
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE accounts SET last_activity_at = ? WHERE id = ?")
+        .bind(now.timestamp_millis())
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// An account's tokens, opened with the vault key.
@@ -178,23 +348,10 @@ pub async fn tokens(
     root: &RootKey,
     account_id: &str,
 ) -> Result<Option<(SecretString, Option<SecretString>)>, SaveError> {
-    let sealed: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT sealed FROM account_tokens WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_optional(pool)
-            .await?;
-    let Some(sealed) = sealed else {
-        return Ok(None);
-    };
-    let plain = root
-        .open(account_id, &sealed)
-        .map_err(|e: CipherError| SaveError::Store(StoreError::Sealed(e.to_string())))?;
-    let tokens: SealedTokens = serde_json::from_slice(plain.expose_secret())
-        .map_err(|_| SaveError::Store(StoreError::Sealed("unreadable token record".into())))?;
-    Ok(Some((
-        SecretString::from(tokens.access_token),
-        tokens.refresh_token.map(SecretString::from),
-    )))
+    let mut conn = pool.acquire().await?;
+    Ok(stored(&mut conn, root, account_id)
+        .await?
+        .map(|s| (s.access_token, s.refresh_token)))
 }
 
 /// Removes an account and everything Ferry keeps for it; returns its refresh token so

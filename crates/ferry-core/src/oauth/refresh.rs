@@ -1,0 +1,418 @@
+//! Refreshing an access token, and what a failure means. Failures are classified from the
+//! providers' actual codes (`shared/provider-reference.md` §1): the user must sign in
+//! again; the problem is transient and a retry will do; or the app is misconfigured.
+//! A transient failure is never reported as needing sign-in.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::provider::Provider;
+use crate::providers::ProviderSettings;
+
+/// A successful refresh.
+pub struct Refreshed {
+    pub access_token: SecretString,
+    /// Microsoft rotates refresh tokens; Google sends none (keep the old one).
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: DateTime<Utc>,
+    /// Granted scopes, when the provider lists them.
+    pub scopes: Option<Vec<String>>,
+    /// When the grant itself ends (Google's `refresh_token_expires_in`), if known.
+    pub grant_expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Refreshed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refreshed")
+            .field("rotated", &self.refresh_token.is_some())
+            .field("expires_at", &self.expires_at)
+            .field("grant_expires_at", &self.grant_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a failed refresh means for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureKind {
+    /// Only signing in again fixes it (revoked, expired, password changed, consent or MFA
+    /// needed, account disabled...).
+    NeedsSignIn,
+    /// No network, timeouts, 5xx, 429, `temporarily_unavailable`, retryable AADSTS codes:
+    /// retry with backoff.
+    Transient,
+    /// The app's registration is wrong (client id, redirect, scopes); neither retrying nor
+    /// signing in helps.
+    Configuration,
+}
+
+/// Why help is needed, in the terms the plain-language help is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum Cause {
+    Revoked,
+    Expired,
+    PasswordChanged,
+    ConsentNeeded,
+    AdminApprovalRequired,
+    AppInTesting,
+    ConditionalAccess,
+    MoreVerificationNeeded,
+    AccountDisabled,
+    NotInTenant,
+    Offline,
+    ProviderUnavailable,
+    Throttled,
+    BadConfiguration,
+    Unknown,
+}
+
+/// A classified failure. `code` is the provider's own (`invalid_grant`, `AADSTS700082`,
+/// `HTTP 503`, `network`) for the timeline; it is never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshFailure {
+    pub kind: FailureKind,
+    pub cause: Cause,
+    pub code: String,
+    /// How long the provider asked us to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl RefreshFailure {
+    fn new(kind: FailureKind, cause: Cause, code: impl Into<String>) -> Self {
+        Self {
+            kind,
+            cause,
+            code: code.into(),
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u64>,
+    #[serde(default)]
+    suberror: String,
+}
+
+/// Classifies a token endpoint's error reply. Pure: tested against the reference's codes.
+pub fn classify(
+    provider: Provider,
+    status: u16,
+    body: &str,
+    retry_after: Option<Duration>,
+) -> RefreshFailure {
+    use Cause::*;
+    use FailureKind::*;
+    let parsed: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+    let mut failure = if status == 429 {
+        RefreshFailure::new(Transient, Throttled, "HTTP 429")
+    } else if status >= 500 {
+        RefreshFailure::new(Transient, ProviderUnavailable, format!("HTTP {status}"))
+    } else if parsed.error.is_empty() {
+        // Not an OAuth error body (a proxy page, garbage): treat as the provider failing.
+        RefreshFailure::new(Transient, ProviderUnavailable, format!("HTTP {status}"))
+    } else {
+        match provider {
+            Provider::Google => classify_google(&parsed),
+            Provider::Microsoft => classify_microsoft(&parsed),
+        }
+    };
+    failure.retry_after = retry_after;
+    failure
+}
+
+fn classify_google(body: &ErrorBody) -> RefreshFailure {
+    use Cause::*;
+    use FailureKind::*;
+    let code = body.error.clone();
+    match body.error.as_str() {
+        "invalid_grant" => {
+            let text = body.error_description.to_ascii_lowercase();
+            let cause = if text.contains("revoked") {
+                Revoked
+            } else if text.contains("expired") {
+                Expired
+            } else {
+                Revoked
+            };
+            RefreshFailure::new(NeedsSignIn, cause, code)
+        }
+        "admin_policy_enforced" => RefreshFailure::new(NeedsSignIn, AdminApprovalRequired, code),
+        "temporarily_unavailable" | "server_error" | "internal_failure" => {
+            RefreshFailure::new(Transient, ProviderUnavailable, code)
+        }
+        "rate_limit_exceeded" => RefreshFailure::new(Transient, Throttled, code),
+        "invalid_client"
+        | "unauthorized_client"
+        | "deleted_client"
+        | "invalid_request"
+        | "invalid_scope"
+        | "org_internal" => RefreshFailure::new(Configuration, BadConfiguration, code),
+        _ => RefreshFailure::new(Transient, Unknown, code),
+    }
+}
+
+/// AADSTS codes that only an interactive sign-in fixes, and what they mean.
+fn aadsts_needs_sign_in(code: u64) -> Option<Cause> {
+    use Cause::*;
+    Some(match code {
+        50173 | 70008 | 70000 => Revoked,
+        700082 | 700084 | 50089 => Expired,
+        70043 | 53003 | 53000 | 53001 => ConditionalAccess,
+        50076 | 50079 | 50078 | 50074 | 50158 => MoreVerificationNeeded,
+        65001 | 65004 => ConsentNeeded,
+        90094 | 90095 => AdminApprovalRequired,
+        50055 | 50144 | 50132 | 50133 => PasswordChanged,
+        50057 | 50053 => AccountDisabled,
+        16000 | 50020 | 50034 => NotInTenant,
+        _ => return None,
+    })
+}
+
+const AADSTS_TRANSIENT: &[u64] = &[50033, 50087, 90006, 90024, 90033, 90090, 70012, 90055];
+const AADSTS_CONFIGURATION: &[u64] = &[
+    700016, 50011, 70011, 700022, 700025, 9001023, 50194, 9002332, 50196, 7000218,
+];
+
+fn classify_microsoft(body: &ErrorBody) -> RefreshFailure {
+    use Cause::*;
+    use FailureKind::*;
+    // Branch on error_codes and suberror, not on `error`: the same code arrives as
+    // invalid_grant or interaction_required.
+    if let Some(&code) = body.error_codes.first() {
+        let name = format!("AADSTS{code}");
+        if let Some(cause) = aadsts_needs_sign_in(code) {
+            return RefreshFailure::new(NeedsSignIn, cause, name);
+        }
+        if AADSTS_TRANSIENT.contains(&code) {
+            let cause = if code == 90055 || code == 90024 {
+                Throttled
+            } else {
+                ProviderUnavailable
+            };
+            return RefreshFailure::new(Transient, cause, name);
+        }
+        if AADSTS_CONFIGURATION.contains(&code) {
+            return RefreshFailure::new(Configuration, BadConfiguration, name);
+        }
+    }
+    let code = body.error.clone();
+    match body.error.as_str() {
+        "invalid_grant" | "interaction_required" | "consent_required" | "login_required" => {
+            let cause = match body.suberror.as_str() {
+                "consent_required" => ConsentNeeded,
+                "user_password_expired" => PasswordChanged,
+                "basic_action" | "additional_action" => MoreVerificationNeeded,
+                _ => Revoked,
+            };
+            RefreshFailure::new(NeedsSignIn, cause, code)
+        }
+        "temporarily_unavailable" | "server_error" => {
+            RefreshFailure::new(Transient, ProviderUnavailable, code)
+        }
+        "invalid_client"
+        | "unauthorized_client"
+        | "invalid_request"
+        | "invalid_scope"
+        | "unsupported_grant_type" => RefreshFailure::new(Configuration, BadConfiguration, code),
+        _ => RefreshFailure::new(Transient, Unknown, code),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    refresh_token_expires_in: Option<u64>,
+}
+
+fn seconds(n: u64) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
+}
+
+/// Exchanges a refresh token for a new access token at the provider.
+pub async fn refresh(
+    http: &reqwest::Client,
+    settings: &ProviderSettings,
+    provider: Provider,
+    refresh_token: &SecretString,
+    scopes: &[String],
+    now: DateTime<Utc>,
+) -> Result<Refreshed, RefreshFailure> {
+    let Some(client) = settings.client(provider) else {
+        return Err(RefreshFailure::new(
+            FailureKind::Configuration,
+            Cause::BadConfiguration,
+            "not configured",
+        ));
+    };
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.expose_secret()),
+        ("client_id", &client.client_id),
+    ];
+    if let Some(secret) = &client.client_secret {
+        form.push(("client_secret", secret));
+    }
+    let scope = scopes.join(" ");
+    if provider == Provider::Microsoft && !scope.is_empty() {
+        form.push(("scope", &scope));
+    }
+    let response = http
+        .post(client.token_url.clone())
+        .form(&form)
+        .send()
+        .await
+        .map_err(|err| {
+            let code = if err.is_timeout() {
+                "timeout"
+            } else {
+                "network"
+            };
+            RefreshFailure::new(FailureKind::Transient, Cause::Offline, code)
+        })?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response
+        .text()
+        .await
+        .map_err(|_| RefreshFailure::new(FailureKind::Transient, Cause::Offline, "network"))?;
+    if !(200..300).contains(&status) {
+        return Err(classify(provider, status, &body, retry_after));
+    }
+    let token: TokenBody = serde_json::from_str(&body).map_err(|_| {
+        // A 200 that is not a token reply: the provider is misbehaving; try again later.
+        RefreshFailure::new(
+            FailureKind::Transient,
+            Cause::ProviderUnavailable,
+            "malformed reply",
+        )
+    })?;
+    Ok(Refreshed {
+        access_token: SecretString::from(token.access_token),
+        refresh_token: token.refresh_token.map(SecretString::from),
+        expires_at: now + seconds(token.expires_in.unwrap_or(3600)),
+        scopes: token
+            .scope
+            .map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        grant_expires_at: token.refresh_token_expires_in.map(|s| now + seconds(s)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Cause::*;
+    use FailureKind::*;
+
+    fn ms(code: u64, error: &str, suberror: &str) -> RefreshFailure {
+        let body = serde_json::json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: something."),
+            "error_codes": [code],
+            "suberror": suberror,
+        });
+        classify(Provider::Microsoft, 400, &body.to_string(), None)
+    }
+
+    #[test]
+    fn microsoft_codes_decide_not_the_error_name() {
+        for (code, cause) in [
+            (50173, Revoked),
+            (700082, Expired),
+            (70008, Revoked),
+            (70043, ConditionalAccess),
+            (50076, MoreVerificationNeeded),
+            (65001, ConsentNeeded),
+            (90094, AdminApprovalRequired),
+            (50132, PasswordChanged),
+            (50057, AccountDisabled),
+        ] {
+            for error in ["invalid_grant", "interaction_required"] {
+                let got = ms(code, error, "basic_action");
+                assert_eq!(
+                    (got.kind, got.cause),
+                    (NeedsSignIn, cause),
+                    "AADSTS{code} as {error}"
+                );
+                assert_eq!(got.code, format!("AADSTS{code}"));
+            }
+        }
+        for code in [50033, 90006, 90033, 70012] {
+            assert_eq!(
+                ms(code, "invalid_grant", "").kind,
+                Transient,
+                "AADSTS{code}"
+            );
+        }
+        assert_eq!(ms(90055, "temporarily_unavailable", "").cause, Throttled);
+        for code in [700016, 50011, 700025, 50196] {
+            assert_eq!(
+                ms(code, "invalid_request", "").kind,
+                Configuration,
+                "AADSTS{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn google_errors_and_transport_failures() {
+        let revoked =
+            r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#;
+        let got = classify(Provider::Google, 400, revoked, None);
+        assert_eq!(
+            (got.kind, got.code.as_str()),
+            (NeedsSignIn, "invalid_grant")
+        );
+        let bad = r#"{"error":"invalid_grant","error_description":"Bad Request"}"#;
+        assert_eq!(classify(Provider::Google, 400, bad, None).kind, NeedsSignIn);
+        let client =
+            r#"{"error":"invalid_client","error_description":"The OAuth client was not found."}"#;
+        assert_eq!(
+            classify(Provider::Google, 401, client, None).kind,
+            Configuration
+        );
+        let unavailable = r#"{"error":"temporarily_unavailable"}"#;
+        assert_eq!(
+            classify(Provider::Google, 400, unavailable, None).kind,
+            Transient
+        );
+    }
+
+    #[test]
+    fn server_trouble_is_never_a_sign_in_problem() {
+        for provider in [Provider::Google, Provider::Microsoft] {
+            // Even an invalid_grant body behind a 5xx or 429 is the server's trouble.
+            let body = r#"{"error":"invalid_grant","error_codes":[50173]}"#;
+            for status in [429, 500, 502, 503, 504] {
+                let got = classify(provider, status, body, Some(Duration::from_secs(7)));
+                assert_eq!(got.kind, Transient, "{provider} {status}");
+                assert_eq!(got.retry_after, Some(Duration::from_secs(7)));
+            }
+            for garbage in ["", "<html>proxy</html>", "{\"truncated\":"] {
+                assert_eq!(classify(provider, 400, garbage, None).kind, Transient);
+            }
+        }
+    }
+}
