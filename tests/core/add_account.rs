@@ -3,77 +3,26 @@
 //! and follows the redirect to Ferry's loopback listener, or hands a `ferry://` link back
 //! to the test, which delivers it as the OS would.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::browser::SystemBrowser;
+use ferry_core::alerts::Silent;
 use ferry_core::clock::SystemClock;
 use ferry_core::events::{CoreEvent, NoticeLevel, RecordingSink, SignInStage};
 use ferry_core::oauth::{CalendarAccess, ServiceChoice};
-use ferry_core::profile::Profile;
 use ferry_core::provider::Provider;
-use ferry_core::providers::ProviderSettings;
 use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
 use ferry_core::vault::{KeyStore, KeychainError, MemoryKeyStore};
-use ferry_core::{Core, CoreConfig, ErrorCode, LinkOutcome, Platform};
-use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_core::{Core, ErrorCode, LinkOutcome};
+use ferry_sandbox::browser::Person;
 use ferry_sandbox::{Sandbox, SandboxOptions};
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 use url::Url;
 
-/// The user's browser, scripted: who signs in, and what they click.
-struct ScriptedBrowser {
-    person: Mutex<Option<Person>>,
-    opened: AtomicUsize,
-    /// Behave like a desktop with no browser set up.
-    broken: AtomicBool,
-    /// `ferry://` redirects, which a real browser hands to the OS.
-    links: mpsc::UnboundedSender<Url>,
-}
-
-impl SystemBrowser for ScriptedBrowser {
-    fn open(&self, url: &Url) -> Result<(), String> {
-        if self.broken.load(Ordering::SeqCst) {
-            return Err("no browser is set up".into());
-        }
-        self.opened.fetch_add(1, Ordering::SeqCst);
-        let Some(person) = self.person.lock().expect("lock").clone() else {
-            // Nobody at the browser: the sign-in is abandoned.
-            return Ok(());
-        };
-        let url = url.clone();
-        let links = self.links.clone();
-        // The scripted browser's pages are not Send; it runs on a thread of its own.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(browse(url, person, links));
-        });
-        Ok(())
-    }
-}
-
-async fn browse(url: Url, person: Person, links: mpsc::UnboundedSender<Url>) {
-    let outcome = Browser::new()
-        .authorize(url.as_str(), &person)
-        .await
-        .expect("browser");
-    let Outcome::Redirect(redirect) = outcome else {
-        panic!("expected a redirect, got {outcome:?}");
-    };
-    if redirect.scheme() == "ferry" {
-        links.send(redirect).expect("test listens");
-    } else {
-        // The browser loads the loopback page.
-        reqwest::get(redirect).await.expect("loopback answers");
-    }
-}
+use crate::support::{start_core, ScriptedBrowser, Started};
 
 struct World {
     sandbox: Sandbox,
@@ -86,68 +35,18 @@ struct World {
     seen: Vec<CoreEvent>,
 }
 
-fn settings(sandbox: &Sandbox) -> ProviderSettings {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("FERRY_SANDBOX_GOOGLE_URL", sandbox.google_url().to_owned()),
-        (
-            "FERRY_SANDBOX_MICROSOFT_URL",
-            sandbox.microsoft_url().to_owned(),
-        ),
-    ]);
-    ProviderSettings::load(std::path::Path::new("/nonexistent/providers.toml"), |k| {
-        env.get(k).cloned()
-    })
-    .expect("settings")
-}
-
-async fn start_core(
-    sandbox: &Sandbox,
-    dir: &std::path::Path,
-    keys: Arc<dyn KeyStore>,
-) -> (
-    Arc<Core>,
-    Arc<RecordingSink>,
-    Arc<ScriptedBrowser>,
-    mpsc::UnboundedReceiver<Url>,
-) {
-    let sink = Arc::new(RecordingSink::default());
-    let (tx, rx) = mpsc::unbounded_channel();
-    let browser = Arc::new(ScriptedBrowser {
-        person: Mutex::new(None),
-        opened: AtomicUsize::new(0),
-        broken: AtomicBool::new(false),
-        links: tx,
-    });
-    let config = CoreConfig {
-        profile: Profile::Test,
-        version: "0.0.0-test".into(),
-        data_dir: dir.to_owned(),
-        providers: settings(sandbox),
-    };
-    let core = Core::start(
-        config,
-        Platform {
-            key_store: keys,
-            // The sandbox issues id_tokens on real time.
-            clock: Arc::new(SystemClock),
-            events: sink.clone(),
-            browser: browser.clone(),
-            notifier: Arc::new(ferry_core::alerts::Silent),
-        },
-    )
-    .await
-    .expect("core starts");
-    core.set_deep_links_registered(true);
-    (Arc::new(core), sink, browser, rx)
-}
-
 async fn world() -> World {
     let sandbox = Sandbox::start(SandboxOptions::default())
         .await
         .expect("sandbox");
     let dir = tempfile::tempdir().expect("temp dir");
     let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
-    let (core, sink, browser, links) = start_core(&sandbox, dir.path(), keys.clone()).await;
+    let Started {
+        core,
+        sink,
+        browser,
+        links,
+    } = start(&sandbox, dir.path(), keys.clone()).await;
     World {
         sandbox,
         core,
@@ -158,6 +57,11 @@ async fn world() -> World {
         dir,
         seen: Vec::new(),
     }
+}
+
+/// The sandbox issues id_tokens on real time, so these cores use the system clock.
+async fn start(sandbox: &Sandbox, dir: &std::path::Path, keys: Arc<dyn KeyStore>) -> Started {
+    start_core(sandbox, dir, keys, Arc::new(SystemClock), Arc::new(Silent)).await
 }
 
 const MAIL_AND_CALENDAR: ServiceChoice = ServiceChoice {
@@ -566,7 +470,7 @@ async fn accounts_survive_a_restart_and_their_tokens_still_open() {
     let (id, _) = done(&w.ended(&flow).await);
     w.core.shutdown().await;
 
-    let (core, _, _, _) = start_core(&w.sandbox, w.dir.path(), w.keys.clone()).await;
+    let core = start(&w.sandbox, w.dir.path(), w.keys.clone()).await.core;
     let accounts = core.list_accounts().await.expect("list");
     assert_eq!(accounts.len(), 1);
     let root = core.vault().root().await.expect("vault key");
@@ -663,7 +567,7 @@ async fn a_locked_keychain_stops_the_sign_in_before_the_browser_opens() {
         .await
         .expect("sandbox");
     let dir = tempfile::tempdir().expect("temp dir");
-    let (core, _, browser, _) = start_core(&sandbox, dir.path(), Arc::new(LockedKeychain)).await;
+    let Started { core, browser, .. } = start(&sandbox, dir.path(), Arc::new(LockedKeychain)).await;
     let err = core
         .begin_sign_in(SignInRequest {
             provider: Provider::Google,

@@ -43,7 +43,9 @@ pub const TICK: Duration = Duration::minutes(1);
 /// Refreshes running at once, across all accounts.
 pub const MAX_CONCURRENT: usize = 4;
 const BACKOFF_BASE: Duration = Duration::seconds(30);
-const BACKOFF_CAP: Duration = Duration::minutes(30);
+/// Short enough that a machine back online recovers within minutes even without a
+/// network-change signal.
+const BACKOFF_CAP: Duration = Duration::minutes(10);
 
 /// Counters for benchmarks and tests.
 #[derive(Debug, Default)]
@@ -61,6 +63,8 @@ pub(crate) struct Keeper {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     http: reqwest::Client,
     wake: Notify,
+    /// Set by [`Core::check_now`]: the next pass refreshes every account it can.
+    forced: std::sync::atomic::AtomicBool,
     stop: Notify,
     alerts_due: Notify,
     shown: Mutex<Shown>,
@@ -80,6 +84,7 @@ impl Keeper {
             locks: Mutex::new(HashMap::new()),
             http,
             wake: Notify::new(),
+            forced: std::sync::atomic::AtomicBool::new(false),
             stop: Notify::new(),
             alerts_due: Notify::new(),
             shown: Mutex::new(Shown::default()),
@@ -140,16 +145,11 @@ impl Core {
             .extend([schedule, alerts]);
     }
 
-    /// Re-checks every account now: after a resume or a network change, or "Sync now".
-    /// Accounts waiting to retry are tried at once.
-    pub async fn check_now(&self) -> Result<(), AppError> {
-        sqlx::query("UPDATE account_health SET next_try_at = ? WHERE state = 'retrying'")
-            .bind(self.clock.now().timestamp_millis())
-            .execute(self.store.pool())
-            .await
-            .map_err(crate::store::StoreError::from)?;
+    /// Checks every connection now ("Sync now", or after a resume or network change):
+    /// each account that is not waiting for the user is refreshed at once.
+    pub fn check_now(&self) {
+        self.keeper.forced.store(true, Ordering::SeqCst);
         self.keeper.wake.notify_one();
-        Ok(())
     }
 
     pub fn keeper_stats(&self) -> &KeeperStats {
@@ -204,6 +204,7 @@ impl Core {
         .map_err(crate::store::StoreError::from)?
         .into_iter()
         .collect();
+        let forced = self.keeper.forced.swap(false, Ordering::SeqCst);
         let mut due = Vec::new();
         let mut next: Option<DateTime<Utc>> = None;
         for h in &healths {
@@ -212,7 +213,7 @@ impl Core {
             };
             let expires = DateTime::from_timestamp_millis(*expires).unwrap_or_default();
             match due_at(h, expires) {
-                Some(at) if at <= now => due.push(h.account_id.clone()),
+                Some(at) if at <= now || forced => due.push((h.account_id.clone(), forced)),
                 Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
                 None => {}
             }
@@ -225,14 +226,14 @@ impl Core {
             return Ok(next);
         }
         let mut running = Vec::with_capacity(due.len());
-        for id in due {
+        for (id, forced) in due {
             let core = Arc::clone(self);
             let limit = Arc::clone(&self.keeper.limit);
             running.push(self.runtime.spawn(async move {
                 let Ok(_permit) = limit.acquire_owned().await else {
                     return;
                 };
-                if let Err(err) = core.refresh_if_due(&id).await {
+                if let Err(err) = core.refresh_if_due(&id, forced).await {
                     tracing::warn!(account = %id, code = ?err.code, %err, "scheduled refresh failed");
                 }
             }));
@@ -268,13 +269,18 @@ impl Core {
         Ok(stored.access_token)
     }
 
-    /// The scheduled path: refresh if, under the account's lock, it is still due.
-    async fn refresh_if_due(self: &Arc<Self>, account_id: &str) -> Result<(), AppError> {
+    /// The scheduled path: refresh if, under the account's lock, it is still due (or a
+    /// check was asked for).
+    async fn refresh_if_due(
+        self: &Arc<Self>,
+        account_id: &str,
+        forced: bool,
+    ) -> Result<(), AppError> {
         let lock = self.keeper.lock_for(account_id);
         let _guard = lock.lock().await;
         let (stored, health, provider) = self.load(account_id).await?;
         match due_at(&health, stored.expires_at) {
-            Some(at) if at <= self.clock.now() => {
+            Some(at) if at <= self.clock.now() || forced => {
                 self.refresh_locked(account_id, provider, stored, health)
                     .await?;
                 Ok(())

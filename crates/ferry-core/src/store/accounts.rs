@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::SqlitePool;
 
+use super::health::{self, Health, HealthState};
 use super::StoreError;
+use crate::help::Help;
 use crate::oauth::{CalendarAccess, ServiceChoice};
 use crate::provider::Provider;
 
@@ -21,6 +23,42 @@ pub struct AccountView {
     pub added_at: DateTime<Utc>,
     /// The last sign-in, refresh or sync.
     pub last_activity_at: Option<DateTime<Utc>>,
+    pub health: HealthView,
+}
+
+/// How an account's connection is doing, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthView {
+    pub state: HealthState,
+    pub since: DateTime<Utc>,
+    /// While retrying: when the next attempt is.
+    pub next_try_at: Option<DateTime<Utc>>,
+    /// The provider's code for the last failure, for the curious and for support.
+    pub code: Option<String>,
+    /// What went wrong and what to do, in plain words.
+    pub help: Option<Help>,
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// When the provider will end this grant, if known ("Needs sign-in in N days").
+    pub grant_expires_at: Option<DateTime<Utc>>,
+}
+
+impl HealthView {
+    fn from_health(health: &Health, provider: Provider) -> Self {
+        Self {
+            state: health.state,
+            since: health.since,
+            next_try_at: health.next_try_at,
+            code: health.code.clone(),
+            help: health
+                .cause
+                .map(|cause| crate::help::for_cause(provider, cause)),
+            last_refresh_at: health.last_refresh_at,
+            last_sync_at: health.last_sync_at,
+            grant_expires_at: health.grant_expires_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -90,6 +128,7 @@ pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<AccountView>, StoreErr
     )
     .fetch_all(pool)
     .await?;
+    let healths = health::all(pool).await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {
@@ -114,7 +153,13 @@ pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<AccountView>, StoreErr
                     }
                 })
                 .collect();
+            let health = healths
+                .iter()
+                .find(|h| h.account_id == row.id)
+                .cloned()
+                .unwrap_or_else(|| Health::healthy(&row.id, from_millis(row.created_at)));
             Some(AccountView {
+                health: HealthView::from_health(&health, provider),
                 id: row.id,
                 provider,
                 email: row.email,

@@ -14,7 +14,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
-pub use accounts::{AccountView, Service, ServiceView};
+pub use accounts::{AccountView, HealthView, Service, ServiceView};
 
 use crate::error::{AppError, ErrorCode};
 use crate::oauth::ServiceChoice;

@@ -1,0 +1,399 @@
+//! The keeper against the provider sandbox, on a manual clock that moves Ferry's time and
+//! the sandbox's together: refresh before expiry, one refresh for many callers, rotation,
+//! revocation becoming "needs sign-in" with one notification, and an outage that stays
+//! quiet and heals itself.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use ferry_core::alerts::{NotifierCall, RecordingNotifier};
+use ferry_core::clock::{Clock, ManualClock};
+use ferry_core::oauth::{CalendarAccess, ServiceChoice};
+use ferry_core::provider::Provider;
+use ferry_core::store::health::{HealthState, TimelineKind};
+use ferry_core::store::AccountView;
+use ferry_core::vault::MemoryKeyStore;
+use ferry_sandbox::browser::Person;
+use ferry_sandbox::{Sandbox, SandboxOptions};
+use secrecy::ExposeSecret;
+
+use crate::support::{add_account, start_core, Started};
+
+const SERVICES: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: Some(CalendarAccess::Read),
+    contacts: false,
+};
+
+struct World {
+    sandbox: Sandbox,
+    ferry: Started,
+    clock: Arc<ManualClock>,
+    notifier: Arc<RecordingNotifier>,
+    _dir: tempfile::TempDir,
+}
+
+fn real_now() -> DateTime<Utc> {
+    #[allow(clippy::disallowed_methods)] // the manual clock starts where the sandbox's does
+    Utc::now()
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("dir");
+    let clock = Arc::new(ManualClock::new(real_now()));
+    let notifier = Arc::new(RecordingNotifier::default());
+    let ferry = start_core(
+        &sandbox,
+        dir.path(),
+        Arc::new(MemoryKeyStore::default()),
+        clock.clone(),
+        notifier.clone(),
+    )
+    .await;
+    World {
+        sandbox,
+        ferry,
+        clock,
+        notifier,
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn add(&mut self, provider: Provider, email: &str, password: &str) -> String {
+        add_account(
+            &mut self.ferry,
+            provider,
+            SERVICES,
+            Person::new(email, password),
+        )
+        .await
+    }
+
+    /// Moves Ferry's clock and the sandbox's together.
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.sandbox
+            .world()
+            .clock
+            .advance(by.to_std().expect("forward"));
+    }
+
+    fn refreshes(&self, service: &str) -> usize {
+        self.sandbox
+            .world()
+            .log
+            .count(service, "/token", Some("refresh_token"))
+    }
+
+    async fn account(&self, id: &str) -> AccountView {
+        self.ferry
+            .core
+            .list_accounts()
+            .await
+            .expect("list")
+            .into_iter()
+            .find(|a| a.id == id)
+            .expect("account")
+    }
+
+    /// Waits (real time) until the account's health satisfies `check`.
+    async fn until(
+        &self,
+        id: &str,
+        what: &str,
+        check: impl Fn(&AccountView) -> bool,
+    ) -> AccountView {
+        for _ in 0..400 {
+            let account = self.account(id).await;
+            if check(&account) {
+                return account;
+            }
+            tokio::time::sleep(StdDuration::from_millis(25)).await;
+        }
+        panic!("{what}: {:?}", self.account(id).await.health);
+    }
+
+    fn shows(&self) -> Vec<String> {
+        self.notifier
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                NotifierCall::Show(alert) => Some(alert.title),
+                NotifierCall::Withdraw(_) => None,
+            })
+            .collect()
+    }
+
+    fn revoke(&self, provider: ferry_sandbox::world::Provider, email: &str) {
+        let world = self.sandbox.world();
+        let user = world.find_user_by_email(provider, email).expect("user");
+        assert!(
+            world.revoke_grants(&user.id, None) > 0,
+            "something was revoked"
+        );
+    }
+
+    async fn fault(&self, rule: serde_json::Value) {
+        let status = reqwest::Client::new()
+            .post(format!("{}/faults", self.sandbox.control_url()))
+            .json(&rule)
+            .send()
+            .await
+            .expect("control")
+            .status();
+        assert!(status.is_success(), "fault accepted: {status}");
+    }
+
+    async fn clear_faults(&self) {
+        reqwest::Client::new()
+            .delete(format!("{}/faults", self.sandbox.control_url()))
+            .send()
+            .await
+            .expect("control");
+    }
+}
+
+#[tokio::test]
+async fn ten_callers_near_expiry_share_one_refresh() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    let before = w.ferry.core.access_token(&id).await.expect("token");
+    assert_eq!(w.refreshes("google"), 0, "a fresh token is used as it is");
+
+    w.advance(Duration::minutes(57));
+    let callers: Vec<_> = (0..10)
+        .map(|_| {
+            let core = Arc::clone(&w.ferry.core);
+            let id = id.clone();
+            tokio::spawn(async move { core.access_token(&id).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for caller in callers {
+        tokens.push(
+            caller
+                .await
+                .expect("joined")
+                .expect("token")
+                .expose_secret()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        w.refreshes("google"),
+        1,
+        "exactly one refresh call reached Google"
+    );
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "everyone got the same new token"
+    );
+    assert_ne!(tokens[0], before.expose_secret());
+    let health = w.account(&id).await.health;
+    assert_eq!(health.state, HealthState::Healthy);
+    assert_eq!(
+        health.last_refresh_at.map(|t| t.timestamp_millis()),
+        Some(w.clock.now().timestamp_millis())
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_microsoft_refresh_token_is_saved_with_its_access_token() {
+    let mut w = world().await;
+    let id = w
+        .add(
+            Provider::Microsoft,
+            "katherine@contoso.example",
+            "katherine",
+        )
+        .await;
+    let root = w.ferry.core.vault().root().await.expect("key");
+    let pool = w.ferry.core.store().pool().clone();
+    let (_, first) = ferry_core::store::signed_in::tokens(&pool, &root, &id)
+        .await
+        .expect("read")
+        .expect("saved");
+    // Microsoft's access tokens live 60 to 90 minutes.
+    w.advance(Duration::minutes(88));
+    w.ferry.core.access_token(&id).await.expect("refreshed");
+    assert_eq!(w.refreshes("microsoft"), 1);
+    let (_, second) = ferry_core::store::signed_in::tokens(&pool, &root, &id)
+        .await
+        .expect("read")
+        .expect("saved");
+    let (first, second) = (
+        first.expect("refresh token"),
+        second.expect("refresh token"),
+    );
+    assert_ne!(
+        first.expose_secret(),
+        second.expose_secret(),
+        "Microsoft rotated it"
+    );
+    let timeline = ferry_core::store::health::timeline(&pool, &id)
+        .await
+        .expect("timeline");
+    let last = timeline.last().expect("entry");
+    assert_eq!(last.kind, TimelineKind::Refreshed);
+    assert!(
+        last.detail.contains("new sign-in token saved"),
+        "{}",
+        last.detail
+    );
+}
+
+#[tokio::test]
+async fn the_schedule_refreshes_before_expiry_without_being_asked() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.ferry.core.start_keeper();
+    w.advance(Duration::minutes(50));
+    tokio::time::sleep(StdDuration::from_millis(200)).await;
+    assert_eq!(w.refreshes("google"), 0, "not due yet");
+    w.advance(Duration::minutes(6));
+    w.until(&id, "refreshed by the schedule", |a| {
+        a.health
+            .last_refresh_at
+            .is_some_and(|t| t > a.added_at + Duration::minutes(50))
+    })
+    .await;
+    assert_eq!(w.refreshes("google"), 1);
+    w.ferry.core.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_revoked_grant_needs_sign_in_announced_once_and_withdrawn_on_reconnect() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.ferry.core.start_keeper();
+    w.revoke(ferry_sandbox::world::Provider::Google, "ada@example.com");
+    w.ferry.core.check_now();
+    let account = w
+        .until(&id, "needs sign-in", |a| {
+            a.health.state == HealthState::NeedsSignIn
+        })
+        .await;
+    assert_eq!(account.health.code.as_deref(), Some("invalid_grant"));
+    let help = account.health.help.expect("help");
+    assert!(help.fix.contains("Reconnect"), "{help:?}");
+
+    // One notification, and no second one however often Ferry looks again.
+    for _ in 0..50 {
+        if !w.shows().is_empty() {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    w.ferry.core.check_now();
+    w.advance(Duration::hours(2));
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    assert_eq!(w.shows(), ["ada@example.com needs you to sign in again"]);
+    let timeline = ferry_core::store::health::timeline(w.ferry.core.store().pool(), &id)
+        .await
+        .expect("timeline");
+    let kinds: Vec<TimelineKind> = timeline.iter().map(|e| e.kind).collect();
+    assert!(
+        kinds.contains(&TimelineKind::NeedsSignIn) && kinds.contains(&TimelineKind::Notified),
+        "{kinds:?}"
+    );
+
+    // Reconnecting heals it and takes the notification back.
+    w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.until(&id, "healthy again", |a| {
+        a.health.state == HealthState::Healthy
+    })
+    .await;
+    w.ferry.core.review_alerts().await.expect("review");
+    assert!(w
+        .notifier
+        .calls()
+        .contains(&NotifierCall::Withdraw("sign-in".into())));
+    w.ferry.core.shutdown().await;
+}
+
+#[tokio::test]
+async fn three_accounts_revoked_together_make_one_notification() {
+    let mut w = world().await;
+    let ada = w.add(Provider::Google, "ada@example.com", "ada").await;
+    let grace = w.add(Provider::Google, "grace@example.org", "grace").await;
+    let katherine = w
+        .add(
+            Provider::Microsoft,
+            "katherine@contoso.example",
+            "katherine",
+        )
+        .await;
+    w.ferry.core.start_keeper();
+    w.revoke(ferry_sandbox::world::Provider::Google, "ada@example.com");
+    w.revoke(ferry_sandbox::world::Provider::Google, "grace@example.org");
+    w.revoke(
+        ferry_sandbox::world::Provider::Microsoft,
+        "katherine@contoso.example",
+    );
+    w.ferry.core.check_now();
+    for id in [&ada, &grace, &katherine] {
+        w.until(id, "needs sign-in", |a| {
+            a.health.state == HealthState::NeedsSignIn
+        })
+        .await;
+    }
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    assert_eq!(w.shows(), ["3 accounts need you to sign in again"]);
+    w.ferry.core.shutdown().await;
+}
+
+#[tokio::test]
+async fn twenty_minutes_unreachable_is_retried_quietly_and_heals_on_its_own() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.ferry.core.start_keeper();
+    w.fault(serde_json::json!({
+        "service": "google", "path_contains": "/token", "action": { "kind": "drop" }
+    }))
+    .await;
+    w.advance(Duration::minutes(56));
+    let retrying = w
+        .until(&id, "retrying", |a| a.health.state == HealthState::Retrying)
+        .await;
+    let since = retrying.health.since;
+    for _ in 0..20 {
+        w.advance(Duration::minutes(1));
+        tokio::time::sleep(StdDuration::from_millis(60)).await;
+    }
+    let account = w.account(&id).await;
+    assert_eq!(
+        account.health.state,
+        HealthState::Retrying,
+        "never needs sign-in"
+    );
+    assert_eq!(account.health.since, since, "one incident");
+    assert!(
+        w.refreshes("google") >= 3,
+        "retried with backoff: {}",
+        w.refreshes("google")
+    );
+    tokio::time::sleep(StdDuration::from_millis(1000)).await;
+    assert!(
+        w.shows().is_empty(),
+        "no notification for 20 minutes: {:?}",
+        w.shows()
+    );
+
+    // The next attempt is at most the backoff cap (10 minutes) away.
+    w.clear_faults().await;
+    for _ in 0..11 {
+        w.advance(Duration::minutes(1));
+        tokio::time::sleep(StdDuration::from_millis(60)).await;
+    }
+    w.until(&id, "healthy again", |a| {
+        a.health.state == HealthState::Healthy
+    })
+    .await;
+    assert!(w.shows().is_empty());
+    w.ferry.core.shutdown().await;
+}

@@ -1,0 +1,178 @@
+//! What several core test files share: a scripted browser standing in for the user's, and
+//! a core started against the provider sandbox.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ferry_core::alerts::Notifier;
+use ferry_core::browser::SystemBrowser;
+use ferry_core::clock::Clock;
+use ferry_core::events::RecordingSink;
+use ferry_core::profile::Profile;
+use ferry_core::providers::ProviderSettings;
+use ferry_core::vault::KeyStore;
+use ferry_core::{Core, CoreConfig, Platform};
+use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_sandbox::Sandbox;
+use tokio::sync::mpsc;
+use url::Url;
+
+/// The user's browser, scripted: who signs in, and what they click.
+pub struct ScriptedBrowser {
+    pub person: Mutex<Option<Person>>,
+    pub opened: AtomicUsize,
+    /// Behave like a desktop with no browser set up.
+    pub broken: AtomicBool,
+    /// `ferry://` redirects, which a real browser hands to the OS.
+    links: mpsc::UnboundedSender<Url>,
+}
+
+impl SystemBrowser for ScriptedBrowser {
+    fn open(&self, url: &Url) -> Result<(), String> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err("no browser is set up".into());
+        }
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        let Some(person) = self.person.lock().expect("lock").clone() else {
+            // Nobody at the browser: the sign-in is abandoned.
+            return Ok(());
+        };
+        let url = url.clone();
+        let links = self.links.clone();
+        // The scripted browser's pages are not Send; it runs on a thread of its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(browse(url, person, links));
+        });
+        Ok(())
+    }
+}
+
+async fn browse(url: Url, person: Person, links: mpsc::UnboundedSender<Url>) {
+    let outcome = Browser::new()
+        .authorize(url.as_str(), &person)
+        .await
+        .expect("browser");
+    let Outcome::Redirect(redirect) = outcome else {
+        panic!("expected a redirect, got {outcome:?}");
+    };
+    if redirect.scheme() == "ferry" {
+        links.send(redirect).expect("test listens");
+    } else {
+        // The browser loads the loopback page.
+        reqwest::get(redirect).await.expect("loopback answers");
+    }
+}
+
+pub fn settings(sandbox: &Sandbox) -> ProviderSettings {
+    let env: HashMap<&str, String> = HashMap::from([
+        ("FERRY_SANDBOX_GOOGLE_URL", sandbox.google_url().to_owned()),
+        (
+            "FERRY_SANDBOX_MICROSOFT_URL",
+            sandbox.microsoft_url().to_owned(),
+        ),
+    ]);
+    ProviderSettings::load(std::path::Path::new("/nonexistent/providers.toml"), |k| {
+        env.get(k).cloned()
+    })
+    .expect("settings")
+}
+
+/// A core started against the sandbox, with the scripted browser and a recording sink.
+pub struct Started {
+    pub core: Arc<Core>,
+    pub sink: Arc<RecordingSink>,
+    pub browser: Arc<ScriptedBrowser>,
+    pub links: mpsc::UnboundedReceiver<Url>,
+}
+
+pub async fn start_core(
+    sandbox: &Sandbox,
+    dir: &std::path::Path,
+    keys: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    notifier: Arc<dyn Notifier>,
+) -> Started {
+    let sink = Arc::new(RecordingSink::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let browser = Arc::new(ScriptedBrowser {
+        person: Mutex::new(None),
+        opened: AtomicUsize::new(0),
+        broken: AtomicBool::new(false),
+        links: tx,
+    });
+    let config = CoreConfig {
+        profile: Profile::Test,
+        version: "0.0.0-test".into(),
+        data_dir: dir.to_owned(),
+        providers: settings(sandbox),
+    };
+    let core = Core::start(
+        config,
+        Platform {
+            key_store: keys,
+            clock,
+            events: sink.clone(),
+            browser: browser.clone(),
+            notifier,
+        },
+    )
+    .await
+    .expect("core starts");
+    core.set_deep_links_registered(true);
+    Started {
+        core: Arc::new(core),
+        sink,
+        browser,
+        links: rx,
+    }
+}
+
+/// Signs `person` in through the whole flow and returns the new account's id. Microsoft
+/// links are delivered as the OS would.
+pub async fn add_account(
+    started: &mut Started,
+    provider: ferry_core::provider::Provider,
+    services: ferry_core::oauth::ServiceChoice,
+    person: Person,
+) -> String {
+    use ferry_core::events::{CoreEvent, SignInStage};
+    *started.browser.person.lock().expect("lock") = Some(person);
+    let flow = started
+        .core
+        .begin_sign_in(ferry_core::sign_in::SignInRequest {
+            provider,
+            services,
+            reconnect: None,
+        })
+        .await
+        .expect("sign-in starts")
+        .flow_id;
+    if provider == ferry_core::provider::Provider::Microsoft {
+        let link = tokio::time::timeout(std::time::Duration::from_secs(10), started.links.recv())
+            .await
+            .expect("the browser came back")
+            .expect("link");
+        started.core.open_link(link.as_str());
+    }
+    for _ in 0..500 {
+        for event in started.sink.take() {
+            if let CoreEvent::SignIn(update) = event {
+                if update.flow_id != flow {
+                    continue;
+                }
+                match update.stage {
+                    SignInStage::Done { account_id, .. } => return account_id,
+                    SignInStage::Finishing => {}
+                    other => panic!("sign-in ended with {other:?}"),
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("sign-in did not finish");
+}
