@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use ferry_core::events::{CoreEvent, EventSink, Notice, SignInUpdate};
 use ferry_core::oauth::ServiceChoice;
+use ferry_core::settings::Settings;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
+use ferry_core::store::health::TimelineEntry;
 use ferry_core::store::AccountView;
 use ferry_core::vault::VaultStatus;
 use ferry_core::{AppError, AppInfo, Removed};
@@ -76,6 +78,58 @@ async fn set_services(
     shell.core()?.set_services(&account_id, services).await
 }
 
+/// "Sync now": checks every connection at once.
+#[tauri::command]
+#[specta::specta]
+fn check_now(shell: State<'_, Shell>) -> Result<(), AppError> {
+    shell.core()?.check_now();
+    Ok(())
+}
+
+/// What happened to an account, oldest first.
+#[tauri::command]
+#[specta::specta]
+async fn account_timeline(
+    shell: State<'_, Shell>,
+    account_id: String,
+) -> Result<Vec<TimelineEntry>, AppError> {
+    shell.core()?.timeline(&account_id).await
+}
+
+/// Saves an account's timeline as JSON in the Downloads folder; returns the file's path.
+#[tauri::command]
+#[specta::specta]
+async fn export_timeline(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    account_id: String,
+) -> Result<String, AppError> {
+    use tauri::Manager;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| AppError::new(ferry_core::ErrorCode::Internal, e.to_string()))?;
+    shell.core()?.export_timeline(&account_id, &dir).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn get_settings(shell: State<'_, Shell>) -> Result<Settings, AppError> {
+    shell.core()?.settings().await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn set_settings(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    settings: Settings,
+) -> Result<Settings, AppError> {
+    crate::autostart::apply(&app, settings.launch_at_login)?;
+    shell.core()?.set_settings(settings).await
+}
+
 /// Whether a passphrase protects Ferry's key (no system keychain), and if it is unlocked.
 #[tauri::command]
 #[specta::specta]
@@ -138,6 +192,11 @@ pub struct AccountsChangedEvent;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct SignInEvent(pub SignInUpdate);
 
+/// Reconnect was chosen from a notification or the tray; the UI opens the sign-in for
+/// this account id.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ReconnectRequestedEvent(pub String);
+
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
@@ -147,6 +206,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             cancel_sign_in,
             remove_account,
             set_services,
+            check_now,
+            account_timeline,
+            export_timeline,
+            get_settings,
+            set_settings,
             vault_status,
             unlock_vault,
             create_passphrase_vault,
@@ -159,15 +223,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         ])
 }
 
-/// Notices raised while no window listens are kept for the next one, up to this many.
-const MAX_HELD_NOTICES: usize = 20;
+/// Events raised while no window listens are kept for the next one, up to this many.
+const MAX_HELD: usize = 20;
 
-/// Forwards core events to the webview. While no UI listens (before `ui_ready`, or with
-/// the window closed) notices are held for the next window; other events are dropped,
-/// since a new window loads fresh state anyway.
+/// Forwards core events to the webview, and tells the tray when accounts change. While no
+/// UI listens (before `ui_ready`, or with the window closed) notices and reconnect
+/// requests are held for the next window; other events are dropped, since a new window
+/// loads fresh state anyway.
 pub struct TauriSink {
     app: AppHandle,
-    held: Mutex<Option<Vec<Notice>>>,
+    held: Mutex<Option<Vec<CoreEvent>>>,
 }
 
 impl TauriSink {
@@ -178,15 +243,15 @@ impl TauriSink {
         }
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, Option<Vec<Notice>>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<Vec<CoreEvent>>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The UI is listening: deliver what was held and stop holding.
     pub fn release(&self) {
         let held = self.held().take();
-        for notice in held.into_iter().flatten() {
-            self.deliver(CoreEvent::Notice(notice));
+        for event in held.into_iter().flatten() {
+            self.deliver(event);
         }
     }
 
@@ -200,6 +265,7 @@ impl TauriSink {
             CoreEvent::Notice(notice) => NoticeEvent(notice).emit(&self.app),
             CoreEvent::AccountsChanged => AccountsChangedEvent.emit(&self.app),
             CoreEvent::SignIn(update) => SignInEvent(update).emit(&self.app),
+            CoreEvent::ReconnectRequested(id) => ReconnectRequestedEvent(id).emit(&self.app),
         };
         if let Err(err) = result {
             tracing::warn!(%err, "could not deliver an event to the UI");
@@ -209,12 +275,18 @@ impl TauriSink {
 
 impl EventSink for TauriSink {
     fn emit(&self, event: CoreEvent) {
+        if matches!(event, CoreEvent::AccountsChanged) {
+            crate::tray::refresh(&self.app);
+        }
         if let Some(held) = self.held().as_mut() {
-            if let CoreEvent::Notice(notice) = event {
-                if held.len() == MAX_HELD_NOTICES {
+            if matches!(
+                event,
+                CoreEvent::Notice(_) | CoreEvent::ReconnectRequested(_)
+            ) {
+                if held.len() == MAX_HELD {
                     held.remove(0);
                 }
-                held.push(notice);
+                held.push(event);
             }
             return;
         }

@@ -1,9 +1,11 @@
 //! Ferry's desktop shell: Tauri wiring only. Windows, tray, plugins, commands and events
 //! live here; every decision is made by `ferry_core::Core`.
 
+mod autostart;
 mod browser;
 mod ipc;
 mod links;
+mod notifications;
 mod signals;
 mod tray;
 mod window;
@@ -66,6 +68,7 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(autostart::plugin())
         .invoke_handler(invoke_handler)
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -116,11 +119,18 @@ pub fn run() {
                             clock: Arc::new(SystemClock),
                             events: sink.clone(),
                             browser: Arc::new(browser::Opener::new(handle.clone())),
+                            notifier: Arc::new(notifications::DesktopNotifier::new(
+                                handle.clone(),
+                                sink.clone(),
+                            )),
                         },
                     ))
                 })
                 .map(Arc::new)
                 .inspect_err(|err| tracing::error!(code = ?err.code, %err, "core failed to start"));
+            if let Ok(core) = &core {
+                core.start_keeper();
+            }
             app.manage(Shell {
                 info,
                 core,

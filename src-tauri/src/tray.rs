@@ -1,33 +1,96 @@
-//! The tray icon and its menu: Open Ferry, Quit.
+//! The tray icon and its menu. All well: Sync now, Open Ferry, Quit Ferry. When accounts
+//! need the user, the icon carries a red dot and the menu lists each one with Reconnect.
 
-use tauri::menu::{MenuBuilder, MenuItemBuilder};
+use ferry_core::events::{CoreEvent, EventSink};
+use ferry_core::store::health::HealthState;
+use ferry_core::store::AccountView;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager, Wry};
 
-use crate::window;
+use crate::{window, Shell};
 
 pub const TRAY_ID: &str = "ferry";
 const OPEN: &str = "open";
 const QUIT: &str = "quit";
+const SYNC: &str = "sync";
+const RECONNECT_PREFIX: &str = "reconnect:";
 
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    let menu = MenuBuilder::new(app)
+const ATTENTION_ICON: &[u8] = include_bytes!("../../icons/tray-attention.png");
+
+/// An account the tray asks the user about.
+struct Attention {
+    id: String,
+    email: String,
+}
+
+fn needing_attention(accounts: &[AccountView]) -> Vec<Attention> {
+    accounts
+        .iter()
+        .filter(|a| a.health.state == HealthState::NeedsSignIn)
+        .map(|a| Attention {
+            id: a.id.clone(),
+            email: a.email.clone(),
+        })
+        .collect()
+}
+
+fn menu(app: &AppHandle, attention: &[Attention]) -> tauri::Result<Menu<Wry>> {
+    let mut builder = MenuBuilder::new(app);
+    for item in attention {
+        builder = builder.item(
+            &MenuItemBuilder::with_id(
+                format!("{RECONNECT_PREFIX}{}", item.id),
+                format!("Reconnect {}", item.email),
+            )
+            .build(app)?,
+        );
+    }
+    if !attention.is_empty() {
+        builder = builder.separator();
+    }
+    builder
+        .item(&MenuItemBuilder::with_id(SYNC, "Sync now").build(app)?)
         .item(&MenuItemBuilder::with_id(OPEN, "Open Ferry").build(app)?)
         .separator()
         .item(&MenuItemBuilder::with_id(QUIT, "Quit Ferry").build(app)?)
-        .build()?;
+        .build()
+}
+
+fn on_menu(app: &AppHandle, id: &str) {
+    match id {
+        OPEN => window::show_main(app),
+        QUIT => {
+            tracing::info!("quit chosen from the tray");
+            app.exit(0);
+        }
+        SYNC => {
+            if let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) {
+                tracing::info!("sync now chosen from the tray");
+                core.check_now();
+            }
+        }
+        other => match other.strip_prefix(RECONNECT_PREFIX) {
+            Some(account) => {
+                window::show_main(app);
+                if let Some(shell) = app.try_state::<Shell>() {
+                    shell
+                        .sink
+                        .emit(CoreEvent::ReconnectRequested(account.to_owned()));
+                }
+            }
+            None => tracing::warn!(item = other, "unknown tray menu item"),
+        },
+    }
+}
+
+pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("Ferry")
-        .menu(&menu)
+        .menu(&menu(app, &[])?)
         .show_menu_on_left_click(false)
-        .on_menu_event(|app, event| match event.id().as_ref() {
-            OPEN => window::show_main(app),
-            QUIT => {
-                tracing::info!("quit chosen from the tray");
-                app.exit(0);
-            }
-            other => tracing::warn!(item = other, "unknown tray menu item"),
-        })
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .on_tray_icon_event(|tray, event| {
             if let TrayIconEvent::Click {
                 button: MouseButton::Left,
@@ -43,5 +106,50 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     }
     tray.build(app)?;
     tracing::info!("tray icon created");
+    refresh(app);
+    Ok(())
+}
+
+/// Rebuilds the icon and menu from the accounts' health (after any change).
+pub fn refresh(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) else {
+            return;
+        };
+        let accounts = match core.list_accounts().await {
+            Ok(accounts) => accounts,
+            Err(err) => {
+                tracing::warn!(%err, "tray could not read the accounts");
+                return;
+            }
+        };
+        let attention = needing_attention(&accounts);
+        let handle = app.clone();
+        // Menus and icons belong to the main thread.
+        let _ = app.run_on_main_thread(move || {
+            if let Err(err) = apply(&handle, &attention) {
+                tracing::warn!(%err, "could not update the tray");
+            }
+        });
+    });
+}
+
+fn apply(app: &AppHandle, attention: &[Attention]) -> tauri::Result<()> {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return Ok(());
+    };
+    tray.set_menu(Some(menu(app, attention)?))?;
+    if attention.is_empty() {
+        tray.set_icon(app.default_window_icon().cloned())?;
+        tray.set_tooltip(Some("Ferry: all accounts connected"))?;
+    } else {
+        tray.set_icon(Some(Image::from_bytes(ATTENTION_ICON)?))?;
+        let text = match attention {
+            [one] => format!("Ferry: {} needs you to sign in again", one.email),
+            many => format!("Ferry: {} accounts need you to sign in again", many.len()),
+        };
+        tray.set_tooltip(Some(text))?;
+    }
     Ok(())
 }

@@ -20,6 +20,14 @@ export const commands = {
 	removeAccount: (accountId: string) => typedError<Removed_Serialize, AppError>(__TAURI_INVOKE("remove_account", { accountId })),
 	/**  Turns off the services `services` leaves out. */
 	setServices: (accountId: string, services: ServiceChoice_Deserialize) => typedError<null, AppError>(__TAURI_INVOKE("set_services", { accountId, services })),
+	/**  "Sync now": checks every connection at once. */
+	checkNow: () => typedError<null, AppError>(__TAURI_INVOKE("check_now")),
+	/**  What happened to an account, oldest first. */
+	accountTimeline: (accountId: string) => typedError<TimelineEntry_Serialize[], AppError>(__TAURI_INVOKE("account_timeline", { accountId })),
+	/**  Saves an account's timeline as JSON in the Downloads folder; returns the file's path. */
+	exportTimeline: (accountId: string) => typedError<string, AppError>(__TAURI_INVOKE("export_timeline", { accountId })),
+	getSettings: () => typedError<Settings, AppError>(__TAURI_INVOKE("get_settings")),
+	setSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("set_settings", { settings })),
 	/**  Whether a passphrase protects Ferry's key (no system keychain), and if it is unlocked. */
 	vaultStatus: () => typedError<VaultStatus, AppError>(__TAURI_INVOKE("vault_status")),
 	/**  Unlocks the passphrase vault. */
@@ -56,6 +64,7 @@ export type AccountView_Deserialize = {
 	addedAt: string,
 	/**  The last sign-in, refresh or sync. */
 	lastActivityAt?: string | null,
+	health: HealthView_Deserialize,
 };
 
 /**  What the UI may know about an account. */
@@ -69,6 +78,7 @@ export type AccountView_Serialize = {
 	addedAt: string,
 	/**  The last sign-in, refresh or sync. */
 	lastActivityAt: string | null,
+	health: HealthView_Serialize,
 };
 
 /**  The account list changed; the UI reloads it. */
@@ -137,8 +147,66 @@ export type ErrorCode =
 "SignIn" | 
 /**  The web browser could not be opened. */
 "Browser" | 
+/**  The account needs the user to sign in again (Reconnect). */
+"NeedsSignIn" | 
+/**  A provider could not be reached or failed for now; Ferry retries on its own. */
+"Network" | 
 /**  Anything else: a bug. The message is safe to show; details are in the log. */
 "Internal";
+
+/**  Where an account's connection stands. */
+export type HealthState = "healthy" | 
+/**
+ *  Refreshing failed for a reason that passes (network, provider trouble); Ferry
+ *  retries on its own.
+ */
+"retrying" | 
+/**  Only signing in again fixes it. */
+"needsSignIn" | 
+/**  The user paused this account. */
+"paused";
+
+/**  How an account's connection is doing, as the UI shows it. */
+export type HealthView = HealthView_Serialize | HealthView_Deserialize;
+
+/**  How an account's connection is doing, as the UI shows it. */
+export type HealthView_Deserialize = {
+	state: HealthState,
+	since: string,
+	/**  While retrying: when the next attempt is. */
+	nextTryAt?: string | null,
+	/**  The provider's code for the last failure, for the curious and for support. */
+	code?: string | null,
+	/**  What went wrong and what to do, in plain words. */
+	help?: Help | null,
+	lastRefreshAt?: string | null,
+	lastSyncAt?: string | null,
+	/**  When the provider will end this grant, if known ("Needs sign-in in N days"). */
+	grantExpiresAt?: string | null,
+};
+
+/**  How an account's connection is doing, as the UI shows it. */
+export type HealthView_Serialize = {
+	state: HealthState,
+	since: string,
+	/**  While retrying: when the next attempt is. */
+	nextTryAt: string | null,
+	/**  The provider's code for the last failure, for the curious and for support. */
+	code: string | null,
+	/**  What went wrong and what to do, in plain words. */
+	help: Help | null,
+	lastRefreshAt: string | null,
+	lastSyncAt: string | null,
+	/**  When the provider will end this grant, if known ("Needs sign-in in N days"). */
+	grantExpiresAt: string | null,
+};
+
+export type Help = {
+	/**  What happened, in a few words. */
+	summary: string,
+	/**  What to do about it. */
+	fix: string,
+};
 
 /**  A short message for the user, shown as a toast. */
 export type Notice = {
@@ -213,6 +281,21 @@ export type ServiceView = {
 	access: CalendarAccess,
 };
 
+/**  What the Settings panel edits. */
+export type Settings = {
+	/**  Desktop notifications when a connection breaks. */
+	notifications: boolean,
+	/**
+	 *  How long a connection may keep failing for a passing reason (network, provider
+	 *  trouble) before Ferry mentions it.
+	 */
+	transientAlertMinutes: number,
+	/**  Start Ferry in the tray when the user logs in. */
+	launchAtLogin: boolean,
+	/**  Ferry has asked once whether to launch at login (after the first account). */
+	launchAtLoginOffered: boolean,
+};
+
 /**  A sign-in moved on. */
 export type SignInEvent = SignInUpdate;
 
@@ -259,6 +342,30 @@ export type SignInUpdate = {
 	flowId: string,
 	stage: SignInStage,
 };
+
+/**  One thing that happened to an account. Plain words and provider codes only. */
+export type TimelineEntry = TimelineEntry_Serialize | TimelineEntry_Deserialize;
+
+/**  One thing that happened to an account. Plain words and provider codes only. */
+export type TimelineEntry_Deserialize = {
+	at: string,
+	kind: TimelineKind,
+	detail: string,
+	/**  The provider's code (`invalid_grant`, `AADSTS700082`), when there is one. */
+	code?: string | null,
+};
+
+/**  One thing that happened to an account. Plain words and provider codes only. */
+export type TimelineEntry_Serialize = {
+	at: string,
+	kind: TimelineKind,
+	detail: string,
+	/**  The provider's code (`invalid_grant`, `AADSTS700082`), when there is one. */
+	code: string | null,
+};
+
+/**  Kinds of timeline entries. */
+export type TimelineKind = "added" | "signedInAgain" | "scopesChanged" | "refreshed" | "refreshFailed" | "needsSignIn" | "recovered" | "notified" | "paused" | "resumed";
 
 /**  Where the vault key is kept, and whether Ferry holds it now. */
 export type VaultStatus = {

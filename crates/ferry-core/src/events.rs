@@ -29,6 +29,9 @@ pub enum CoreEvent {
     AccountsChanged,
     /// A sign-in moved on (the browser answered, it finished, it failed).
     SignIn(SignInUpdate),
+    /// The user chose Reconnect for this account outside the window (a notification, the
+    /// tray): the UI opens the sign-in for it.
+    ReconnectRequested(String),
 }
 
 /// Where a sign-in stands. The Add account dialog follows its own `flow_id`.

@@ -31,6 +31,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::events::CoreEvent;
 use crate::oauth::refresh::{self, Cause, FailureKind, RefreshFailure, Refreshed};
 use crate::provider::Provider;
+use crate::settings::Settings;
 use crate::store::health::{self, Health, HealthState, TimelineEntry, TimelineKind};
 use crate::store::signed_in::{self, Stored};
 
@@ -143,6 +144,9 @@ impl Core {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .extend([schedule, alerts]);
+        // Anything recorded but not yet announced (say, before a crash) is looked at now;
+        // what was announced before stays quiet.
+        self.keeper.alerts_due.notify_one();
     }
 
     /// Checks every connection now ("Sync now", or after a resume or network change):
@@ -632,24 +636,79 @@ impl Core {
     }
 
     async fn alert_settings(&self) -> Result<AlertSettings, AppError> {
-        let mut settings = AlertSettings::default();
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT key, value FROM settings WHERE key IN ('notifications', 'transient_alert_minutes')")
-                .fetch_all(self.store.pool())
-                .await
-                .map_err(crate::store::StoreError::from)?;
-        for (key, value) in rows {
-            match key.as_str() {
-                "notifications" => settings.enabled = value != "false",
-                "transient_alert_minutes" => {
-                    if let Ok(minutes) = value.parse::<i64>() {
-                        settings.transient_after = Duration::minutes(minutes.clamp(1, 24 * 60));
-                    }
-                }
-                _ => {}
-            }
+        let settings = crate::settings::load(self.store.pool()).await?;
+        let minutes = settings.transient_alert_minutes.clamp(1, 24 * 60);
+        Ok(AlertSettings {
+            enabled: settings.notifications,
+            transient_after: Duration::minutes(i64::from(minutes)),
+        })
+    }
+
+    pub async fn settings(&self) -> Result<Settings, AppError> {
+        Ok(crate::settings::load(self.store.pool()).await?)
+    }
+
+    pub async fn set_settings(&self, settings: Settings) -> Result<Settings, AppError> {
+        if !(1..=24 * 60).contains(&settings.transient_alert_minutes) {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "Choose between 1 minute and 24 hours.",
+            ));
         }
+        crate::settings::save(self.store.pool(), &settings).await?;
+        self.keeper.alerts_due.notify_one();
         Ok(settings)
+    }
+
+    /// What happened to an account, oldest first.
+    pub async fn timeline(&self, account_id: &str) -> Result<Vec<TimelineEntry>, AppError> {
+        Ok(health::timeline(self.store.pool(), account_id).await?)
+    }
+
+    /// Writes an account's timeline as JSON into `dir`; returns the file's path.
+    pub async fn export_timeline(
+        &self,
+        account_id: &str,
+        dir: &std::path::Path,
+    ) -> Result<String, AppError> {
+        let account = self
+            .store
+            .list_accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.id == account_id)
+            .ok_or_else(|| {
+                AppError::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
+            })?;
+        let entries = self.timeline(account_id).await?;
+        let export = serde_json::json!({
+            "account": { "email": account.email, "provider": account.provider },
+            "exportedAt": self.clock.now(),
+            "timeline": entries,
+        });
+        let safe: String = account
+            .email
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!(
+            "ferry-timeline-{safe}-{}.json",
+            self.clock.now().format("%Y%m%d-%H%M%S")
+        ));
+        let text = serde_json::to_string_pretty(&export).unwrap_or_default();
+        tokio::fs::write(&path, text).await.map_err(|e| {
+            AppError::new(
+                ErrorCode::Storage,
+                format!("Could not save the timeline: {e}."),
+            )
+        })?;
+        Ok(path.display().to_string())
     }
 }
 

@@ -32,6 +32,7 @@ pub mod oauth;
 pub mod profile;
 pub mod provider;
 pub mod providers;
+pub mod settings;
 pub mod sign_in;
 pub mod store;
 pub mod vault;

@@ -1,0 +1,80 @@
+//! The user's preferences, kept in the `settings` table (one JSON value per key).
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::store::StoreError;
+
+/// What the Settings panel edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Desktop notifications when a connection breaks.
+    pub notifications: bool,
+    /// How long a connection may keep failing for a passing reason (network, provider
+    /// trouble) before Ferry mentions it.
+    pub transient_alert_minutes: u32,
+    /// Start Ferry in the tray when the user logs in.
+    pub launch_at_login: bool,
+    /// Ferry has asked once whether to launch at login (after the first account).
+    pub launch_at_login_offered: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            notifications: true,
+            transient_alert_minutes: 30,
+            launch_at_login: false,
+            launch_at_login_offered: false,
+        }
+    }
+}
+
+const KEYS: [&str; 4] = [
+    "notifications",
+    "transient_alert_minutes",
+    "launch_at_login",
+    "launch_at_login_offered",
+];
+
+pub async fn load(pool: &SqlitePool) -> Result<Settings, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
+        .fetch_all(pool)
+        .await?;
+    let mut settings = Settings::default();
+    for (key, value) in rows {
+        let flag = value == "true";
+        match key.as_str() {
+            "notifications" => settings.notifications = flag,
+            "transient_alert_minutes" => {
+                if let Ok(minutes) = value.parse() {
+                    settings.transient_alert_minutes = minutes;
+                }
+            }
+            "launch_at_login" => settings.launch_at_login = flag,
+            "launch_at_login_offered" => settings.launch_at_login_offered = flag,
+            _ => {}
+        }
+    }
+    Ok(settings)
+}
+
+pub async fn save(pool: &SqlitePool, settings: &Settings) -> Result<(), StoreError> {
+    let values = [
+        settings.notifications.to_string(),
+        settings.transient_alert_minutes.to_string(),
+        settings.launch_at_login.to_string(),
+        settings.launch_at_login_offered.to_string(),
+    ];
+    let mut tx = pool.begin().await?;
+    for (key, value) in KEYS.iter().zip(values) {
+        sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Desktop notifications through notify-rust (the freedesktop notification service on
+//! Linux). Ferry's core decides what to announce; this shows it, offers Reconnect where
+//! the platform has actions, and withdraws it when asked.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ferry_core::alerts::{Alert, Notifier};
+use ferry_core::events::{CoreEvent, EventSink};
+use tauri::AppHandle;
+
+use crate::ipc::TauriSink;
+use crate::window;
+
+#[cfg(all(unix, not(target_os = "macos")))]
+type Handle = notify_rust::NotificationHandle;
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+type Handle = ();
+
+pub struct DesktopNotifier {
+    app: AppHandle,
+    sink: Arc<TauriSink>,
+    shown: Mutex<HashMap<String, Handle>>,
+}
+
+impl DesktopNotifier {
+    pub fn new(app: AppHandle, sink: Arc<TauriSink>) -> Self {
+        Self {
+            app,
+            sink,
+            shown: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+const RECONNECT: &str = "reconnect";
+const OPEN: &str = "default";
+
+impl Notifier for DesktopNotifier {
+    fn show(&self, alert: &Alert) -> Result<(), String> {
+        let mut notification = notify_rust::Notification::new();
+        notification
+            .appname("Ferry")
+            .summary(&alert.title)
+            .body(&alert.body)
+            .icon("dev.ferry.desktop");
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            notification.action(OPEN, "Open Ferry");
+            if alert.reconnect.is_some() {
+                notification.action(RECONNECT, "Reconnect");
+            }
+            // Stays until acted on or withdrawn: it is about something that needs the user.
+            notification.timeout(notify_rust::Timeout::Never);
+        }
+        let handle = notification.show().map_err(|e| e.to_string())?;
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            let id = handle.id();
+            let app = self.app.clone();
+            let sink = Arc::clone(&self.sink);
+            let account = alert.reconnect.clone();
+            // Waits for a click on this notification's actions, on a thread of its own
+            // (the call blocks until an action or until the notification closes).
+            std::thread::spawn(move || {
+                let _ = notify_rust::handle_action(id, move |action| {
+                    let chosen = match action {
+                        notify_rust::ActionResponse::Custom(name) => *name,
+                        notify_rust::ActionResponse::Closed(_) => return,
+                    };
+                    on_action(&app, &sink, chosen, account.as_deref());
+                });
+            });
+            if let Some(old) = self
+                .shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(alert.key.clone(), handle)
+            {
+                old.close();
+            }
+        }
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        {
+            let _ = handle;
+            let _ = (&self.app, &self.sink, RECONNECT, OPEN);
+        }
+        Ok(())
+    }
+
+    fn withdraw(&self, key: &str) {
+        let handle = self
+            .shown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if let Some(handle) = handle {
+            handle.close();
+            tracing::info!(key, "notification withdrawn");
+        }
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        let _ = handle;
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn on_action(app: &AppHandle, sink: &TauriSink, action: &str, account: Option<&str>) {
+    tracing::info!(action, "notification action");
+    window::show_main(app);
+    if let (RECONNECT, Some(account)) = (action, account) {
+        sink.emit(CoreEvent::ReconnectRequested(account.to_owned()));
+    }
+}
