@@ -219,7 +219,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(collect_events![
             NoticeEvent,
             AccountsChangedEvent,
-            SignInEvent
+            SignInEvent,
+            ReconnectRequestedEvent
         ])
 }
 

@@ -19,6 +19,9 @@ import {
   type SignInStarted,
   type SignInUpdate,
   type VaultStatus,
+  type HealthView_Serialize,
+  type Settings,
+  type TimelineEntry_Serialize,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
@@ -27,6 +30,8 @@ export type AccountView = AccountView_Serialize;
 export type Removed = Removed_Serialize;
 export type SignInRequest = SignInRequest_Deserialize;
 export type ServiceChoice = ServiceChoice_Serialize;
+export type HealthView = HealthView_Serialize;
+export type TimelineEntry = TimelineEntry_Serialize;
 
 export type {
   AppError,
@@ -38,6 +43,7 @@ export type {
   SignInStarted,
   SignInUpdate,
   VaultStatus,
+  Settings,
 };
 
 export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -57,10 +63,19 @@ export interface Api {
   unlockVault(passphrase: string): Promise<Result<VaultStatus>>;
   /** Only where no system keychain exists. */
   createPassphraseVault(passphrase: string): Promise<Result<VaultStatus>>;
+  /** "Sync now": checks every connection at once. */
+  checkNow(): Promise<Result<null>>;
+  accountTimeline(accountId: string): Promise<Result<TimelineEntry[]>>;
+  /** Saves the timeline as JSON in Downloads; returns the file's path. */
+  exportTimeline(accountId: string): Promise<Result<string>>;
+  getSettings(): Promise<Result<Settings>>;
+  setSettings(settings: Settings): Promise<Result<Settings>>;
   uiReady(): Promise<Result<null>>;
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
   onAccountsChanged(handler: () => void): Promise<Unlisten>;
   onSignIn(handler: (update: SignInUpdate) => void): Promise<Unlisten>;
+  /** Reconnect chosen from a notification or the tray. */
+  onReconnectRequested(handler: (accountId: string) => void): Promise<Unlisten>;
   /** Closes this window; Ferry keeps running in the tray. */
   closeWindow(): Promise<void>;
 }
@@ -75,10 +90,17 @@ export const tauriApi: Api = {
   vaultStatus: () => commands.vaultStatus(),
   unlockVault: (passphrase) => commands.unlockVault(passphrase),
   createPassphraseVault: (passphrase) => commands.createPassphraseVault(passphrase),
+  checkNow: () => commands.checkNow(),
+  accountTimeline: (accountId) => commands.accountTimeline(accountId),
+  exportTimeline: (accountId) => commands.exportTimeline(accountId),
+  getSettings: () => commands.getSettings(),
+  setSettings: (settings) => commands.setSettings(settings),
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
   onAccountsChanged: (handler) => events.accountsChangedEvent.listen(() => { handler(); }),
   onSignIn: (handler) => events.signInEvent.listen((event) => { handler(event.payload); }),
+  onReconnectRequested: (handler) =>
+    events.reconnectRequestedEvent.listen((event) => { handler(event.payload); }),
   closeWindow: () => getCurrentWindow().close(),
 };
 

@@ -46,6 +46,7 @@ export const commands = {
 export const events = {
 	accountsChangedEvent: makeEvent<AccountsChangedEvent, AccountsChangedEvent>("accounts-changed-event"),
 	noticeEvent: makeEvent<NoticeEvent, NoticeEvent>("notice-event"),
+	reconnectRequestedEvent: makeEvent<ReconnectRequestedEvent, ReconnectRequestedEvent>("reconnect-requested-event"),
 	signInEvent: makeEvent<SignInEvent, SignInEvent>("sign-in-event"),
 };
 
@@ -228,6 +229,12 @@ export type Profile =
 "test";
 
 export type Provider = "google" | "microsoft";
+
+/**
+ *  Reconnect was chosen from a notification or the tray; the UI opens the sign-in for
+ *  this account id.
+ */
+export type ReconnectRequestedEvent = string;
 
 /**  What Remove did besides deleting the account's local data. */
 export type Removed = Removed_Serialize | Removed_Deserialize;

@@ -1,4 +1,5 @@
 import type { AccountView } from "../api";
+import { HealthBadge } from "./HealthBadge";
 import { PROVIDER_NAMES, SERVICE_NAMES, SERVICE_STATE_LABELS, serviceState, timeAgo } from "./providers";
 
 /** Up to two initials from the display name, or the email's first letter. */
@@ -38,7 +39,15 @@ export function ServiceChips({ account }: { account: AccountView }) {
   );
 }
 
-export function AccountRow({ account, onOpen }: { account: AccountView; onOpen: () => void }) {
+export function AccountRow({
+  account,
+  onOpen,
+  onReconnect,
+}: {
+  account: AccountView;
+  onOpen: () => void;
+  onReconnect: () => void;
+}) {
   return (
     <li className="account-row" data-testid="account-row" data-email={account.email}>
       <Avatar account={account} />
@@ -50,6 +59,18 @@ export function AccountRow({ account, onOpen }: { account: AccountView; onOpen: 
         <ServiceChips account={account} />
       </span>
       <span className="account-side">
+        <HealthBadge health={account.health} />
+        {account.health.state === "needsSignIn" && (
+          <button
+            type="button"
+            className="button primary"
+            data-testid="account-reconnect-row"
+            aria-label={`Reconnect ${account.email}`}
+            onClick={onReconnect}
+          >
+            Reconnect
+          </button>
+        )}
         {account.lastActivityAt !== null && (
           <span className="muted small" title={new Date(account.lastActivityAt).toLocaleString()}>
             Active {timeAgo(account.lastActivityAt)}

@@ -1,6 +1,15 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { AlertDialog } from "radix-ui";
-import { call, useApi, type AccountView, type AppError, type ServiceChoice, type ServiceView } from "../api";
+import {
+  call,
+  useApi,
+  type AccountView,
+  type AppError,
+  type ServiceChoice,
+  type ServiceView,
+  type TimelineEntry,
+} from "../api";
+import { HealthBadge } from "../components/HealthBadge";
 import { Avatar, displayName } from "../components/AccountRow";
 import type { Reconnect } from "../components/AddAccountDialog";
 import {
@@ -45,6 +54,28 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
   const api = useApi();
   const [error, setError] = useState<AppError | null>(null);
   const [removing, setRemoving] = useState(false);
+  const [timeline, setTimeline] = useState<TimelineEntry[] | null>(null);
+  const [exported, setExported] = useState<string | null>(null);
+
+  // The timeline reloads whenever the account changes (a refresh, a failure).
+  useEffect(() => {
+    let current = true;
+    void call(() => api.accountTimeline(account.id)).then((result) => {
+      if (current && result.status === "ok") setTimeline(result.data);
+    });
+    return () => {
+      current = false;
+    };
+  }, [api, account]);
+
+  const exportTimeline = async () => {
+    const result = await call(() => api.exportTimeline(account.id));
+    if (result.status === "ok") {
+      setExported(result.data);
+    } else {
+      setError(result.error);
+    }
+  };
   const provider = PROVIDER_NAMES[account.provider];
   const requested = requestedServices(account);
 
@@ -92,6 +123,32 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
           {error.message}
         </div>
       )}
+
+      <section className="health-panel" data-testid="account-health" aria-labelledby="health-title">
+        <div className="section-header">
+          <h2 id="health-title">Connection</h2>
+          <HealthBadge health={account.health} />
+        </div>
+        {account.health.help !== null && account.health.state !== "healthy" && (
+          <div className={`panel ${account.health.state === "needsSignIn" ? "error" : "info"}`}>
+            <p>
+              <strong>{account.health.help.summary}.</strong> {account.health.help.fix}
+            </p>
+            {account.health.code !== null && (
+              <p className="muted small">
+                {provider} said: <code>{account.health.code}</code>
+              </p>
+            )}
+          </div>
+        )}
+        <p className="muted small">
+          {account.health.lastRefreshAt !== null
+            ? `Access last renewed ${timeAgo(account.health.lastRefreshAt)}.`
+            : "Access not renewed yet."}
+          {account.health.nextTryAt !== null &&
+            ` Next try at ${new Date(account.health.nextTryAt).toLocaleTimeString()}.`}
+        </p>
+      </section>
 
       <h2>Services</h2>
       <ul className="service-list">
@@ -150,6 +207,36 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
           Grant access signs you in again so you can allow it.
         </p>
       )}
+
+      <section aria-labelledby="timeline-title">
+        <div className="section-header">
+          <h2 id="timeline-title">What happened</h2>
+          <button type="button" className="button" data-testid="timeline-export" onClick={() => void exportTimeline()}>
+            Export as JSON
+          </button>
+        </div>
+        {exported !== null && (
+          <p className="muted small" role="status">
+            Saved to <code>{exported}</code>
+          </p>
+        )}
+        {timeline === null ? (
+          <p className="muted">Loading…</p>
+        ) : timeline.length === 0 ? (
+          <p className="muted">Nothing yet.</p>
+        ) : (
+          <ol className="timeline" data-testid="timeline" reversed>
+            {[...timeline].reverse().map((entry, index) => (
+              <li key={`${entry.at}-${String(index)}`} data-kind={entry.kind}>
+                <time dateTime={entry.at}>{new Date(entry.at).toLocaleString()}</time>
+                <span>
+                  {entry.detail} {entry.code !== null && <code>{entry.code}</code>}
+                </span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
 
       <div className="account-actions">
         <button

@@ -1,9 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { asAppError, subscribe, useApi, type AccountView, type AppError } from "../api";
+import { asAppError, call, subscribe, useApi, type AccountView, type AppError } from "../api";
 import { AddAccountDialog, type Reconnect } from "../components/AddAccountDialog";
 import { AccountRow } from "../components/AccountRow";
 import { AccountPage } from "./AccountPage";
 import { VaultBanner } from "../components/VaultBanner";
+import { SettingsDialog } from "../components/SettingsDialog";
+import { LaunchAtLoginOffer } from "../components/LaunchAtLoginOffer";
+import { requestedServices } from "./AccountPage";
 
 type Load =
   | { state: "loading" }
@@ -17,11 +20,24 @@ export function AccountsScreen() {
   // Kept in state so the dialog sees the same object for the whole sign-in.
   const [reconnect, setReconnect] = useState<Reconnect | null>(null);
   const [openAccount, setOpenAccount] = useState<string | null>(null);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  // A Reconnect chosen in a notification or the tray, taken up once the list has loaded.
+  const pendingReconnect = useRef<string | null>(null);
   const reportedReady = useRef(false);
 
   // Bumping the generation reloads the list; a response for an older generation is dropped.
   const [generation, setGeneration] = useState(0);
   const reload = useCallback(() => { setGeneration((g) => g + 1); }, []);
+
+  const startReconnect = useCallback((account: AccountView) => {
+    setReconnect({
+      accountId: account.id,
+      email: account.email,
+      provider: account.provider,
+      services: requestedServices(account),
+    });
+    setAdding(true);
+  }, []);
 
   useEffect(() => {
     let current = true;
@@ -33,6 +49,12 @@ export function AccountsScreen() {
             ? { state: "ready", accounts: result.data }
             : { state: "failed", error: result.error },
         );
+        const wanted = pendingReconnect.current;
+        const account = result.status === "ok" ? result.data.find((a) => a.id === wanted) : undefined;
+        if (account !== undefined) {
+          pendingReconnect.current = null;
+          startReconnect(account);
+        }
       },
       (reason: unknown) => {
         if (current) setLoad({ state: "failed", error: asAppError(reason) });
@@ -41,9 +63,19 @@ export function AccountsScreen() {
     return () => {
       current = false;
     };
-  }, [api, generation]);
+  }, [api, generation, startReconnect]);
 
   useEffect(() => subscribe(() => api.onAccountsChanged(reload)), [api, reload]);
+  useEffect(
+    () =>
+      subscribe(() =>
+        api.onReconnectRequested((accountId) => {
+          pendingReconnect.current = accountId;
+          reload();
+        }),
+      ),
+    [api, reload],
+  );
 
   // Tell the backend once the first real screen is on glass (for start-up timing).
   useEffect(() => {
@@ -117,8 +149,25 @@ export function AccountsScreen() {
       <VaultBanner />
       <div className="screen-header">
         <h1 id="accounts-title">Accounts</h1>
-        {load.state === "ready" && load.accounts.length > 0 && addButton}
+        <div className="header-actions">
+          {load.state === "ready" && load.accounts.length > 0 && (
+            <button
+              type="button"
+              className="button"
+              data-testid="sync-now"
+              title="Check every connection now"
+              onClick={() => void call(() => api.checkNow())}
+            >
+              Sync now
+            </button>
+          )}
+          <button type="button" className="button" data-testid="open-settings" onClick={() => { setSettingsOpen(true); }}>
+            Settings
+          </button>
+          {load.state === "ready" && load.accounts.length > 0 && addButton}
+        </div>
       </div>
+      {load.state === "ready" && load.accounts.length > 0 && <LaunchAtLoginOffer />}
 
       {load.state === "loading" && (
         <p className="muted" aria-busy="true" data-testid="accounts-loading">
@@ -154,12 +203,14 @@ export function AccountsScreen() {
               key={account.id}
               account={account}
               onOpen={() => { setOpenAccount(account.id); }}
+              onReconnect={() => { startReconnect(account); }}
             />
           ))}
         </ul>
       )}
 
       {dialog}
+      <SettingsDialog open={settingsOpen} onOpenChange={setSettingsOpen} />
     </main>
   );
 }

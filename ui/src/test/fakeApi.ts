@@ -9,6 +9,8 @@ import type {
   SignInRequest,
   SignInStarted,
   SignInUpdate,
+  Settings,
+  TimelineEntry,
   VaultStatus,
 } from "../api";
 
@@ -26,6 +28,16 @@ export function account(overrides: Partial<AccountView> = {}): AccountView {
     ],
     addedAt: "2026-11-20T10:00:00Z",
     lastActivityAt: null,
+    health: {
+      state: "healthy",
+      since: "2026-11-20T10:00:00Z",
+      nextTryAt: null,
+      code: null,
+      help: null,
+      lastRefreshAt: "2026-11-20T10:00:00Z",
+      lastSyncAt: null,
+      grantExpiresAt: null,
+    },
     ...overrides,
   };
 }
@@ -54,6 +66,41 @@ export class FakeApi implements Api {
   private signInHandlers: ((update: SignInUpdate) => void)[] = [];
 
   vault: VaultStatus = { passphrase: false, unlocked: true };
+  checks = 0;
+  timelines: Record<string, TimelineEntry[]> = {};
+  exported: string[] = [];
+  settings: Settings = {
+    notifications: true,
+    transientAlertMinutes: 30,
+    launchAtLogin: false,
+    launchAtLoginOffered: false,
+  };
+  private reconnectHandlers: ((accountId: string) => void)[] = [];
+
+  checkNow = (): Promise<Result<null>> => {
+    this.checks += 1;
+    return Promise.resolve({ status: "ok", data: null });
+  };
+  accountTimeline = (accountId: string): Promise<Result<TimelineEntry[]>> =>
+    Promise.resolve({ status: "ok", data: this.timelines[accountId] ?? [] });
+  exportTimeline = (accountId: string): Promise<Result<string>> => {
+    this.exported.push(accountId);
+    return Promise.resolve({ status: "ok", data: `/home/ada/Downloads/ferry-timeline-${accountId}.json` });
+  };
+  getSettings = (): Promise<Result<Settings>> => Promise.resolve({ status: "ok", data: this.settings });
+  setSettings = (settings: Settings): Promise<Result<Settings>> => {
+    this.settings = settings;
+    return Promise.resolve({ status: "ok", data: settings });
+  };
+  onReconnectRequested = (handler: (accountId: string) => void) => {
+    this.reconnectHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.reconnectHandlers = this.reconnectHandlers.filter((h) => h !== handler);
+    });
+  };
+  sendReconnectRequested(accountId: string) {
+    this.reconnectHandlers.forEach((h) => { h(accountId); });
+  }
   /** The passphrase that unlocks (or that was chosen). */
   passphrase = "correct horse battery";
   passphraseCalls: { kind: "unlock" | "create"; passphrase: string }[] = [];

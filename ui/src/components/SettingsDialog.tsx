@@ -1,0 +1,103 @@
+import { useEffect, useState } from "react";
+import { Dialog } from "radix-ui";
+import { call, useApi, type AppError, type Settings } from "../api";
+
+/** Notifications, how long to wait before mentioning a passing problem, and launch at login. */
+export function SettingsDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
+  return (
+    <Dialog.Root open={open} onOpenChange={onOpenChange}>
+      <Dialog.Portal>
+        <Dialog.Overlay className="dialog-overlay" />
+        <Dialog.Content className="dialog" data-testid="settings-dialog" aria-describedby={undefined}>
+          <Dialog.Title>Settings</Dialog.Title>
+          <SettingsForm onDone={() => { onOpenChange(false); }} />
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}
+
+function SettingsForm({ onDone }: { onDone: () => void }) {
+  const api = useApi();
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+
+  useEffect(() => {
+    void call(() => api.getSettings()).then((result) => {
+      if (result.status === "ok") setSettings(result.data);
+      else setError(result.error);
+    });
+  }, [api]);
+
+  if (settings === null) {
+    return error === null ? <p className="muted">Loading…</p> : <p role="alert">{error.message}</p>;
+  }
+
+  const save = async () => {
+    const result = await call(() => api.setSettings(settings));
+    if (result.status === "ok") onDone();
+    else setError(result.error);
+  };
+
+  return (
+    <form
+      className="settings-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <label className="toggle">
+        <input
+          type="checkbox"
+          data-testid="setting-notifications"
+          checked={settings.notifications}
+          onChange={(e) => { setSettings({ ...settings, notifications: e.target.checked }); }}
+        />
+        <span>
+          <strong>Notify me when an account needs me</strong>
+          <span className="muted small"> One notification per problem, withdrawn once it is fixed.</span>
+        </span>
+      </label>
+      <label className="field inline">
+        <span>Mention a passing problem (no network, provider trouble) after</span>
+        <input
+          type="number"
+          min={1}
+          max={1440}
+          data-testid="setting-transient-minutes"
+          value={settings.transientAlertMinutes}
+          onChange={(e) => { setSettings({ ...settings, transientAlertMinutes: Number(e.target.value) }); }}
+        />
+        <span>minutes</span>
+      </label>
+      <label className="toggle">
+        <input
+          type="checkbox"
+          data-testid="setting-launch-at-login"
+          checked={settings.launchAtLogin}
+          onChange={(e) => { setSettings({ ...settings, launchAtLogin: e.target.checked, launchAtLoginOffered: true }); }}
+        />
+        <span>
+          <strong>Start Ferry when I log in</strong>
+          <span className="muted small"> It starts in the tray and keeps your accounts connected.</span>
+        </span>
+      </label>
+      {error !== null && (
+        <p className="small error-text" role="alert">
+          {error.message}
+        </p>
+      )}
+      <div className="dialog-actions">
+        <Dialog.Close asChild>
+          <button type="button" className="button">
+            Cancel
+          </button>
+        </Dialog.Close>
+        <button type="submit" className="button primary" data-testid="settings-save">
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
