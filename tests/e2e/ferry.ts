@@ -92,8 +92,8 @@ export function visibleFerryWindows(): number {
 }
 
 /** Starts Ferry directly (not through WebDriver), e.g. hidden in the tray. */
-export function spawnFerry(args: string[]): ChildProcess {
-  return spawn(FERRY_BIN, args, { stdio: "ignore" });
+export function spawnFerry(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(FERRY_BIN, args, { stdio: "ignore", env: { ...process.env, ...env } });
 }
 
 /** Sends SIGTERM and resolves with the exit code. */
@@ -211,6 +211,92 @@ export async function sandbox<T>(path: string): Promise<T> {
   const response = await fetch(`${base}${path}`);
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return (await response.json()) as T;
+}
+
+/** POST on the sandbox's control API. */
+export async function sandboxPost(path: string, body: unknown = {}): Promise<void> {
+  const base = process.env.FERRY_SANDBOX_CONTROL_URL;
+  if (base === undefined) throw new Error("the sandbox is not running");
+  const response = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+}
+
+/** Withdraws every grant a sandbox user gave, as they would on their account page. */
+export async function revokeAtProvider(email: string): Promise<void> {
+  const users = await sandbox<{ id: string; email: string }[]>("/users");
+  const user = users.find((u) => u.email === email);
+  if (user === undefined) throw new Error(`no sandbox user ${email}`);
+  await sandboxPost(`/users/${user.id}/revoke`);
+}
+
+/** What the notification server (dunst) has on screen now. */
+export function notificationsDisplayed(): number {
+  return Number(execFileSync("dunstctl", ["count", "displayed"], { encoding: "utf8" }).trim());
+}
+
+/**
+ * Every notification sent to the notification server, and every withdrawal, as seen on
+ * the session bus (dbus-monitor): what a desktop's notification daemon receives.
+ */
+export class NotificationWatch {
+  readonly shown: string[] = [];
+  closed = 0;
+  private readonly monitor: ChildProcess;
+
+  private constructor(monitor: ChildProcess) {
+    this.monitor = monitor;
+  }
+
+  static async start(): Promise<NotificationWatch> {
+    const monitor = spawn("dbus-monitor", [
+      "--session",
+      "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+      "type='method_call',interface='org.freedesktop.Notifications',member='CloseNotification'",
+    ]);
+    const watch = new NotificationWatch(monitor);
+    let strings: string[] | null = null;
+    let buffer = "";
+    monitor.stdout?.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.startsWith("method call")) {
+          if (line.includes("member=Notify")) strings = [];
+          else {
+            strings = null;
+            if (line.includes("member=CloseNotification")) watch.closed += 1;
+          }
+          continue;
+        }
+        const text = /^\s+string "(.*)"$/.exec(line);
+        if (strings !== null && text !== null) {
+          strings.push(text[1] ?? "");
+          // app name, icon, summary: the summary is the third string.
+          if (strings.length === 3) watch.shown.push(strings[2] ?? "");
+        }
+      }
+    });
+    // dbus-monitor prints nothing until it is listening; give it a moment to attach.
+    await new Promise((r) => setTimeout(r, 500));
+    return watch;
+  }
+
+  stop(): void {
+    this.monitor.kill();
+  }
+}
+
+/** A PNG of the whole screen: the Ferry window and any notification dunst shows. */
+export function screenshotScreen(name: string): string {
+  mkdirSync(SHOTS_DIR, { recursive: true });
+  const path = join(SHOTS_DIR, `${name}.png`);
+  execFileSync("import", ["-window", "root", path]);
+  return path;
 }
 
 /** One query on Ferry's database file, with the sqlite3 shell (read-only). */

@@ -29,6 +29,7 @@ import {
   type Browser,
   type Person,
 } from "./ferry";
+import { chips, chooseInDialog, row, rowShownAt, watchForRow } from "./accounts";
 
 const ADA: Person = { email: "ada@example.com", password: "ada" };
 const GRACE: Person = { email: "grace@example.org", password: "grace" };
@@ -61,55 +62,6 @@ afterAll(() => {
   // Leave the next test file an empty Ferry.
   for (const suffix of ["", "-wal", "-shm"]) rmSync(join(DATA_DIR, `ferry.sqlite3${suffix}`), { force: true });
 });
-
-/** Opens Add account and chooses the provider and services (true = ticked). */
-async function chooseInDialog(
-  b: Browser,
-  provider: "google" | "microsoft",
-  services: { mail: boolean; calendar: boolean; contacts: boolean },
-): Promise<void> {
-  await byTestId(b, "add-account").click();
-  await byTestId(b, "add-account-dialog").waitForDisplayed();
-  await byTestId(b, `provider-${provider}`).click();
-  for (const [name, wanted] of Object.entries(services)) {
-    const box = byTestId(b, `service-${name}`);
-    if ((await box.isSelected()) !== wanted) await box.click();
-  }
-}
-
-/** Notes, in the page, when the row for `email` first appears. */
-async function watchForRow(b: Browser, email: string): Promise<void> {
-  await b.execute((wanted: string) => {
-    const w = window as unknown as { __rowShownAt?: number };
-    delete w.__rowShownAt;
-    const seen = () => document.querySelector(`[data-testid="account-row"][data-email="${wanted}"]`) !== null;
-    const observer = new MutationObserver(() => {
-      if (seen()) {
-        w.__rowShownAt = Date.now();
-        observer.disconnect();
-      }
-    });
-    observer.observe(document.body, { childList: true, subtree: true });
-  }, email);
-}
-
-async function rowShownAt(b: Browser): Promise<number> {
-  return b.execute(() => (window as unknown as { __rowShownAt?: number }).__rowShownAt ?? 0);
-}
-
-function row(b: Browser, email: string) {
-  return b.$(`[data-testid="account-row"][data-email="${email}"]`);
-}
-
-async function chips(b: Browser, email: string): Promise<string[]> {
-  return b.execute(
-    (wanted: string) =>
-      Array.from(document.querySelectorAll(`[data-testid="account-row"][data-email="${wanted}"] .chip`)).map(
-        (chip) => chip.textContent,
-      ),
-    email,
-  );
-}
 
 describe("Add account", () => {
   it("adds a Google account with Mail and Calendar through the loopback listener", async () => {

@@ -38,7 +38,7 @@ describe("the tray", () => {
     const item = await host.waitForItem();
     expect(await host.itemProperty(item, "Status")).toBe("Active");
     const labels = (await host.menu(item)).filter((e) => e.type !== "separator").map((e) => e.label);
-    expect(labels).toEqual(["Open Ferry", "Quit Ferry"]);
+    expect(labels).toEqual(["Sync now", "Open Ferry", "Quit Ferry"]);
   });
 
   it("quits Ferry cleanly from its menu", async () => {

@@ -95,6 +95,12 @@ impl Keeper {
         }
     }
 
+    /// Asks for a look at the notifications soon (something changed outside the keeper,
+    /// such as a reconnect).
+    pub(crate) fn review_soon(&self) {
+        self.alerts_due.notify_one();
+    }
+
     fn lock_for(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(locks.entry(account_id.to_owned()).or_default())

@@ -299,6 +299,8 @@ impl Core {
                 );
                 if ended {
                     self.events.emit(CoreEvent::AccountsChanged);
+                    // A reconnect may end an incident: its notification goes.
+                    self.keeper.review_soon();
                     self.notify(
                         NoticeLevel::Info,
                         if reconnect.is_some() {
