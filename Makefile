@@ -25,11 +25,13 @@ setup:
 bindings:
 	FERRY_UPDATE_BINDINGS=1 cargo test --locked --test bindings
 
-## Start-up time and memory of a release build, printed.
+## Start-up time and memory of a release build, and the keeper over a simulated day
+## with 100 accounts; each prints its figures.
 bench: setup
 	npm run build --workspace ui
 	cargo build --release --locked --features custom-protocol
 	tests/session/run.sh tests/bench/footprint.sh target/release/ferry
+	cargo bench --locked -p ferry-core --bench keeper_day
 
 fmt:
 	cargo fmt --all

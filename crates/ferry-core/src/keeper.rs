@@ -57,6 +57,11 @@ pub struct KeeperStats {
     pub idle_wakeups: AtomicU64,
     /// Refresh requests sent to a provider.
     pub refreshes: AtomicU64,
+    /// Passes over the accounts (each wake-up makes one, or more when work was done).
+    pub passes: AtomicU64,
+    /// Refresh requests in flight now, and the most ever at once.
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
 }
 
 /// The keeper's state inside the core.
@@ -187,6 +192,7 @@ impl Core {
                     None
                 }
             };
+            self.keeper.stats.passes.fetch_add(1, Ordering::Relaxed);
             let wake_at = next.map_or(now + TICK, |n| n.min(now + TICK)).max(now);
             tokio::select! {
                 () = self.clock.sleep_until(wake_at) => {}
@@ -345,7 +351,12 @@ impl Core {
                 .await?;
             return Err(needs_sign_in(provider));
         };
-        self.keeper.stats.refreshes.fetch_add(1, Ordering::Relaxed);
+        let stats = &self.keeper.stats;
+        stats.refreshes.fetch_add(1, Ordering::Relaxed);
+        let now_in_flight = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats
+            .peak_in_flight
+            .fetch_max(now_in_flight, Ordering::SeqCst);
         let now = self.clock.now();
         let result = refresh::refresh(
             &self.keeper.http,
@@ -356,6 +367,7 @@ impl Core {
             now,
         )
         .await;
+        stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         match result {
             Ok(refreshed) => {
                 self.failpoint("after-token-response");
