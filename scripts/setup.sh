@@ -12,13 +12,13 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 # Build: WebKitGTK, the tray's appindicator, SVG icons, OpenSSL, D-Bus (keyring), xdo.
 # Tests: Xvfb, a D-Bus session, gnome-keyring (Secret Service), dunst (notifications),
 # keyutils, WebKitWebDriver, ImageMagick for whole-screen screenshots, sqlite3 to
-# inspect the database from e2e tests.
+# inspect the database from e2e tests, trayer (an X11 tray) to show the tray menu.
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates git file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin
   libssl-dev libdbus-1-dev libsecret-1-dev libxdo-dev
   xvfb dbus dbus-x11 gnome-keyring dunst keyutils xdg-utils libglib2.0-bin
-  webkit2gtk-driver imagemagick xdotool sqlite3
+  webkit2gtk-driver imagemagick xdotool sqlite3 trayer
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
