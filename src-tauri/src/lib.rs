@@ -8,6 +8,8 @@ mod links;
 mod notifications;
 mod signals;
 mod tray;
+#[cfg(target_os = "linux")]
+mod wake;
 mod window;
 
 use std::sync::Arc;
@@ -130,6 +132,8 @@ pub fn run() {
                 .inspect_err(|err| tracing::error!(code = ?err.code, %err, "core failed to start"));
             if let Ok(core) = &core {
                 core.start_keeper();
+                #[cfg(target_os = "linux")]
+                wake::watch(Arc::clone(core));
             }
             app.manage(Shell {
                 info,

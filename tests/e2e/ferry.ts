@@ -252,7 +252,10 @@ export class NotificationWatch {
   }
 
   static async start(): Promise<NotificationWatch> {
-    const monitor = spawn("dbus-monitor", [
+    // Line-buffered: into a pipe, dbus-monitor would otherwise hold messages back.
+    const monitor = spawn("stdbuf", [
+      "-oL",
+      "dbus-monitor",
       "--session",
       "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
       "type='method_call',interface='org.freedesktop.Notifications',member='CloseNotification'",

@@ -3,6 +3,7 @@
 // user would on their account page; "Sync now" from the tray makes Ferry look at once.
 //
 // The tests run in order and build on each other's accounts.
+import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -39,6 +40,8 @@ let watch: NotificationWatch;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
+  // Start from an empty screen: other test files may have left notifications up.
+  execFileSync("dunstctl", ["close-all"]);
   host = await TrayHost.start();
   watch = await NotificationWatch.start();
 });
@@ -197,5 +200,27 @@ describe("A revoked grant", () => {
     await waitUntil(async () => (await health(b, ADA.email)) === "needsSignIn", 10_000);
     await sleep(2_500);
     expect(watch.shown.slice(seenBefore)).toEqual([]);
+  });
+});
+
+describe("A resume from suspend", () => {
+  it("makes Ferry look at every connection at once", async () => {
+    const b = await start();
+    // Ada signs in again, then loses access while the machine sleeps.
+    browseAs(ADA);
+    await row(b, ADA.email).$('[data-testid="account-reconnect-row"]').click();
+    await byTestId(b, "sign-in-continue").click();
+    await waitUntil(async () => (await health(b, ADA.email)) === "healthy", 15_000);
+    await revokeAtProvider(ADA.email);
+    await sleep(500);
+    expect(await health(b, ADA.email), "nothing has looked yet").toBe("healthy");
+
+    // logind announces the resume on the system bus.
+    execFileSync("gdbus", [
+      "emit", "--system", "--object-path", "/org/freedesktop/login1",
+      "--signal", "org.freedesktop.login1.Manager.PrepareForSleep", "false",
+    ]);
+    await waitUntil(async () => (await health(b, ADA.email)) === "needsSignIn", 10_000);
+    expect(await health(b, ADA.email)).toBe("needsSignIn");
   });
 });

@@ -51,6 +51,16 @@ eval "$(printf '\n' | gnome-keyring-daemon --unlock --components=secrets \
   --control-directory="$XDG_RUNTIME_DIR")"
 export GNOME_KEYRING_CONTROL
 
+# A private stand-in for the system bus, where logind and NetworkManager would announce
+# a resume or a network change; tests emit those signals on it.
+system_bus_dir="$XDG_RUNTIME_DIR/system-bus"
+mkdir -p "$system_bus_dir"
+dbus-daemon --session --nofork --address="unix:path=$system_bus_dir/socket" \
+  >"$XDG_STATE_HOME/system-bus.log" 2>&1 &
+pids+=($!)
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$system_bus_dir/socket"
+for _ in $(seq 50); do [[ -S "$system_bus_dir/socket" ]] && break; sleep 0.1; done
+
 # The notification server.
 dunst -config /dev/null >"$XDG_STATE_HOME/dunst.log" 2>&1 &
 pids+=($!)
