@@ -86,6 +86,17 @@ fn check_now(shell: State<'_, Shell>) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Pauses or resumes the background work for an account.
+#[tauri::command]
+#[specta::specta]
+async fn set_paused(
+    shell: State<'_, Shell>,
+    account_id: String,
+    paused: bool,
+) -> Result<(), AppError> {
+    shell.core()?.set_paused(&account_id, paused).await
+}
+
 /// What happened to an account, oldest first.
 #[tauri::command]
 #[specta::specta]
@@ -207,6 +218,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             remove_account,
             set_services,
             check_now,
+            set_paused,
             account_timeline,
             export_timeline,
             get_settings,

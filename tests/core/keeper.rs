@@ -397,3 +397,42 @@ async fn twenty_minutes_unreachable_is_retried_quietly_and_heals_on_its_own() {
     assert!(w.shows().is_empty());
     w.ferry.core.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_paused_account_is_left_alone_until_resumed() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.ferry.core.start_keeper();
+    w.ferry.core.set_paused(&id, true).await.expect("pause");
+    assert_eq!(w.account(&id).await.health.state, HealthState::Paused);
+    for _ in 0..5 {
+        w.advance(Duration::minutes(30));
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert_eq!(w.refreshes("google"), 0, "no refresh while paused");
+
+    w.ferry.core.set_paused(&id, false).await.expect("resume");
+    w.until(&id, "refreshed after resuming", |a| {
+        a.health.state == HealthState::Healthy && a.health.last_refresh_at > Some(a.added_at)
+    })
+    .await;
+    assert_eq!(
+        w.refreshes("google"),
+        1,
+        "the expired token was renewed at once"
+    );
+    let kinds: Vec<TimelineKind> = w
+        .ferry
+        .core
+        .timeline(&id)
+        .await
+        .expect("timeline")
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&TimelineKind::Paused) && kinds.contains(&TimelineKind::Resumed),
+        "{kinds:?}"
+    );
+    w.ferry.core.shutdown().await;
+}

@@ -371,6 +371,25 @@ describe("Connection health", () => {
     expect(await screen.findByRole("dialog", { name: "Reconnect ada@example.com" })).toBeInTheDocument();
   });
 
+  it("pauses and resumes an account from its page", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    const paused = account({ health: { ...account().health, state: "paused" } });
+    api.accounts = { status: "ok", data: [account()] };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
+    await user.click(screen.getByRole("button", { name: "Pause" }));
+    expect(api.paused).toEqual([{ accountId: "a1", paused: true }]);
+    api.accounts = { status: "ok", data: [paused] };
+    act(() => { api.sendAccountsChanged(); });
+    expect(await screen.findByText(/Paused: Ferry does not renew/)).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Resume" }));
+    expect(api.paused).toEqual([
+      { accountId: "a1", paused: true },
+      { accountId: "a1", paused: false },
+    ]);
+  });
+
   it("checks every connection with Sync now", async () => {
     const user = userEvent.setup();
     const api = new FakeApi();

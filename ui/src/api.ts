@@ -65,6 +65,8 @@ export interface Api {
   createPassphraseVault(passphrase: string): Promise<Result<VaultStatus>>;
   /** "Sync now": checks every connection at once. */
   checkNow(): Promise<Result<null>>;
+  /** Pauses or resumes the background work for an account. */
+  setPaused(accountId: string, paused: boolean): Promise<Result<null>>;
   accountTimeline(accountId: string): Promise<Result<TimelineEntry[]>>;
   /** Saves the timeline as JSON in Downloads; returns the file's path. */
   exportTimeline(accountId: string): Promise<Result<string>>;
@@ -91,6 +93,7 @@ export const tauriApi: Api = {
   unlockVault: (passphrase) => commands.unlockVault(passphrase),
   createPassphraseVault: (passphrase) => commands.createPassphraseVault(passphrase),
   checkNow: () => commands.checkNow(),
+  setPaused: (accountId, paused) => commands.setPaused(accountId, paused),
   accountTimeline: (accountId) => commands.accountTimeline(accountId),
   exportTimeline: (accountId) => commands.exportTimeline(accountId),
   getSettings: () => commands.getSettings(),

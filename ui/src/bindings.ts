@@ -22,6 +22,8 @@ export const commands = {
 	setServices: (accountId: string, services: ServiceChoice_Deserialize) => typedError<null, AppError>(__TAURI_INVOKE("set_services", { accountId, services })),
 	/**  "Sync now": checks every connection at once. */
 	checkNow: () => typedError<null, AppError>(__TAURI_INVOKE("check_now")),
+	/**  Pauses or resumes the background work for an account. */
+	setPaused: (accountId: string, paused: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_paused", { accountId, paused })),
 	/**  What happened to an account, oldest first. */
 	accountTimeline: (accountId: string) => typedError<TimelineEntry_Serialize[], AppError>(__TAURI_INVOKE("account_timeline", { accountId })),
 	/**  Saves an account's timeline as JSON in the Downloads folder; returns the file's path. */

@@ -167,6 +167,63 @@ impl Core {
         self.keeper.wake.notify_one();
     }
 
+    /// Pauses (or resumes) the keeper's work for an account. A paused account is left
+    /// alone: no refreshes, no notifications, until resumed.
+    pub async fn set_paused(&self, account_id: &str, paused: bool) -> Result<(), AppError> {
+        let lock = self.keeper.lock_for(account_id);
+        let _guard = lock.lock().await;
+        let now = self.clock.now();
+        let mut conn = self
+            .store
+            .pool()
+            .begin()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        if self.store.account_provider(account_id).await?.is_none() {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                "That account is no longer in Ferry.",
+            ));
+        }
+        let mut health = health::get(&mut conn, account_id)
+            .await?
+            .unwrap_or_else(|| Health::healthy(account_id, now));
+        let (state, kind, detail) = if paused {
+            (HealthState::Paused, TimelineKind::Paused, "Paused by you.")
+        } else {
+            (
+                HealthState::Healthy,
+                TimelineKind::Resumed,
+                "Resumed by you.",
+            )
+        };
+        if health.state == state {
+            return Ok(());
+        }
+        health.state = state;
+        health.since = now;
+        health.cause = None;
+        health.code = None;
+        health.failures = 0;
+        health.next_try_at = None;
+        health.notified_at = None;
+        health::put(&mut conn, &health).await?;
+        health::append(
+            &mut conn,
+            account_id,
+            &entry(now, kind, detail.into(), None),
+        )
+        .await?;
+        conn.commit()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        self.events.emit(CoreEvent::AccountsChanged);
+        self.keeper.alerts_due.notify_one();
+        // Resuming: look at it now rather than at the next tick.
+        self.keeper.wake.notify_one();
+        Ok(())
+    }
+
     pub fn keeper_stats(&self) -> &KeeperStats {
         &self.keeper.stats
     }

@@ -68,6 +68,11 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
     };
   }, [api, account]);
 
+  const setPaused = async (paused: boolean) => {
+    const result = await call(() => api.setPaused(account.id, paused));
+    setError(result.status === "error" ? result.error : null);
+  };
+
   const exportTimeline = async () => {
     const result = await call(() => api.exportTimeline(account.id));
     if (result.status === "ok") {
@@ -127,8 +132,24 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
       <section className="health-panel" data-testid="account-health" aria-labelledby="health-title">
         <div className="section-header">
           <h2 id="health-title">Connection</h2>
-          <HealthBadge health={account.health} />
+          <span className="header-actions">
+            <HealthBadge health={account.health} />
+            <button
+              type="button"
+              className="button"
+              data-testid="account-pause"
+              onClick={() => void setPaused(account.health.state !== "paused")}
+            >
+              {account.health.state === "paused" ? "Resume" : "Pause"}
+            </button>
+          </span>
         </div>
+        {account.health.state === "paused" && (
+          <p className="muted small">
+            Paused: Ferry does not renew this account's access or tell you about it until you
+            resume.
+          </p>
+        )}
         {account.health.help !== null && account.health.state !== "healthy" && (
           <div className={`panel ${account.health.state === "needsSignIn" ? "error" : "info"}`}>
             <p>

@@ -81,6 +81,11 @@ export class FakeApi implements Api {
     this.checks += 1;
     return Promise.resolve({ status: "ok", data: null });
   };
+  paused: { accountId: string; paused: boolean }[] = [];
+  setPaused = (accountId: string, paused: boolean): Promise<Result<null>> => {
+    this.paused.push({ accountId, paused });
+    return Promise.resolve({ status: "ok", data: null });
+  };
   accountTimeline = (accountId: string): Promise<Result<TimelineEntry[]>> =>
     Promise.resolve({ status: "ok", data: this.timelines[accountId] ?? [] });
   exportTimeline = (accountId: string): Promise<Result<string>> => {
