@@ -11,7 +11,7 @@ use crate::alerts::Notifier;
 use crate::browser::SystemBrowser;
 use crate::clock::Clock;
 use crate::deeplink::{DeepLink, DeepLinkError};
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::events::{CoreEvent, EventSink, Notice, NoticeLevel};
 use crate::keeper::Keeper;
 use crate::oauth::{Revocation, SignInFlows};
@@ -167,6 +167,15 @@ impl Core {
         Ok(self.store.list_accounts().await?)
     }
 
+    /// One account as the UI sees it.
+    pub async fn account(&self, account_id: &str) -> Result<AccountView, AppError> {
+        self.list_accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.id == account_id)
+            .ok_or_else(AppError::account_gone)
+    }
+
     /// Handles a `ferry://` URL from the OS, whether it came with a cold start or to the
     /// running instance. Never fails: what Ferry does not understand is logged and dropped.
     pub fn open_link(self: &Arc<Self>, raw: &str) -> LinkOutcome {
@@ -197,15 +206,7 @@ impl Core {
     /// then deletes its tokens and every local row. The local data goes even when the
     /// provider cannot be reached; the result says what is left to do.
     pub async fn remove_account(&self, account_id: &str) -> Result<Removed, AppError> {
-        let account = self
-            .store
-            .list_accounts()
-            .await?
-            .into_iter()
-            .find(|a| a.id == account_id)
-            .ok_or_else(|| {
-                AppError::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
-            })?;
+        let account = self.account(account_id).await?;
         let provider = account.provider;
         let root = self.vault.root().await?;
         let refresh = signed_in::remove(self.store.pool(), &root, account_id).await?;
@@ -260,10 +261,7 @@ impl Core {
         services: crate::oauth::ServiceChoice,
     ) -> Result<(), AppError> {
         if !self.store.keep_requested(account_id, &services).await? {
-            return Err(AppError::new(
-                ErrorCode::NotFound,
-                "That account is no longer in Ferry.",
-            ));
+            return Err(AppError::account_gone());
         }
         self.events.emit(CoreEvent::AccountsChanged);
         Ok(())

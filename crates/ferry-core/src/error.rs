@@ -52,4 +52,15 @@ impl AppError {
             message: message.into(),
         }
     }
+
+    /// The account asked about was removed (perhaps in another window, or just now).
+    pub fn account_gone() -> Self {
+        Self::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        crate::store::StoreError::from(err).into()
+    }
 }

@@ -81,14 +81,9 @@ pub(crate) struct Keeper {
 
 impl Keeper {
     pub(crate) fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
         Self {
             locks: Mutex::new(HashMap::new()),
-            http,
+            http: crate::oauth::http_client(),
             wake: Notify::new(),
             forced: std::sync::atomic::AtomicBool::new(false),
             stop: Notify::new(),
@@ -173,17 +168,9 @@ impl Core {
         let lock = self.keeper.lock_for(account_id);
         let _guard = lock.lock().await;
         let now = self.clock.now();
-        let mut conn = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut conn = self.store.pool().begin().await?;
         if self.store.account_provider(account_id).await?.is_none() {
-            return Err(AppError::new(
-                ErrorCode::NotFound,
-                "That account is no longer in Ferry.",
-            ));
+            return Err(AppError::account_gone());
         }
         let mut health = health::get(&mut conn, account_id)
             .await?
@@ -214,9 +201,7 @@ impl Core {
             &entry(now, kind, detail.into(), None),
         )
         .await?;
-        conn.commit()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        conn.commit().await?;
         self.events.emit(CoreEvent::AccountsChanged);
         self.keeper.alerts_due.notify_one();
         // Resuming: look at it now rather than at the next tick.
@@ -273,8 +258,7 @@ impl Core {
             "SELECT account_id, access_expires_at FROM account_tokens",
         )
         .fetch_all(self.store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?
+        .await?
         .into_iter()
         .collect();
         let forced = self.keeper.forced.swap(false, Ordering::SeqCst);
@@ -368,15 +352,8 @@ impl Core {
             .store
             .account_provider(account_id)
             .await?
-            .ok_or_else(|| {
-                AppError::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
-            })?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+            .ok_or_else(AppError::account_gone)?;
+        let mut conn = self.store.pool().acquire().await?;
         let stored = signed_in::stored(&mut conn, &root, account_id)
             .await?
             .ok_or_else(|| {
@@ -488,12 +465,7 @@ impl Core {
         if refreshed.grant_expires_at.is_some() {
             after.grant_expires_at = refreshed.grant_expires_at;
         }
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut tx = self.store.pool().begin().await?;
         signed_in::replace_tokens(&mut tx, &root, account_id, &stored, now).await?;
         health::put(&mut tx, &after).await?;
         let detail = format!(
@@ -519,7 +491,7 @@ impl Core {
             )
             .await?;
         }
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
         tracing::info!(%provider, rotated, "access token refreshed");
         self.events.emit(CoreEvent::AccountsChanged);
         if before.state != HealthState::Healthy {
@@ -582,17 +554,12 @@ impl Core {
                 after.next_try_at = Some(now + backoff(after.failures, failure.retry_after));
             }
         }
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut tx = self.store.pool().begin().await?;
         health::put(&mut tx, &after).await?;
         for e in &entries {
             health::append(&mut tx, account_id, e).await?;
         }
-        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        tx.commit().await?;
         tracing::warn!(%provider, kind = ?failure.kind, code = %failure.code, "refresh failed");
         self.events.emit(CoreEvent::AccountsChanged);
         self.keeper.alerts_due.notify_one();
@@ -670,12 +637,7 @@ impl Core {
             }
         }
         if !decision.mark_notified.is_empty() || !decision.mark_warned.is_empty() {
-            let mut tx = self
-                .store
-                .pool()
-                .begin()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut tx = self.store.pool().begin().await?;
             for (ids, column) in [
                 (&decision.mark_notified, "notified_at"),
                 (&decision.mark_warned, "warned_at"),
@@ -687,8 +649,7 @@ impl Core {
                     .bind(now.timestamp_millis())
                     .bind(id)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(crate::store::StoreError::from)?;
+                    .await?;
                     let detail = if settings.enabled {
                         "You were notified."
                     } else {
@@ -702,7 +663,7 @@ impl Core {
                     .await?;
                 }
             }
-            tx.commit().await.map_err(crate::store::StoreError::from)?;
+            tx.commit().await?;
         }
         if !decision.show.is_empty() || !decision.withdraw.is_empty() {
             self.events.emit(CoreEvent::AccountsChanged);
@@ -746,15 +707,7 @@ impl Core {
         account_id: &str,
         dir: &std::path::Path,
     ) -> Result<String, AppError> {
-        let account = self
-            .store
-            .list_accounts()
-            .await?
-            .into_iter()
-            .find(|a| a.id == account_id)
-            .ok_or_else(|| {
-                AppError::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
-            })?;
+        let account = self.account(account_id).await?;
         let entries = self.timeline(account_id).await?;
         let export = serde_json::json!({
             "account": { "email": account.email, "provider": account.provider },

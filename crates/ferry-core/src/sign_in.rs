@@ -86,9 +86,7 @@ impl From<SaveError> for AppError {
             SaveError::DifferentAccount { .. } => {
                 AppError::new(ErrorCode::SignIn, capitalise(&err.to_string()))
             }
-            SaveError::NoSuchAccount => {
-                AppError::new(ErrorCode::NotFound, "That account is no longer in Ferry.")
-            }
+            SaveError::NoSuchAccount => AppError::account_gone(),
             SaveError::Store(store) => store.into(),
         }
     }
@@ -126,10 +124,7 @@ impl Core {
         if let Some(id) = &request.reconnect {
             let known = self.store.account_provider(id).await?;
             if known != Some(request.provider) {
-                return Err(AppError::new(
-                    ErrorCode::NotFound,
-                    "That account is no longer in Ferry.",
-                ));
+                return Err(AppError::account_gone());
             }
         }
         // The keychain is asked first: if it is locked or missing, the user hears so before
@@ -211,16 +206,7 @@ impl Core {
 
     /// Cancel in the dialog. Returns whether that sign-in was still in progress.
     pub fn cancel_sign_in(&self, flow_id: &str) -> bool {
-        let mut active = self.active();
-        if active.as_ref().is_none_or(|a| a.flow_id != flow_id) {
-            return false;
-        }
-        let taken = active.take();
-        drop(active);
-        if let Some(taken) = taken {
-            self.end(taken, SignInStage::Cancelled);
-        }
-        true
+        self.end_if_active(flow_id, SignInStage::Cancelled)
     }
 
     /// Cancels whatever sign-in is in progress (a new one starts, or Ferry shuts down).

@@ -150,14 +150,8 @@ fn random_token() -> String {
 
 impl SignInFlows {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            // The oauth2 crate requires it: a token endpoint must not redirect us.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
         Self {
-            http,
+            http: super::http_client(),
             keys: KeyCache::default(),
             pending: Mutex::new(HashMap::new()),
         }
