@@ -18,7 +18,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin
   libssl-dev libdbus-1-dev libsecret-1-dev libxdo-dev
   xvfb dbus dbus-x11 gnome-keyring dunst keyutils xdg-utils libglib2.0-bin
-  webkit2gtk-driver imagemagick xdotool sqlite3 trayer
+  webkit2gtk-driver imagemagick xdotool sqlite3 trayer desktop-file-utils
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -18,7 +18,9 @@ use ferry_sandbox::browser::Person;
 use ferry_sandbox::{Sandbox, SandboxOptions};
 use secrecy::ExposeSecret;
 
-use crate::support::{add_account, start_core, Started};
+use ferry_core::providers::ProviderSettings;
+
+use crate::support::{add_account, settings, start_core_with, Started};
 
 const SERVICES: ServiceChoice = ServiceChoice {
     mail: true,
@@ -40,14 +42,21 @@ fn real_now() -> DateTime<Utc> {
 }
 
 async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// A world whose provider settings `adjust` changes first.
+async fn world_with(adjust: impl FnOnce(&mut ProviderSettings)) -> World {
     let sandbox = Sandbox::start(SandboxOptions::default())
         .await
         .expect("sandbox");
     let dir = tempfile::tempdir().expect("dir");
     let clock = Arc::new(ManualClock::new(real_now()));
     let notifier = Arc::new(RecordingNotifier::default());
-    let ferry = start_core(
-        &sandbox,
+    let mut providers = settings(&sandbox);
+    adjust(&mut providers);
+    let ferry = start_core_with(
+        providers,
         dir.path(),
         Arc::new(MemoryKeyStore::default()),
         clock.clone(),
@@ -435,4 +444,33 @@ async fn a_paused_account_is_left_alone_until_resumed() {
         "{kinds:?}"
     );
     w.ferry.core.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_google_project_in_testing_warns_the_day_before_its_grants_end() {
+    let mut w = world_with(|p| p.google.as_mut().expect("google").testing = true).await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    let ends = w
+        .account(&id)
+        .await
+        .health
+        .grant_expires_at
+        .expect("known end");
+    assert_eq!(
+        ends.timestamp_millis(),
+        (w.clock.now() + Duration::days(7)).timestamp_millis(),
+        "7 days after consent"
+    );
+    // Five days on: nothing to say yet.
+    w.advance(Duration::days(5));
+    w.ferry.core.review_alerts().await.expect("review");
+    assert!(w.shows().is_empty());
+    // Within a day of the end: one warning, once.
+    w.advance(Duration::days(1) + Duration::hours(2));
+    w.ferry.core.review_alerts().await.expect("review");
+    w.ferry.core.review_alerts().await.expect("review");
+    assert_eq!(
+        w.shows(),
+        ["ada@example.com needs signing in again tomorrow"]
+    );
 }

@@ -97,6 +97,17 @@ pub async fn start_core(
     clock: Arc<dyn Clock>,
     notifier: Arc<dyn Notifier>,
 ) -> Started {
+    start_core_with(settings(sandbox), dir, keys, clock, notifier).await
+}
+
+/// As [`start_core`], with provider settings the test adjusted.
+pub async fn start_core_with(
+    providers: ProviderSettings,
+    dir: &std::path::Path,
+    keys: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    notifier: Arc<dyn Notifier>,
+) -> Started {
     let sink = Arc::new(RecordingSink::default());
     let (tx, rx) = mpsc::unbounded_channel();
     let browser = Arc::new(ScriptedBrowser {
@@ -109,7 +120,7 @@ pub async fn start_core(
         profile: Profile::Test,
         version: "0.0.0-test".into(),
         data_dir: dir.to_owned(),
-        providers: settings(sandbox),
+        providers,
     };
     let core = Core::start(
         config,
