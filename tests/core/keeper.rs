@@ -474,3 +474,24 @@ async fn a_google_project_in_testing_warns_the_day_before_its_grants_end() {
         ["ada@example.com needs signing in again tomorrow"]
     );
 }
+
+#[tokio::test]
+async fn an_account_shows_working_while_its_refresh_is_in_flight() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.fault(serde_json::json!({
+        "service": "google", "path_contains": "/token", "grant_type": "refresh_token",
+        "action": { "kind": "latency", "ms": 400 }
+    }))
+    .await;
+    w.advance(Duration::minutes(57));
+    let core = Arc::clone(&w.ferry.core);
+    let caller = {
+        let id = id.clone();
+        tokio::spawn(async move { core.access_token(&id).await })
+    };
+    w.until(&id, "working", |a| a.health.state == HealthState::Working)
+        .await;
+    caller.await.expect("joined").expect("token");
+    assert_eq!(w.account(&id).await.health.state, HealthState::Healthy);
+}

@@ -159,6 +159,8 @@ export type ErrorCode =
 
 /**  Where an account's connection stands. */
 export type HealthState = "healthy" | 
+/**  Renewing access right now (never stored: the keeper reports it while it works). */
+"working" | 
 /**
  *  Refreshing failed for a reason that passes (network, provider trouble); Ferry
  *  retries on its own.

@@ -18,6 +18,7 @@ use crate::oauth::{Revocation, SignInFlows};
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
 use crate::sign_in::ActiveSignIn;
+use crate::store::health::HealthState;
 use crate::store::signed_in;
 use crate::store::{AccountView, Store, DATABASE_FILE};
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
@@ -164,7 +165,15 @@ impl Core {
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<AccountView>, AppError> {
-        Ok(self.store.list_accounts().await?)
+        let mut accounts = self.store.list_accounts().await?;
+        for account in &mut accounts {
+            let state = account.health.state;
+            let busy = matches!(state, HealthState::Healthy | HealthState::Retrying);
+            if busy && self.keeper.is_working(&account.id) {
+                account.health.state = HealthState::Working;
+            }
+        }
+        Ok(accounts)
     }
 
     /// One account as the UI sees it.

@@ -67,6 +67,8 @@ pub struct KeeperStats {
 /// The keeper's state inside the core.
 pub(crate) struct Keeper {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Accounts whose refresh is in flight, shown as "Working".
+    working: Mutex<std::collections::HashSet<String>>,
     http: reqwest::Client,
     wake: Notify,
     /// Set by [`Core::check_now`]: the next pass refreshes every account it can.
@@ -83,6 +85,7 @@ impl Keeper {
     pub(crate) fn new() -> Self {
         Self {
             locks: Mutex::new(HashMap::new()),
+            working: Mutex::new(std::collections::HashSet::new()),
             http: crate::oauth::http_client(),
             wake: Notify::new(),
             forced: std::sync::atomic::AtomicBool::new(false),
@@ -92,6 +95,22 @@ impl Keeper {
             limit: Arc::new(Semaphore::new(MAX_CONCURRENT)),
             stats: KeeperStats::default(),
             tasks: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn is_working(&self, account_id: &str) -> bool {
+        self.working
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(account_id)
+    }
+
+    fn set_working(&self, account_id: &str, working: bool) {
+        let mut set = self.working.lock().unwrap_or_else(|p| p.into_inner());
+        if working {
+            set.insert(account_id.to_owned());
+        } else {
+            set.remove(account_id);
         }
     }
 
@@ -125,7 +144,7 @@ fn due_at(health: &Health, access_expires_at: DateTime<Utc>) -> Option<DateTime<
     match health.state {
         HealthState::NeedsSignIn | HealthState::Paused => None,
         HealthState::Retrying => Some(health.next_try_at.unwrap_or(health.since)),
-        HealthState::Healthy => {
+        HealthState::Healthy | HealthState::Working => {
             let before_expiry = access_expires_at - REFRESH_MARGIN;
             let daily = health.last_refresh_at.unwrap_or(health.since) + IDLE_REFRESH;
             Some(before_expiry.min(daily))
@@ -392,6 +411,8 @@ impl Core {
             .peak_in_flight
             .fetch_max(now_in_flight, Ordering::SeqCst);
         let now = self.clock.now();
+        self.keeper.set_working(account_id, true);
+        self.events.emit(CoreEvent::AccountsChanged);
         let result = refresh::refresh(
             &self.keeper.http,
             self.providers(),
@@ -402,6 +423,8 @@ impl Core {
         )
         .await;
         stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        // Recording the outcome reports the account again, with its new state.
+        self.keeper.set_working(account_id, false);
         match result {
             Ok(refreshed) => {
                 self.failpoint("after-token-response");

@@ -20,6 +20,8 @@ export function HealthBadge({ health }: { health: HealthView }) {
         return days !== null
           ? [`Needs sign-in in ${days} day${days === 1 ? "" : "s"}`, "warning", "The provider ends this permission soon; Reconnect to keep it working."]
           : ["Connected", "ok", health.lastRefreshAt !== null ? `Access renewed ${timeAgo(health.lastRefreshAt)}` : ""];
+      case "working":
+        return ["Working…", "muted", "Renewing access now"];
       case "retrying":
         return [
           "Retrying",

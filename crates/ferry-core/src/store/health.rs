@@ -12,6 +12,8 @@ use crate::oauth::refresh::Cause;
 #[serde(rename_all = "camelCase")]
 pub enum HealthState {
     Healthy,
+    /// Renewing access right now (never stored: the keeper reports it while it works).
+    Working,
     /// Refreshing failed for a reason that passes (network, provider trouble); Ferry
     /// retries on its own.
     Retrying,
@@ -24,7 +26,7 @@ pub enum HealthState {
 impl HealthState {
     fn as_str(self) -> &'static str {
         match self {
-            HealthState::Healthy => "healthy",
+            HealthState::Healthy | HealthState::Working => "healthy",
             HealthState::Retrying => "retrying",
             HealthState::NeedsSignIn => "needs_sign_in",
             HealthState::Paused => "paused",
