@@ -20,6 +20,7 @@ const RECONNECT_PREFIX: &str = "reconnect:";
 const ATTENTION_ICON: &[u8] = include_bytes!("../../icons/tray-attention.png");
 
 /// An account the tray asks the user about.
+#[derive(Clone, PartialEq, Eq)]
 struct Attention {
     id: String,
     email: String,
@@ -125,6 +126,15 @@ pub fn refresh(app: &AppHandle) {
             }
         };
         let attention = needing_attention(&accounts);
+        // Most changes (a routine refresh) leave the tray as it is: skip the rebuild.
+        {
+            static SHOWN: std::sync::Mutex<Option<Vec<Attention>>> = std::sync::Mutex::new(None);
+            let mut shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+            if shown.as_ref() == Some(&attention) {
+                return;
+            }
+            *shown = Some(attention.clone());
+        }
         let handle = app.clone();
         // Menus and icons belong to the main thread.
         let _ = app.run_on_main_thread(move || {
