@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ferry_core::alerts::{Alert, Notifier};
-use ferry_core::events::{CoreEvent, EventSink};
 use tauri::AppHandle;
 
 use crate::ipc::TauriSink;
-use crate::window;
 
 #[cfg(all(unix, not(target_os = "macos")))]
 type Handle = notify_rust::NotificationHandle;
@@ -106,6 +104,9 @@ impl Notifier for DesktopNotifier {
 
 #[cfg(all(unix, not(target_os = "macos")))]
 fn on_action(app: &AppHandle, sink: &TauriSink, action: &str, account: Option<&str>) {
+    use ferry_core::events::{CoreEvent, EventSink};
+
+    use crate::window;
     tracing::info!(action, "notification action");
     window::show_main(app);
     if let (RECONNECT, Some(account)) = (action, account) {
