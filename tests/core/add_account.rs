@@ -14,15 +14,14 @@ use ferry_core::oauth::{CalendarAccess, ServiceChoice};
 use ferry_core::provider::Provider;
 use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
-use ferry_core::vault::{KeyStore, KeychainError, MemoryKeyStore};
+use ferry_core::vault::{KeyStore, MemoryKeyStore};
 use ferry_core::{Core, ErrorCode, LinkOutcome};
 use ferry_sandbox::browser::Person;
 use ferry_sandbox::{Sandbox, SandboxOptions};
-use secrecy::SecretString;
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::support::{start_core, ScriptedBrowser, Started};
+use crate::support::{start_core, LockedKeychain, ScriptedBrowser, Started};
 
 struct World {
     sandbox: Sandbox,
@@ -537,28 +536,6 @@ async fn bad_requests_and_a_missing_browser_are_clear_errors() {
         cancelled, 0,
         "no notice for a sign-in that never reached the browser"
     );
-}
-
-/// A keychain that is locked, or absent (Linux without a Secret Service).
-#[derive(Debug)]
-struct LockedKeychain;
-
-impl KeyStore for LockedKeychain {
-    fn get(&self, _: &str, _: &str) -> Result<Option<SecretString>, KeychainError> {
-        Err(KeychainError::Unavailable(
-            "the collection is locked".into(),
-        ))
-    }
-    fn set(&self, _: &str, _: &str, _: &SecretString) -> Result<(), KeychainError> {
-        Err(KeychainError::Unavailable(
-            "the collection is locked".into(),
-        ))
-    }
-    fn delete(&self, _: &str, _: &str) -> Result<bool, KeychainError> {
-        Err(KeychainError::Unavailable(
-            "the collection is locked".into(),
-        ))
-    }
 }
 
 #[tokio::test]

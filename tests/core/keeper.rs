@@ -20,7 +20,7 @@ use secrecy::ExposeSecret;
 
 use ferry_core::providers::ProviderSettings;
 
-use crate::support::{add_account, settings, start_core_with, Started};
+use crate::support::{add_account, settings, start_core_with, LockedKeychain, Started};
 
 const SERVICES: ServiceChoice = ServiceChoice {
     mail: true,
@@ -494,4 +494,34 @@ async fn an_account_shows_working_while_its_refresh_is_in_flight() {
         .await;
     caller.await.expect("joined").expect("token");
     assert_eq!(w.account(&id).await.health.state, HealthState::Healthy);
+}
+
+#[tokio::test]
+async fn a_locked_vault_makes_the_schedule_wait_not_spin() {
+    let mut w = world().await;
+    w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.ferry.core.shutdown().await;
+    // The same data, but the keychain is locked now: no token can be opened.
+    let locked = start_core_with(
+        settings(&w.sandbox),
+        w._dir.path(),
+        Arc::new(LockedKeychain),
+        w.clock.clone(),
+        w.notifier.clone(),
+    )
+    .await;
+    locked.core.start_keeper();
+    w.advance(Duration::hours(2));
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    let wakeups = locked
+        .core
+        .keeper_stats()
+        .wakeups
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        wakeups <= 3,
+        "the schedule waits for its next tick: {wakeups} wake-ups"
+    );
+    assert_eq!(w.refreshes("google"), 0);
+    locked.core.shutdown().await;
 }

@@ -11,10 +11,11 @@ use ferry_core::clock::Clock;
 use ferry_core::events::RecordingSink;
 use ferry_core::profile::Profile;
 use ferry_core::providers::ProviderSettings;
-use ferry_core::vault::KeyStore;
+use ferry_core::vault::{KeyStore, KeychainError};
 use ferry_core::{Core, CoreConfig, Platform};
 use ferry_sandbox::browser::{Browser, Outcome, Person};
 use ferry_sandbox::Sandbox;
+use secrecy::SecretString;
 use tokio::sync::mpsc;
 use url::Url;
 
@@ -186,4 +187,26 @@ pub async fn add_account(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("sign-in did not finish");
+}
+
+/// A keychain that is locked, or absent (Linux without a Secret Service).
+#[derive(Debug)]
+pub struct LockedKeychain;
+
+impl KeyStore for LockedKeychain {
+    fn get(&self, _: &str, _: &str) -> Result<Option<SecretString>, KeychainError> {
+        Err(KeychainError::Unavailable(
+            "the collection is locked".into(),
+        ))
+    }
+    fn set(&self, _: &str, _: &str, _: &SecretString) -> Result<(), KeychainError> {
+        Err(KeychainError::Unavailable(
+            "the collection is locked".into(),
+        ))
+    }
+    fn delete(&self, _: &str, _: &str) -> Result<bool, KeychainError> {
+        Err(KeychainError::Unavailable(
+            "the collection is locked".into(),
+        ))
+    }
 }

@@ -301,6 +301,7 @@ impl Core {
                 .fetch_add(1, Ordering::Relaxed);
             return Ok(next);
         }
+        let before = self.keeper.stats.refreshes.load(Ordering::SeqCst);
         let mut running = Vec::with_capacity(due.len());
         for (id, forced) in due {
             let core = Arc::clone(self);
@@ -317,7 +318,12 @@ impl Core {
         for task in running {
             let _ = task.await;
         }
-        // Something was due, so look again at once for what comes next.
+        if self.keeper.stats.refreshes.load(Ordering::SeqCst) == before {
+            // Nothing could be attempted (the vault is locked, say): wait for the next
+            // tick rather than spinning on the same due accounts.
+            return Ok(next);
+        }
+        // Something was done, so look again at once for what comes next.
         Ok(Some(now))
     }
 
