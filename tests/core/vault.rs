@@ -274,32 +274,12 @@ mod passphrase {
     use std::sync::Arc;
 
     use ferry_core::vault::{
-        KdfParams, KeyStore, Keychain, KeychainError, MemoryKeyStore, Vault, VaultError,
-        VaultStatus,
+        KdfParams, KeyStore, Keychain, MemoryKeyStore, Vault, VaultError, VaultStatus,
     };
+
+    use crate::support::LockedKeychain;
     use ferry_core::ErrorCode;
     use secrecy::{ExposeSecret, SecretString};
-
-    #[derive(Debug)]
-    struct NoKeychain;
-
-    impl KeyStore for NoKeychain {
-        fn get(&self, _: &str, _: &str) -> Result<Option<SecretString>, KeychainError> {
-            Err(KeychainError::Unavailable(
-                "no Secret Service on the bus".into(),
-            ))
-        }
-        fn set(&self, _: &str, _: &str, _: &SecretString) -> Result<(), KeychainError> {
-            Err(KeychainError::Unavailable(
-                "no Secret Service on the bus".into(),
-            ))
-        }
-        fn delete(&self, _: &str, _: &str) -> Result<bool, KeychainError> {
-            Err(KeychainError::Unavailable(
-                "no Secret Service on the bus".into(),
-            ))
-        }
-    }
 
     const CHEAP: KdfParams = KdfParams {
         memory_kib: 1024,
@@ -318,7 +298,7 @@ mod passphrase {
     #[tokio::test]
     async fn without_a_keychain_a_passphrase_protects_the_key_across_restarts() {
         let dir = tempfile::tempdir().expect("dir");
-        let first = vault(Arc::new(NoKeychain), dir.path());
+        let first = vault(Arc::new(LockedKeychain), dir.path());
         let err: ferry_core::AppError = first.root().await.expect_err("no keychain").into();
         assert_eq!(err.code, ErrorCode::KeychainUnavailable);
 
@@ -344,7 +324,7 @@ mod passphrase {
         let sealed = first.root().await.expect("key").seal("acct", b"token");
 
         // Ferry starts again: locked until the passphrase is given.
-        let second = vault(Arc::new(NoKeychain), dir.path());
+        let second = vault(Arc::new(LockedKeychain), dir.path());
         assert!(!second.status().unlocked);
         assert!(matches!(second.root().await, Err(VaultError::Locked)));
         let wrong = second
