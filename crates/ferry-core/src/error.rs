@@ -59,6 +59,16 @@ impl AppError {
     }
 }
 
+/// `text` with its first letter in upper case: lower-case `thiserror` messages read as
+/// sentences in the UI.
+pub(crate) fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         crate::store::StoreError::from(err).into()

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::core::Core;
 use crate::deeplink::OAuthCallback;
-use crate::error::{AppError, ErrorCode};
+use crate::error::{capitalise, AppError, ErrorCode};
 use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
 use crate::oauth::loopback::{LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
 use crate::oauth::{ServiceChoice, SignInError, StateSigner};
@@ -69,14 +69,6 @@ impl From<SignInError> for AppError {
             other => capitalise(&format!("{other}.")),
         };
         AppError::new(ErrorCode::SignIn, message)
-    }
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

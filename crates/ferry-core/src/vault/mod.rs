@@ -22,7 +22,7 @@ pub use cipher::{CipherError, RootKey};
 pub use keychain::{KeyStore, Keychain, KeychainError, MemoryKeyStore, OsKeyStore};
 pub use passphrase::{KdfParams, PassphraseError, PASSPHRASE_FILE};
 
-use crate::error::{AppError, ErrorCode};
+use crate::error::{capitalise, AppError, ErrorCode};
 
 /// The keychain entry holding the vault key, inside the profile's namespace.
 pub const ROOT_ENTRY: &str = "vault-key";
@@ -73,12 +73,7 @@ impl From<VaultError> for AppError {
 }
 
 fn capitalised(err: &VaultError) -> String {
-    let text = format!("{err}.");
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    capitalise(&format!("{err}."))
 }
 
 /// Where the vault key is kept, and whether Ferry holds it now.
