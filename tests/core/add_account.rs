@@ -16,7 +16,7 @@ use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
 use ferry_core::vault::{KeyStore, MemoryKeyStore};
 use ferry_core::{Core, ErrorCode, LinkOutcome};
-use ferry_sandbox::browser::Person;
+use ferry_sandbox::browser::{with_param, Person};
 use ferry_sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::mpsc;
 use url::Url;
@@ -331,19 +331,7 @@ async fn denial_and_tampering_end_the_sign_in_with_nothing_stored() {
     let flow = w
         .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
         .await;
-    let mut link = w.next_link().await;
-    let pairs: Vec<(String, String)> = link
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "state" {
-                format!("{v}x")
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    link.query_pairs_mut().clear().extend_pairs(pairs);
+    let link = with_param(&w.next_link().await, "state", |v| format!("{v}x"));
     w.core.open_link(link.as_str());
     let (code, message) = failed(&w.ended(&flow).await);
     assert_eq!(code, ErrorCode::SignIn);

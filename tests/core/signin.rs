@@ -1,18 +1,18 @@
 //! Sign-in flows against the provider sandbox, as Ferry will run them: begin, the user in
 //! the (scripted) browser, the callback over loopback or `ferry://`, finish.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use ferry_core::deeplink::{DeepLink, OAuthCallback};
 use ferry_core::oauth::{CalendarAccess, ServiceChoice, SignInError, SignInFlows, StateSigner};
 use ferry_core::provider::Provider;
 use ferry_core::providers::ProviderSettings;
 use ferry_core::vault::RootKey;
-use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_sandbox::browser::{with_param, Browser, Outcome, Person};
 use ferry_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
 use secrecy::ExposeSecret;
 use url::Url;
+
+use crate::support::settings;
 
 const GOOGLE_REDIRECT: &str = "http://127.0.0.1:45321/oauth/google";
 const MS_REDIRECT: &str = "ferry://oauth/microsoft";
@@ -32,21 +32,9 @@ async fn world_with(config: SandboxConfig) -> World {
     })
     .await
     .expect("sandbox");
-    let env: HashMap<&str, String> = HashMap::from([
-        ("FERRY_SANDBOX_GOOGLE_URL", sandbox.google_url().to_owned()),
-        (
-            "FERRY_SANDBOX_MICROSOFT_URL",
-            sandbox.microsoft_url().to_owned(),
-        ),
-    ]);
-    let settings =
-        ProviderSettings::load(std::path::Path::new("/nonexistent/providers.toml"), |k| {
-            env.get(k).cloned()
-        })
-        .expect("settings");
     World {
+        settings: settings(&sandbox),
         sandbox,
-        settings,
         signer: StateSigner::new(RootKey::generate().state_key()),
         flows: SignInFlows::new(),
     }
@@ -102,24 +90,6 @@ fn callback(provider: Provider, url: &Url) -> OAuthCallback {
             DeepLink::OAuthCallback(cb) => cb,
         },
     }
-}
-
-/// `url` with one query parameter's value replaced.
-fn replace_param(url: &Url, name: &str, change: impl Fn(&str) -> String) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let value = if k == name {
-                change(&v)
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), value)
-        })
-        .collect();
-    let mut changed = url.clone();
-    changed.query_pairs_mut().clear().extend_pairs(pairs);
-    changed
 }
 
 fn ada() -> Person {
@@ -262,7 +232,7 @@ async fn denial_replay_tampering_and_expiry_are_refused() {
     assert_eq!(replay, SignInError::NotPending);
 
     let url = browse(&w, Provider::Google, MAIL_AND_CALENDAR, &ada()).await;
-    let tampered = replace_param(&url, "state", |v| format!("{v}x"));
+    let tampered = with_param(&url, "state", |v| format!("{v}x"));
     let err = w
         .flows
         .finish(
@@ -315,7 +285,7 @@ async fn mix_up_defences_check_the_provider_and_the_issuer() {
     assert_eq!(err, SignInError::WrongProvider);
 
     let url = browse(&w, Provider::Google, MAIL_AND_CALENDAR, &ada()).await;
-    let forged = replace_param(&url, "iss", |_| "https://attacker.example".into());
+    let forged = with_param(&url, "iss", |_| "https://attacker.example".into());
     let err = w
         .flows
         .finish(

@@ -38,6 +38,25 @@ impl Person {
     }
 }
 
+/// `url` with one query parameter's value changed, the others as they were: how tests
+/// (and the scripted browser) alter a redirect on its way back, as an attacker could.
+pub fn with_param(url: &Url, name: &str, change: impl Fn(&str) -> String) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = if k == name {
+                change(&v)
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), value)
+        })
+        .collect();
+    let mut changed = url.clone();
+    changed.query_pairs_mut().clear().extend_pairs(pairs);
+    changed
+}
+
 /// Where the flow ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

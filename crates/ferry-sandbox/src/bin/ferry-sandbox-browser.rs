@@ -12,9 +12,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_sandbox::browser::{with_param, Browser, Outcome, Person};
 use serde::Deserialize;
-use url::Url;
 
 #[derive(Debug, Deserialize)]
 struct Script {
@@ -56,23 +55,6 @@ fn record(dir: &Path, what: serde_json::Value) {
     }
 }
 
-fn tampered(url: &Url) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "state" {
-                format!("{v}x")
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    let mut changed = url.clone();
-    changed.query_pairs_mut().clear().extend_pairs(pairs);
-    changed
-}
-
 async fn visit(dir: &Path, start: &str) -> Result<serde_json::Value, String> {
     let script: Script = std::fs::read(dir.join("person.json"))
         .map_err(|e| format!("no person.json: {e}"))
@@ -94,7 +76,7 @@ async fn visit(dir: &Path, start: &str) -> Result<serde_json::Value, String> {
         }
     };
     if script.tamper_state {
-        redirect = tampered(&redirect);
+        redirect = with_param(&redirect, "state", |v| format!("{v}x"));
     }
     let place = format!(
         "{}://{}{}",
