@@ -187,10 +187,10 @@ impl Core {
         let lock = self.keeper.lock_for(account_id);
         let _guard = lock.lock().await;
         let now = self.clock.now();
-        let mut conn = self.store.pool().begin().await?;
         if self.store.account_provider(account_id).await?.is_none() {
             return Err(AppError::account_gone());
         }
+        let mut conn = self.store.pool().begin().await?;
         let mut health = health::get(&mut conn, account_id)
             .await?
             .unwrap_or_else(|| Health::healthy(account_id, now));
@@ -203,16 +203,10 @@ impl Core {
                 "Resumed by you.",
             )
         };
-        if health.state == state {
+        if !health.enter(state, now) {
             return Ok(());
         }
-        health.state = state;
-        health.since = now;
-        health.cause = None;
-        health.code = None;
-        health.failures = 0;
-        health.next_try_at = None;
-        health.notified_at = None;
+        health.clear_failure();
         health::put(&mut conn, &health).await?;
         health::append(
             &mut conn,
@@ -481,15 +475,8 @@ impl Core {
             scopes: refreshed.scopes.unwrap_or(old.scopes),
         };
         let mut after = before.clone();
-        after.state = HealthState::Healthy;
-        if before.state != HealthState::Healthy {
-            after.since = now;
-            after.notified_at = None;
-        }
-        after.cause = None;
-        after.code = None;
-        after.failures = 0;
-        after.next_try_at = None;
+        after.enter(HealthState::Healthy, now);
+        after.clear_failure();
         after.last_refresh_at = Some(now);
         if refreshed.grant_expires_at.is_some() {
             after.grant_expires_at = refreshed.grant_expires_at;
@@ -559,9 +546,7 @@ impl Core {
         )];
         match failure.kind {
             FailureKind::NeedsSignIn => {
-                if before.state != HealthState::NeedsSignIn {
-                    after.since = now;
-                    after.notified_at = None;
+                if after.enter(HealthState::NeedsSignIn, now) {
                     entries.push(entry(
                         now,
                         TimelineKind::NeedsSignIn,
@@ -569,16 +554,10 @@ impl Core {
                         Some(failure.code.clone()),
                     ));
                 }
-                after.state = HealthState::NeedsSignIn;
                 after.next_try_at = None;
             }
             FailureKind::Transient | FailureKind::Configuration => {
-                if before.state != HealthState::Retrying {
-                    after.since = now;
-                    after.notified_at = None;
-                    after.failures = 0;
-                }
-                after.state = HealthState::Retrying;
+                after.enter(HealthState::Retrying, now);
                 after.failures = after.failures.saturating_add(1);
                 after.next_try_at = Some(now + backoff(after.failures, failure.retry_after));
             }

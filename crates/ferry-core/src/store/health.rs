@@ -79,6 +79,30 @@ impl Health {
     }
 }
 
+impl Health {
+    /// Moves to `state`. A new state is a new incident: it starts now, nothing about it
+    /// has been announced yet, and failures are counted afresh. Returns whether the
+    /// state changed.
+    pub fn enter(&mut self, state: HealthState, now: DateTime<Utc>) -> bool {
+        if self.state == state {
+            return false;
+        }
+        self.state = state;
+        self.since = now;
+        self.notified_at = None;
+        self.failures = 0;
+        true
+    }
+
+    /// Forgets the last failure (the account works, or the user paused it).
+    pub fn clear_failure(&mut self) {
+        self.cause = None;
+        self.code = None;
+        self.failures = 0;
+        self.next_try_at = None;
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     account_id: String,
