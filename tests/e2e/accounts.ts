@@ -1,5 +1,6 @@
 // Driving the Accounts screen: Add account, rows, and what they show.
-import { byTestId, type Browser } from "./ferry";
+import { expect } from "vitest";
+import { browseAs, browserLink, byTestId, runSecondInstance, type Browser, type Person } from "./ferry";
 
 /** Opens Add account and chooses the provider and services (true = ticked). */
 export async function chooseInDialog(
@@ -50,3 +51,28 @@ export async function chips(b: Browser, email: string): Promise<string[]> {
   );
 }
 
+
+/**
+ * Adds an account through the dialog as `person`, delivering Microsoft's ferry:// link
+ * through a second Ferry as the OS would, and waits for its row.
+ */
+export async function addAccount(
+  b: Browser,
+  provider: "google" | "microsoft",
+  person: Person,
+  services = { mail: true, calendar: true, contacts: false },
+): Promise<void> {
+  browseAs(person);
+  await chooseInDialog(b, provider, services);
+  await byTestId(b, "sign-in-continue").click();
+  if (provider === "microsoft") {
+    expect((await runSecondInstance([await browserLink()])).code).toBe(0);
+  }
+  await row(b, person.email).waitForDisplayed({ timeout: 20_000 });
+  await byTestId(b, "add-account-dialog").waitForDisplayed({ reverse: true });
+}
+
+/** The health state a row shows (`healthy`, `needsSignIn`, ...). */
+export async function healthOf(b: Browser, email: string): Promise<string> {
+  return (await row(b, email).$('[data-testid="health"]').getAttribute("data-state")) ?? "";
+}

@@ -8,10 +8,9 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chooseInDialog, row } from "./accounts";
+import { addAccount, healthOf, row } from "./accounts";
 import {
   browseAs,
-  browserLink,
   byTestId,
   DATA_DIR,
   ferryPids,
@@ -20,7 +19,6 @@ import {
   NotificationWatch,
   quit,
   revokeAtProvider,
-  runSecondInstance,
   sandbox,
   screenshot,
   screenshotScreen,
@@ -63,21 +61,6 @@ async function start(): Promise<Browser> {
   return browser;
 }
 
-async function add(b: Browser, provider: "google" | "microsoft", person: Person): Promise<void> {
-  browseAs(person);
-  await chooseInDialog(b, provider, { mail: true, calendar: true, contacts: false });
-  await byTestId(b, "sign-in-continue").click();
-  if (provider === "microsoft") {
-    expect((await runSecondInstance([await browserLink()])).code).toBe(0);
-  }
-  await row(b, person.email).waitForDisplayed({ timeout: 20_000 });
-  await byTestId(b, "add-account-dialog").waitForDisplayed({ reverse: true });
-}
-
-async function health(b: Browser, email: string): Promise<string> {
-  return (await row(b, email).$('[data-testid="health"]').getAttribute("data-state")) ?? "";
-}
-
 /** The picture the tray shows (appindicator writes each icon to a file). */
 async function trayPicture(item: TrayItem): Promise<string> {
   return readFileSync(String(await host.itemProperty(item, "IconName"))).toString("base64");
@@ -101,7 +84,7 @@ async function refreshCalls(service: string): Promise<{ status: number }[]> {
 describe("A Microsoft rotation and a crash", () => {
   it("survives Ferry dying right after the token response: restart, still connected, no sign-in", async () => {
     const b = await start();
-    await add(b, "microsoft", KATHERINE);
+    await addAccount(b, "microsoft", KATHERINE);
     await quit(b);
     browser = undefined;
 
@@ -118,19 +101,19 @@ describe("A Microsoft rotation and a crash", () => {
 
     // Back up: the account works without signing in again.
     const again = await start();
-    expect(await health(again, KATHERINE.email)).toBe("healthy");
+    expect(await healthOf(again, KATHERINE.email)).toBe("healthy");
     await clickTray(await host.waitForItem(), "Sync now");
     await waitUntil(async () => (await refreshCalls("microsoft")).length === before + 2, 15_000);
     expect((await refreshCalls("microsoft")).at(-1)?.status).toBe(200);
     await sleep(500);
-    expect(await health(again, KATHERINE.email)).toBe("healthy");
+    expect(await healthOf(again, KATHERINE.email)).toBe("healthy");
   });
 });
 
 describe("A revoked grant", () => {
   it("needs sign-in: one notification, the tray asks for Reconnect, and both clear after reconnecting", async () => {
     const b = await start();
-    await add(b, "google", ADA);
+    await addAccount(b, "google", ADA);
     const item = await host.waitForItem();
     expect(await labels(item)).toEqual(["Sync now", "Open Ferry", "Quit Ferry"]);
     const calmIcon = await trayPicture(item);
@@ -138,7 +121,7 @@ describe("A revoked grant", () => {
 
     await revokeAtProvider(ADA.email);
     await clickTray(item, "Sync now");
-    await waitUntil(async () => (await health(b, ADA.email)) === "needsSignIn", 15_000);
+    await waitUntil(async () => (await healthOf(b, ADA.email)) === "needsSignIn", 15_000);
     expect(await row(b, ADA.email).getText()).toContain("Needs sign-in");
 
     await waitUntil(() => watch.shown.length > seenBefore, 10_000);
@@ -165,7 +148,7 @@ describe("A revoked grant", () => {
     await dialog.waitForDisplayed({ timeout: 10_000 });
     expect(await dialog.getText()).toContain(`Reconnect ${ADA.email}`);
     await byTestId(b, "sign-in-continue").click();
-    await waitUntil(async () => (await health(b, ADA.email)) === "healthy", 15_000);
+    await waitUntil(async () => (await healthOf(b, ADA.email)) === "healthy", 15_000);
     await waitUntil(() => notificationsDisplayed() === 0, 10_000);
     expect(notificationsDisplayed(), "the notification was withdrawn").toBe(0);
     expect(watch.closed, "Ferry closed it").toBeGreaterThan(closedBefore);
@@ -175,13 +158,13 @@ describe("A revoked grant", () => {
 
   it("three accounts revoked together make one notification", async () => {
     const b = await start();
-    await add(b, "google", GRACE);
+    await addAccount(b, "google", GRACE);
     const item = await host.waitForItem();
     const seenBefore = watch.shown.length;
     for (const person of [ADA, GRACE, KATHERINE]) await revokeAtProvider(person.email);
     await clickTray(item, "Sync now");
     for (const person of [ADA, GRACE, KATHERINE]) {
-      await waitUntil(async () => (await health(b, person.email)) === "needsSignIn", 15_000);
+      await waitUntil(async () => (await healthOf(b, person.email)) === "needsSignIn", 15_000);
     }
     await waitUntil(() => watch.shown.length > seenBefore, 10_000);
     await sleep(2_000);
@@ -197,7 +180,7 @@ describe("A revoked grant", () => {
   it("is not announced again after a restart", async () => {
     const seenBefore = watch.shown.length;
     const b = await start();
-    await waitUntil(async () => (await health(b, ADA.email)) === "needsSignIn", 10_000);
+    await waitUntil(async () => (await healthOf(b, ADA.email)) === "needsSignIn", 10_000);
     await sleep(2_500);
     expect(watch.shown.slice(seenBefore)).toEqual([]);
   });
@@ -210,17 +193,17 @@ describe("A resume from suspend", () => {
     browseAs(ADA);
     await row(b, ADA.email).$('[data-testid="account-reconnect-row"]').click();
     await byTestId(b, "sign-in-continue").click();
-    await waitUntil(async () => (await health(b, ADA.email)) === "healthy", 15_000);
+    await waitUntil(async () => (await healthOf(b, ADA.email)) === "healthy", 15_000);
     await revokeAtProvider(ADA.email);
     await sleep(500);
-    expect(await health(b, ADA.email), "nothing has looked yet").toBe("healthy");
+    expect(await healthOf(b, ADA.email), "nothing has looked yet").toBe("healthy");
 
     // logind announces the resume on the system bus.
     execFileSync("gdbus", [
       "emit", "--system", "--object-path", "/org/freedesktop/login1",
       "--signal", "org.freedesktop.login1.Manager.PrepareForSleep", "false",
     ]);
-    await waitUntil(async () => (await health(b, ADA.email)) === "needsSignIn", 10_000);
-    expect(await health(b, ADA.email)).toBe("needsSignIn");
+    await waitUntil(async () => (await healthOf(b, ADA.email)) === "needsSignIn", 10_000);
+    expect(await healthOf(b, ADA.email)).toBe("needsSignIn");
   });
 });

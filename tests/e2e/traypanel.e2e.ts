@@ -7,9 +7,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chooseInDialog, row } from "./accounts";
+import { addAccount, healthOf } from "./accounts";
 import {
-  browseAs,
   byTestId,
   DATA_DIR,
   launch,
@@ -83,19 +82,17 @@ describe("the tray in a real panel", () => {
     browser = await launch();
     const b = browser;
     await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
-    browseAs({ email: "grace@example.org", password: "grace" });
-    await chooseInDialog(b, "google", { mail: true, calendar: false, contacts: false });
-    await byTestId(b, "sign-in-continue").click();
-    await row(b, "grace@example.org").waitForDisplayed({ timeout: 20_000 });
+    await addAccount(b, "google", { email: "grace@example.org", password: "grace" }, {
+      mail: true,
+      calendar: false,
+      contacts: false,
+    });
     await sleep(500);
     expect(redInTrayIcon("tray-calm"), "a calm icon has no red dot").toBe(0);
 
     await revokeAtProvider("grace@example.org");
     await byTestId(b, "sync-now").click();
-    await waitUntil(
-      async () => (await row(b, "grace@example.org").$('[data-testid="health"]').getAttribute("data-state")) === "needsSignIn",
-      15_000,
-    );
+    await waitUntil(async () => (await healthOf(b, "grace@example.org")) === "needsSignIn", 15_000);
     await sleep(1_000);
     expect(redInTrayIcon("tray-attention-icon"), "the red dot is drawn").toBeGreaterThan(10);
 
