@@ -1,6 +1,7 @@
 //! Ferry's desktop shell: Tauri wiring only. Windows, tray, plugins, commands and events
 //! live here; every decision is made by `ferry_core::Core`.
 
+mod args;
 mod autostart;
 mod browser;
 mod ipc;
@@ -44,6 +45,9 @@ impl Shell {
 
 pub fn run() {
     let started = Instant::now();
+    // Before any plugin reads the command line (see args.rs).
+    args::ensure_text();
+    let dropped_args = args::dropped_by_restart();
     let profile = match Profile::select(
         std::env::var(PROFILE_ENV).ok().as_deref(),
         cfg!(debug_assertions),
@@ -91,6 +95,12 @@ pub fn run() {
                 log_dir = %log_dir.display(),
                 "Ferry starting"
             );
+            if dropped_args > 0 {
+                tracing::warn!(
+                    count = dropped_args,
+                    "ignored command-line arguments that were not valid text"
+                );
+            }
 
             specta.mount_events(app);
             let config_file = paths.app_config_dir()?.join(providers::config::CONFIG_FILE);
@@ -142,7 +152,7 @@ pub fn run() {
                 started,
             });
 
-            if std::env::args().any(|arg| arg == window::HIDDEN_FLAG) {
+            if args::current().iter().any(|arg| arg == window::HIDDEN_FLAG) {
                 tracing::info!("started hidden, in the tray");
             } else {
                 window::create_main(&handle)?;

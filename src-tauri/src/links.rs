@@ -31,7 +31,7 @@ pub fn on_cold_start(app: &AppHandle) {
         if let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) {
             core.set_deep_links_registered(registered);
         }
-        let args: Vec<String> = std::env::args().collect();
+        let args = crate::args::current();
         for link in link_arguments(&args) {
             dispatch(app, link);
         }

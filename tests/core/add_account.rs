@@ -16,12 +16,12 @@ use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
 use ferry_core::vault::{KeyStore, MemoryKeyStore};
 use ferry_core::{Core, ErrorCode, LinkOutcome};
-use ferry_sandbox::browser::{with_param, Person};
+use ferry_sandbox::browser::{with_param, Browser, Outcome, Person};
 use ferry_sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::support::{start_core, LockedKeychain, ScriptedBrowser, Started};
+use crate::support::{start_core, LockedKeychain, Mode, ScriptedBrowser, Started};
 
 struct World {
     sandbox: Sandbox,
@@ -35,9 +35,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("sandbox");
+    world_in(Mode::Lenient).await
+}
+
+async fn world_in(mode: Mode) -> World {
+    let sandbox = mode.sandbox().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
     let Started {
@@ -186,9 +188,9 @@ fn failed(stage: &SignInStage) -> (ErrorCode, String) {
     }
 }
 
-#[tokio::test]
-async fn a_google_account_is_added_through_the_loopback_listener() {
-    let mut w = world().await;
+crate::in_both_modes!(a_google_account_is_added_through_the_loopback_listener);
+async fn a_google_account_is_added_through_the_loopback_listener(mode: Mode) {
+    let mut w = world_in(mode).await;
     let flow = w
         .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
         .await;
@@ -232,9 +234,9 @@ async fn a_google_account_is_added_through_the_loopback_listener() {
     assert_eq!(w.core.list_accounts().await.expect("list").len(), 1);
 }
 
-#[tokio::test]
-async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refused() {
-    let mut w = world().await;
+crate::in_both_modes!(a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refused);
+async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refused(mode: Mode) {
+    let mut w = world_in(mode).await;
     let started = w
         .core
         .begin_sign_in(SignInRequest {
@@ -319,7 +321,7 @@ async fn an_unticked_scope_is_recorded_as_not_granted() {
 }
 
 #[tokio::test]
-async fn denial_and_tampering_end_the_sign_in_with_nothing_stored() {
+async fn denial_ends_the_sign_in_with_nothing_stored() {
     let mut w = world().await;
     let flow = w
         .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada().deny()))
@@ -327,23 +329,81 @@ async fn denial_and_tampering_end_the_sign_in_with_nothing_stored() {
     let (code, message) = failed(&w.ended(&flow).await);
     assert_eq!(code, ErrorCode::SignIn);
     assert!(message.contains("declined"), "{message}");
+    assert_eq!(w.rows("accounts").await, 0);
+    assert_eq!(w.rows("account_tokens").await, 0);
+}
 
+/// Any web page can open a `ferry://` link, and anything on this computer can call the
+/// loopback port: a forged response is reported, and the sign-in waits for its own.
+#[tokio::test]
+async fn forged_responses_leave_the_sign_in_waiting_for_its_own() {
+    let mut w = world().await;
+
+    // Microsoft, through ferry:// links: an altered state and a state of Ferry's own
+    // making but for no sign-in in progress.
     let flow = w
         .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
         .await;
-    let link = with_param(&w.next_link().await, "state", |v| format!("{v}x"));
-    w.core.open_link(link.as_str());
-    let (code, message) = failed(&w.ended(&flow).await);
-    assert_eq!(code, ErrorCode::SignIn);
-    assert!(message.contains("altered"), "{message}");
-
-    assert_eq!(w.rows("accounts").await, 0);
-    assert_eq!(w.rows("account_tokens").await, 0);
+    let genuine = w.next_link().await;
+    let altered = with_param(&genuine, "state", |v| format!("{v}x"));
+    w.core.open_link(altered.as_str());
+    let forged = with_param(&genuine, "state", |_| {
+        "eyJmbG93IjoiYSJ9.c2lnbmF0dXJl".into()
+    });
+    w.core.open_link(forged.as_str());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ignored = w
+        .notices()
+        .iter()
+        .filter(|(level, m)| *level == NoticeLevel::Warning && m.contains("still waiting"))
+        .count();
+    assert_eq!(ignored, 2, "each forged response is reported: {:?}", w.seen);
     assert_eq!(
         w.count("service=microsoft&path=/token").await,
         0,
-        "no code was exchanged"
+        "no forged code was exchanged"
     );
+    w.core.open_link(genuine.as_str());
+    done(&w.ended(&flow).await);
+
+    // Google, over loopback: a forged request to the listener is turned away.
+    let flow = w.begin(Provider::Google, MAIL_AND_CALENDAR, None).await;
+    let page = w
+        .browser
+        .last_opened
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("the browser was opened");
+    let redirect_uri = page
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .expect("redirect_uri");
+    let forged = reqwest::get(format!("{redirect_uri}?code=attacker&state=forged.c2ln"))
+        .await
+        .expect("the listener answers");
+    assert_eq!(forged.status(), 400);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    w.seen.extend(w.sink.take());
+    assert!(
+        !w.seen.iter().any(|e| matches!(
+            e,
+            CoreEvent::SignIn(u) if u.flow_id == flow && u.stage != SignInStage::Finishing
+        )),
+        "the sign-in is still waiting"
+    );
+    let Outcome::Redirect(redirect) = Browser::new()
+        .authorize(page.as_str(), &ada())
+        .await
+        .expect("browser")
+    else {
+        panic!("expected a redirect");
+    };
+    let answer = reqwest::get(redirect.as_str()).await.expect("callback");
+    assert_eq!(answer.status(), 200, "the genuine callback is taken");
+    done(&w.ended(&flow).await);
+    assert_eq!(w.rows("accounts").await, 2);
 }
 
 #[tokio::test]
@@ -420,9 +480,9 @@ async fn reconnect_keeps_the_account_and_refuses_a_different_one() {
     assert_eq!(requested, [true, true, false]);
 }
 
-#[tokio::test]
-async fn remove_revokes_at_google_and_deletes_every_local_row() {
-    let mut w = world().await;
+crate::in_both_modes!(remove_revokes_at_google_and_deletes_every_local_row);
+async fn remove_revokes_at_google_and_deletes_every_local_row(mode: Mode) {
+    let mut w = world_in(mode).await;
     let flow = w
         .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
         .await;
@@ -435,7 +495,11 @@ async fn remove_revokes_at_google_and_deletes_every_local_row() {
     let (ms_id, _) = done(&w.ended(&flow).await);
 
     let removed = w.core.remove_account(&google_id).await.expect("remove");
-    assert!(removed.revoked);
+    assert!(
+        removed.revoked,
+        "Google accepted the revocation ({mode:?}): {:?}",
+        removed.advice
+    );
     assert_eq!(w.count("service=google&path=/revoke").await, 1);
     let removed = w.core.remove_account(&ms_id).await.expect("remove");
     assert!(!removed.revoked);

@@ -15,12 +15,12 @@ use ferry_core::store::health::{HealthState, TimelineKind};
 use ferry_core::store::AccountView;
 use ferry_core::vault::MemoryKeyStore;
 use ferry_sandbox::browser::Person;
-use ferry_sandbox::{Sandbox, SandboxOptions};
+use ferry_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
 use secrecy::ExposeSecret;
 
 use ferry_core::providers::ProviderSettings;
 
-use crate::support::{add_account, settings, start_core_with, LockedKeychain, Started};
+use crate::support::{add_account, settings, start_core_with, LockedKeychain, Mode, Started};
 
 const SERVICES: ServiceChoice = ServiceChoice {
     mail: true,
@@ -45,11 +45,17 @@ async fn world() -> World {
     world_with(|_| {}).await
 }
 
+async fn world_in(mode: Mode) -> World {
+    world_on(mode.sandbox().await, |_| {}).await
+}
+
 /// A world whose provider settings `adjust` changes first.
 async fn world_with(adjust: impl FnOnce(&mut ProviderSettings)) -> World {
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("sandbox");
+    world_on(Mode::Lenient.sandbox().await, adjust).await
+}
+
+/// A world on a sandbox the test configured.
+async fn world_on(sandbox: Sandbox, adjust: impl FnOnce(&mut ProviderSettings)) -> World {
     let dir = tempfile::tempdir().expect("dir");
     let clock = Arc::new(ManualClock::new(real_now()));
     let notifier = Arc::new(RecordingNotifier::default());
@@ -167,9 +173,9 @@ impl World {
     }
 }
 
-#[tokio::test]
-async fn ten_callers_near_expiry_share_one_refresh() {
-    let mut w = world().await;
+crate::in_both_modes!(ten_callers_near_expiry_share_one_refresh);
+async fn ten_callers_near_expiry_share_one_refresh(mode: Mode) {
+    let mut w = world_in(mode).await;
     let id = w.add(Provider::Google, "ada@example.com", "ada").await;
     let before = w.ferry.core.access_token(&id).await.expect("token");
     assert_eq!(w.refreshes("google"), 0, "a fresh token is used as it is");
@@ -211,9 +217,9 @@ async fn ten_callers_near_expiry_share_one_refresh() {
     );
 }
 
-#[tokio::test]
-async fn a_rotated_microsoft_refresh_token_is_saved_with_its_access_token() {
-    let mut w = world().await;
+crate::in_both_modes!(a_rotated_microsoft_refresh_token_is_saved_with_its_access_token);
+async fn a_rotated_microsoft_refresh_token_is_saved_with_its_access_token(mode: Mode) {
+    let mut w = world_in(mode).await;
     let id = w
         .add(
             Provider::Microsoft,
@@ -256,9 +262,9 @@ async fn a_rotated_microsoft_refresh_token_is_saved_with_its_access_token() {
     );
 }
 
-#[tokio::test]
-async fn the_schedule_refreshes_before_expiry_without_being_asked() {
-    let mut w = world().await;
+crate::in_both_modes!(the_schedule_refreshes_before_expiry_without_being_asked);
+async fn the_schedule_refreshes_before_expiry_without_being_asked(mode: Mode) {
+    let mut w = world_in(mode).await;
     let id = w.add(Provider::Google, "ada@example.com", "ada").await;
     w.ferry.core.start_keeper();
     w.advance(Duration::minutes(50));
@@ -275,9 +281,9 @@ async fn the_schedule_refreshes_before_expiry_without_being_asked() {
     w.ferry.core.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_revoked_grant_needs_sign_in_announced_once_and_withdrawn_on_reconnect() {
-    let mut w = world().await;
+crate::in_both_modes!(a_revoked_grant_needs_sign_in_announced_once_and_withdrawn_on_reconnect);
+async fn a_revoked_grant_needs_sign_in_announced_once_and_withdrawn_on_reconnect(mode: Mode) {
+    let mut w = world_in(mode).await;
     let id = w.add(Provider::Google, "ada@example.com", "ada").await;
     w.ferry.core.start_keeper();
     w.revoke(ferry_sandbox::world::Provider::Google, "ada@example.com");
@@ -524,4 +530,97 @@ async fn a_locked_vault_makes_the_schedule_wait_not_spin() {
     );
     assert_eq!(w.refreshes("google"), 0);
     locked.core.shutdown().await;
+}
+
+async fn sandbox_with(adjust: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
+    let mut config = SandboxConfig::default();
+    adjust(&mut config);
+    Sandbox::start(SandboxOptions {
+        config,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox")
+}
+
+/// A token that lives no longer than the refresh margin must not be refreshed in a loop
+/// (the old schedule did so about 25 times a second).
+#[tokio::test]
+async fn short_lived_tokens_are_renewed_at_half_life_not_in_a_loop() {
+    let sandbox = sandbox_with(|c| c.google.access_token_ttl_s = 120).await;
+    let mut w = world_on(sandbox, |_| {}).await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    w.ferry.core.start_keeper();
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    assert_eq!(
+        w.refreshes("google"),
+        0,
+        "a two-minute token is not renewed before half its life"
+    );
+    w.ferry.core.access_token(&id).await.expect("token");
+    assert_eq!(w.refreshes("google"), 0, "nor for a caller");
+
+    w.advance(Duration::seconds(61));
+    w.until(&id, "renewed at half-life", |a| {
+        a.health
+            .last_refresh_at
+            .is_some_and(|t| t > a.added_at + Duration::seconds(30))
+    })
+    .await;
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    assert_eq!(w.refreshes("google"), 1, "once, and not again at once");
+    w.ferry.core.shutdown().await;
+}
+
+/// Durations a provider sends are clamped: a lifetime beyond any date and a `Retry-After`
+/// of decades neither panic nor park the account.
+#[tokio::test]
+async fn numbers_from_the_provider_are_clamped() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    let world = w.sandbox.world();
+    let mut config = world.config();
+    config.google.access_token_ttl_s = 9_000_000_000_000;
+    world.set_config(config);
+
+    w.advance(Duration::minutes(57));
+    w.ferry.core.access_token(&id).await.expect("refreshed");
+    let root = w.ferry.core.vault().root().await.expect("key");
+    let mut conn = w.ferry.core.store().pool().acquire().await.expect("conn");
+    let stored = ferry_core::store::signed_in::stored(&mut conn, &root, &id)
+        .await
+        .expect("read")
+        .expect("saved");
+    drop(conn);
+    assert_eq!(
+        stored.expires_at.timestamp_millis(),
+        (w.clock.now() + ferry_core::oauth::lifetime::MAX_ACCESS_LIFETIME).timestamp_millis(),
+        "a lifetime of 285,000 years counts as a day"
+    );
+
+    for retry_after_s in [1_000_000_000_u64, 1_000_000_000_000_000] {
+        w.fault(serde_json::json!({
+            "service": "google",
+            "grant_type": "refresh_token",
+            "times": 1,
+            "action": {"kind": "respond", "status": 503, "body": "{\"error\":\"server_error\"}",
+                       "retry_after_s": retry_after_s},
+        }))
+        .await;
+        w.advance(Duration::hours(25));
+        let err = w
+            .ferry
+            .core
+            .access_token(&id)
+            .await
+            .expect_err("the provider failed");
+        assert_eq!(err.code, ferry_core::ErrorCode::Network);
+        let health = w.account(&id).await.health;
+        assert_eq!(health.state, HealthState::Retrying);
+        let next = health.next_try_at.expect("a retry time");
+        assert!(
+            next <= w.clock.now() + Duration::hours(1),
+            "Retry-After {retry_after_s} s waits at most an hour, not until {next}"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use ferry_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
 use secrecy::ExposeSecret;
 use url::Url;
 
-use crate::support::settings;
+use crate::support::{settings, Mode};
 
 const GOOGLE_REDIRECT: &str = "http://127.0.0.1:45321/oauth/google";
 const MS_REDIRECT: &str = "ferry://oauth/microsoft";
@@ -22,7 +22,7 @@ struct World {
     sandbox: Sandbox,
     settings: ProviderSettings,
     signer: StateSigner,
-    flows: SignInFlows,
+    flows: std::sync::Arc<SignInFlows>,
 }
 
 async fn world_with(config: SandboxConfig) -> World {
@@ -36,7 +36,7 @@ async fn world_with(config: SandboxConfig) -> World {
         settings: settings(&sandbox),
         sandbox,
         signer: StateSigner::new(RootKey::generate().state_key()),
-        flows: SignInFlows::new(),
+        flows: std::sync::Arc::new(SignInFlows::new()),
     }
 }
 
@@ -243,7 +243,7 @@ async fn denial_replay_tampering_and_expiry_are_refused() {
         )
         .await
         .expect_err("tampered");
-    assert_eq!(err, SignInError::Tampered);
+    assert_eq!(err, SignInError::Unverified);
 
     let late = w
         .flows
@@ -268,7 +268,7 @@ async fn denial_replay_tampering_and_expiry_are_refused() {
         )
         .await
         .expect_err("foreign");
-    assert_eq!(err, SignInError::Tampered, "a state another Ferry signed");
+    assert_eq!(err, SignInError::Unverified, "a state another Ferry signed");
 }
 
 #[tokio::test]
@@ -303,6 +303,7 @@ async fn mix_up_defences_check_the_provider_and_the_issuer() {
 async fn an_id_token_from_the_wrong_issuer_is_refused() {
     let mut config = SandboxConfig::default();
     config.google.send_iss = false;
+    config.google.advertise_iss_supported = false;
     let mut w = world_with(config).await;
     if let Some(google) = w.settings.google.as_mut() {
         google.issuer = "http://127.0.0.1:1".into();
@@ -437,9 +438,14 @@ async fn cancel_forgets_the_flow_and_its_callback_is_refused() {
 async fn a_google_sign_in_returns_through_a_real_loopback_listener() {
     use ferry_core::oauth::loopback::LoopbackListener;
     let w = world().await;
-    let listener = LoopbackListener::start(Provider::Google, std::time::Duration::from_secs(30))
-        .await
-        .expect("listen");
+    let (flows, signer) = (std::sync::Arc::clone(&w.flows), w.signer.clone());
+    let listener = LoopbackListener::start(
+        Provider::Google,
+        std::time::Duration::from_secs(30),
+        std::sync::Arc::new(move |callback| flows.recognises(&signer, callback, now())),
+    )
+    .await
+    .expect("listen");
     let begun = w
         .flows
         .begin(
@@ -474,4 +480,193 @@ async fn a_google_sign_in_returns_through_a_real_loopback_listener() {
         .await
         .expect("finish");
     assert_eq!(signed.identity.email, "ada@example.com");
+}
+
+/// Finishes a sign-in from `url`, a redirect the browser followed.
+async fn finish(
+    w: &World,
+    provider: Provider,
+    url: &Url,
+) -> Result<ferry_core::oauth::SignedIn, SignInError> {
+    w.flows
+        .finish(&w.settings, &w.signer, callback(provider, url), now())
+        .await
+}
+
+/// RFC 9207 compares the whole issuer: look-alikes that share its beginning are refused
+/// before any code is exchanged.
+#[tokio::test]
+async fn a_microsoft_issuer_must_match_exactly() {
+    let w = world().await;
+    let authority = w
+        .settings
+        .microsoft
+        .as_ref()
+        .expect("microsoft")
+        .authority
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let look_alikes = [
+        format!("{authority}.attacker.example/{MSA_TENANT}/v2.0"),
+        format!("{authority}@attacker.example/{MSA_TENANT}/v2.0"),
+        format!("{authority}0/{MSA_TENANT}/v2.0"),
+        format!("{authority}/{MSA_TENANT}/v2.0/extra"),
+        format!("{authority}/{MSA_TENANT}/v2"),
+        format!("{authority}//v2.0"),
+    ];
+    for iss in &look_alikes {
+        let url = browse(&w, Provider::Microsoft, MAIL_AND_CALENDAR, &alan()).await;
+        let forged = with_param(&url, "iss", |_| iss.clone());
+        let err = finish(&w, Provider::Microsoft, &forged)
+            .await
+            .expect_err(iss);
+        assert_eq!(err, SignInError::IssuerMismatch, "{iss}");
+    }
+    assert_eq!(
+        w.sandbox
+            .world()
+            .log
+            .count("microsoft", "/token", Some("authorization_code")),
+        0,
+        "no code went to the token endpoint"
+    );
+    // Another tenant's issuer has the right shape, but not the id_token's.
+    let url = browse(&w, Provider::Microsoft, MAIL_AND_CALENDAR, &alan()).await;
+    let other = format!("{authority}/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
+    let err = finish(
+        &w,
+        Provider::Microsoft,
+        &with_param(&url, "iss", |_| other.clone()),
+    )
+    .await
+    .expect_err("another tenant");
+    assert_eq!(err, SignInError::IssuerMismatch);
+    // The exact issuer is accepted.
+    let url = browse(&w, Provider::Microsoft, MAIL_AND_CALENDAR, &alan()).await;
+    let exact = format!("{authority}/{MSA_TENANT}/v2.0");
+    let signed = finish(
+        &w,
+        Provider::Microsoft,
+        &with_param(&url, "iss", |_| exact.clone()),
+    )
+    .await
+    .expect("exact issuer");
+    assert_eq!(signed.identity.tenant, MSA_TENANT);
+}
+
+/// RFC 9207 §2.4: a server that promises `iss` and leaves it out is refused; one that does
+/// not promise it is not.
+#[tokio::test]
+async fn a_missing_issuer_is_refused_where_the_server_promises_one() {
+    let mut config = SandboxConfig::default();
+    config.google.send_iss = false;
+    let w = world_with(config).await;
+    let url = browse(&w, Provider::Google, MAIL_AND_CALENDAR, &ada()).await;
+    let err = finish(&w, Provider::Google, &url)
+        .await
+        .expect_err("no iss");
+    assert_eq!(err, SignInError::IssuerMissing(Provider::Google));
+
+    let mut config = w.sandbox.world().config();
+    config.google.advertise_iss_supported = false;
+    let w = world_with(config).await;
+    let url = browse(&w, Provider::Google, MAIL_AND_CALENDAR, &ada()).await;
+    finish(&w, Provider::Google, &url)
+        .await
+        .expect("an older server that never promised iss");
+    // Microsoft promises nothing and sends nothing.
+    let url = browse(&w, Provider::Microsoft, MAIL_AND_CALENDAR, &alan()).await;
+    finish(&w, Provider::Microsoft, &url)
+        .await
+        .expect("Microsoft sends no iss");
+}
+
+/// A strict server gives name and e-mail at userinfo only, and sends `iss` for Microsoft
+/// too: both are used.
+#[tokio::test]
+async fn identity_comes_from_userinfo_when_the_id_token_leaves_it_out() {
+    let w = world_with(Mode::Strict.config()).await;
+    let url = browse(&w, Provider::Google, MAIL_AND_CALENDAR, &ada()).await;
+    let signed = finish(&w, Provider::Google, &url).await.expect("google");
+    let ada_user = w
+        .sandbox
+        .world()
+        .find_user_by_email(ferry_sandbox::world::Provider::Google, "ada@example.com")
+        .expect("ada");
+    assert_eq!(signed.identity.email, "ada@example.com");
+    assert_eq!(signed.identity.name, ada_user.name);
+
+    let url = browse(&w, Provider::Microsoft, MAIL_AND_CALENDAR, &alan()).await;
+    assert!(
+        url.query_pairs().any(|(k, _)| k == "iss"),
+        "strict Microsoft sends iss"
+    );
+    let signed = finish(&w, Provider::Microsoft, &url)
+        .await
+        .expect("microsoft");
+    assert_eq!(signed.identity.email, "alan@outlook.example");
+    assert!(!signed.identity.name.is_empty());
+    assert_eq!(
+        w.sandbox
+            .world()
+            .log
+            .count("microsoft", "/oidc/userinfo", None),
+        1,
+        "asked userinfo once"
+    );
+}
+
+/// Without a refresh token the account would quietly need sign-in within the hour.
+#[tokio::test]
+async fn a_sign_in_without_a_refresh_token_is_refused() {
+    let w = world().await;
+    let begun = w
+        .flows
+        .begin(
+            &w.settings,
+            &w.signer,
+            Provider::Microsoft,
+            MAIL_AND_CALENDAR,
+            MS_REDIRECT,
+            now(),
+        )
+        .expect("begin");
+    // As if the app registration did not allow offline access.
+    let no_offline = with_param(&begun.authorization_url, "scope", |scope| {
+        scope
+            .split(' ')
+            .filter(|s| *s != "offline_access")
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let Outcome::Redirect(url) = Browser::new()
+        .authorize(no_offline.as_str(), &alan())
+        .await
+        .expect("browser")
+    else {
+        panic!("expected a redirect");
+    };
+    let err = finish(&w, Provider::Microsoft, &url)
+        .await
+        .expect_err("no refresh token");
+    assert_eq!(err, SignInError::NoRefreshToken(Provider::Microsoft));
+    assert!(err.to_string().contains("lasting access"), "{err}");
+}
+
+/// An `expires_in` beyond any date is clamped, not added to the clock (which panicked).
+#[tokio::test]
+async fn a_huge_token_lifetime_is_clamped_at_sign_in() {
+    let mut config = SandboxConfig::default();
+    config.google.access_token_ttl_s = 9_000_000_000_000;
+    let w = world_with(config).await;
+    let url = browse(&w, Provider::Google, MAIL_AND_CALENDAR, &ada()).await;
+    let at = now();
+    let signed = finish(&w, Provider::Google, &url).await.expect("signed in");
+    let lifetime = signed.tokens.expires_at - at;
+    assert!(
+        lifetime <= ferry_core::oauth::lifetime::MAX_ACCESS_LIFETIME + Duration::seconds(5)
+            && lifetime >= ferry_core::oauth::lifetime::MAX_ACCESS_LIFETIME - Duration::seconds(5),
+        "{lifetime}"
+    );
 }

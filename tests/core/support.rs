@@ -25,6 +25,8 @@ pub struct ScriptedBrowser {
     pub opened: AtomicUsize,
     /// Behave like a desktop with no browser set up.
     pub broken: AtomicBool,
+    /// The last page Ferry opened, for tests that drive the browser themselves.
+    pub last_opened: Mutex<Option<Url>>,
     /// `ferry://` redirects, which a real browser hands to the OS.
     links: mpsc::UnboundedSender<Url>,
 }
@@ -35,6 +37,7 @@ impl SystemBrowser for ScriptedBrowser {
             return Err("no browser is set up".into());
         }
         self.opened.fetch_add(1, Ordering::SeqCst);
+        *self.last_opened.lock().expect("lock") = Some(url.clone());
         let Some(person) = self.person.lock().expect("lock").clone() else {
             // Nobody at the browser: the sign-in is abandoned.
             return Ok(());
@@ -67,6 +70,50 @@ async fn browse(url: Url, person: Person, links: mpsc::UnboundedSender<Url>) {
         // The browser loads the loopback page.
         reqwest::get(redirect).await.expect("loopback answers");
     }
+}
+
+/// How the sandbox behaves: like Google and Microsoft today, or strictly as the RFCs say
+/// (`SandboxConfig::strict`). Sign-in, keep-alive and remove tests run in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Lenient,
+    Strict,
+}
+
+impl Mode {
+    pub fn config(self) -> ferry_sandbox::SandboxConfig {
+        ferry_sandbox::SandboxConfig {
+            strict: self == Mode::Strict,
+            ..ferry_sandbox::SandboxConfig::default()
+        }
+    }
+
+    pub async fn sandbox(self) -> Sandbox {
+        Sandbox::start(ferry_sandbox::SandboxOptions {
+            config: self.config(),
+            ..ferry_sandbox::SandboxOptions::default()
+        })
+        .await
+        .expect("sandbox")
+    }
+}
+
+/// Runs the test body `name(mode)` once against each sandbox mode, as `name::lenient`
+/// and `name::strict`.
+#[macro_export]
+macro_rules! in_both_modes {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn lenient() {
+                super::$name($crate::support::Mode::Lenient).await
+            }
+            #[tokio::test]
+            async fn strict() {
+                super::$name($crate::support::Mode::Strict).await
+            }
+        }
+    };
 }
 
 pub fn settings(sandbox: &Sandbox) -> ProviderSettings {
@@ -115,6 +162,7 @@ pub async fn start_core_with(
         person: Mutex::new(None),
         opened: AtomicUsize::new(0),
         broken: AtomicBool::new(false),
+        last_opened: Mutex::new(None),
         links: tx,
     });
     let config = CoreConfig {

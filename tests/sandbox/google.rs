@@ -579,3 +579,170 @@ async fn the_iss_parameter_and_its_discovery_flag_are_switchable() {
         .is_none());
     assert_eq!(discovery["issuer"], sb.google_url());
 }
+
+fn strict() -> ferry_sandbox::SandboxConfig {
+    ferry_sandbox::SandboxConfig {
+        strict: true,
+        ..ferry_sandbox::SandboxConfig::default()
+    }
+}
+
+async fn revoke(sb: &Sandbox, form: &[(&str, &str)]) -> (u16, String) {
+    let response = support::http()
+        .post(format!("{}/revoke", sb.google_url()))
+        .form(form)
+        .send()
+        .await
+        .expect("revoke request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("body"),
+    )
+}
+
+#[tokio::test]
+async fn strict_revocation_identifies_the_client_and_answers_200_for_dead_tokens() {
+    let sb = support::start_with(strict()).await;
+    let tokens = sign_in(&sb, &["openid", "email", GMAIL], &ada()).await;
+    let refresh_token = tokens
+        .refresh_token()
+        .expect("refresh token")
+        .secret()
+        .clone();
+
+    let (status, body) = revoke(&sb, &[("token", &refresh_token)]).await;
+    assert_eq!(
+        (status, body.contains("invalid_client")),
+        (401, true),
+        "{body}"
+    );
+    let (status, body) = revoke(
+        &sb,
+        &[
+            ("token", &refresh_token),
+            ("client_id", "someone-else.apps.googleusercontent.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401, "an unknown client: {body}");
+    let (status, body) = revoke(
+        &sb,
+        &[
+            ("token", &refresh_token),
+            ("client_id", DEMO_GOOGLE_CLIENT_ID),
+            ("token_type_hint", "id_token"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body.contains("unsupported_token_type")),
+        (400, true),
+        "{body}"
+    );
+    assert!(
+        refresh(&sb, &RefreshToken::new(refresh_token.clone()))
+            .await
+            .is_ok(),
+        "refused revocations leave the grant alive"
+    );
+
+    let (status, _) = revoke(
+        &sb,
+        &[
+            ("token", &refresh_token),
+            ("client_id", DEMO_GOOGLE_CLIENT_ID),
+            ("token_type_hint", "refresh_token"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(refresh(&sb, &RefreshToken::new(refresh_token.clone()))
+        .await
+        .is_err());
+    let (status, _) = revoke(
+        &sb,
+        &[
+            ("token", &refresh_token),
+            ("client_id", DEMO_GOOGLE_CLIENT_ID),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "RFC 7009 §2.2: a dead token is still a 200");
+}
+
+#[tokio::test]
+async fn strict_google_rotates_and_a_reused_token_revokes_the_grant() {
+    let sb = support::start_with(strict()).await;
+    let tokens = sign_in(&sb, &["openid", "email", GMAIL], &ada()).await;
+    let first = tokens.refresh_token().expect("refresh token").clone();
+    let renewed = refresh(&sb, &first).await.expect("refresh");
+    let second = renewed.refresh_token().expect("rotated").clone();
+    assert_ne!(first.secret(), second.secret());
+    refresh(&sb, &second).await.expect("the new one works");
+    let err = refresh(&sb, &first)
+        .await
+        .expect_err("the replaced one is refused");
+    assert!(err.starts_with("invalid_grant"), "{err}");
+    assert!(
+        refresh(&sb, &second).await.is_err(),
+        "reuse revoked the whole grant, the newest token too"
+    );
+}
+
+#[tokio::test]
+async fn strict_id_tokens_leave_identity_to_userinfo_and_iss_is_always_sent() {
+    let mut config = strict();
+    config.google.send_iss = false;
+    config.google.advertise_iss_supported = false;
+    let sb = support::start_with(config).await;
+    let signed = authorize(&sb, &["openid", "email", "profile", GMAIL], &ada()).await;
+    let Outcome::Redirect(url) = &signed.outcome else {
+        panic!("redirect");
+    };
+    assert_eq!(param(url, "iss").as_deref(), Some(sb.google_url()));
+    let discovery: Value = support::http()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            sb.google_url()
+        ))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+
+    let tokens = google_client!(sb)
+        .exchange_code(AuthorizationCode::new(code_of(&signed.outcome)))
+        .set_pkce_verifier(signed.verifier)
+        .request_async(&support::http())
+        .await
+        .expect("exchange");
+    let claims = verify_id_token(
+        &format!("{}/oauth2/v3/certs", sb.google_url()),
+        tokens.extra_fields().id_token.as_deref().expect("id_token"),
+        DEMO_GOOGLE_CLIENT_ID,
+        sb.google_url(),
+    )
+    .await;
+    assert!(
+        claims.get("email").is_none() && claims.get("name").is_none(),
+        "{claims}"
+    );
+    let info: Value = support::http()
+        .get(format!("{}/v1/userinfo", sb.google_url()))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .expect("userinfo")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["email"], "ada@example.com");
+    assert_eq!(info["sub"], claims["sub"]);
+    assert!(info["name"].as_str().is_some_and(|n| !n.is_empty()));
+}

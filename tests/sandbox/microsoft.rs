@@ -453,3 +453,84 @@ async fn there_is_no_revocation_endpoint() {
         .status();
     assert_eq!(status, 404);
 }
+
+fn strict() -> ferry_sandbox::SandboxConfig {
+    ferry_sandbox::SandboxConfig {
+        strict: true,
+        ..ferry_sandbox::SandboxConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn strict_reuse_of_a_rotated_token_revokes_the_grant() {
+    let sb = support::start_with(strict()).await;
+    let tokens = exchange(
+        &sb,
+        "common",
+        SCHEME_REDIRECT,
+        authorize(&sb, "common", SCHEME_REDIRECT, &ALL, &alan()).await,
+    )
+    .await;
+    let first = tokens.refresh_token().expect("rt").clone();
+    let second = refresh(&sb, &first)
+        .await
+        .expect("refresh")
+        .refresh_token()
+        .expect("rotated")
+        .clone();
+    let body = refresh(&sb, &first).await.expect_err("reuse is refused");
+    assert_eq!(body["error_codes"][0], 50173);
+    let body = refresh(&sb, &second)
+        .await
+        .expect_err("and the grant is gone, newest token included");
+    assert_eq!(body["error_codes"][0], 50173);
+}
+
+#[tokio::test]
+async fn strict_microsoft_sends_iss_and_leaves_identity_to_userinfo() {
+    let sb = support::start_with(strict()).await;
+    let signed = authorize(&sb, "common", SCHEME_REDIRECT, &ALL, &alan()).await;
+    let Ok(Outcome::Redirect(url)) = &signed.outcome else {
+        panic!("redirect");
+    };
+    let iss = format!("{}/{MSA_TENANT}/v2.0", sb.microsoft_url());
+    assert_eq!(param(url, "iss").as_deref(), Some(iss.as_str()));
+    let discovery: Value = support::http()
+        .get(format!(
+            "{}/common/v2.0/.well-known/openid-configuration",
+            sb.microsoft_url()
+        ))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+
+    let tokens = exchange(&sb, "common", SCHEME_REDIRECT, signed).await;
+    let claims = verify_id_token(
+        &format!("{}/common/discovery/v2.0/keys", sb.microsoft_url()),
+        tokens.extra_fields().id_token.as_deref().expect("id_token"),
+        DEMO_MICROSOFT_CLIENT_ID,
+        &iss,
+    )
+    .await;
+    for absent in ["email", "name", "preferred_username"] {
+        assert!(claims.get(absent).is_none(), "{absent} in {claims}");
+    }
+    let info: Value = support::http()
+        .get(format!("{}/oidc/userinfo", sb.microsoft_url()))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .expect("userinfo")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["email"], "alan@outlook.example");
+    assert_eq!(info["sub"], claims["sub"], "the same pairwise subject");
+}

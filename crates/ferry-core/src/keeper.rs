@@ -39,6 +39,11 @@ use crate::store::signed_in::{self, Stored};
 pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
 /// Refresh at least this often, even if the token is never used.
 pub const IDLE_REFRESH: Duration = Duration::hours(24);
+/// However short a token's life, the keeper refreshes an account at most this often, and
+/// not before half the token's life has passed: a provider handing out five-minute tokens
+/// must not turn the margin above into a refresh loop (Microsoft answers loops with
+/// AADSTS50196).
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::minutes(1);
 /// The longest the schedule sleeps: it re-checks at least this often.
 pub const TICK: Duration = Duration::minutes(1);
 /// Refreshes running at once, across all accounts.
@@ -134,9 +139,24 @@ fn backoff(failures: u32, retry_after: Option<std::time::Duration>) -> Duration 
     let jitter = rand::thread_rng().gen_range(0..=half.max(0));
     let wait = Duration::milliseconds(half + jitter);
     let asked = retry_after
+        .map(|d| d.min(crate::oauth::lifetime::MAX_RETRY_AFTER))
         .and_then(|d| Duration::from_std(d).ok())
         .unwrap_or_default();
     wait.max(asked)
+}
+
+/// When a token obtained at `obtained_at` and expiring at `expires_at` should be renewed:
+/// [`REFRESH_MARGIN`] before it expires, but never before half its life nor sooner than
+/// [`MIN_REFRESH_INTERVAL`] after it was obtained.
+fn renew_at(obtained_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> DateTime<Utc> {
+    let half_life = (expires_at - obtained_at) / 2;
+    let floor = obtained_at + half_life.max(MIN_REFRESH_INTERVAL);
+    (expires_at - REFRESH_MARGIN).max(floor)
+}
+
+/// When the account's access token was obtained (its last refresh or sign-in).
+fn obtained_at(health: &Health) -> DateTime<Utc> {
+    health.last_refresh_at.unwrap_or(health.since)
 }
 
 /// When an account next needs the keeper, or `None` if it waits for the user.
@@ -145,9 +165,8 @@ fn due_at(health: &Health, access_expires_at: DateTime<Utc>) -> Option<DateTime<
         HealthState::NeedsSignIn | HealthState::Paused => None,
         HealthState::Retrying => Some(health.next_try_at.unwrap_or(health.since)),
         HealthState::Healthy | HealthState::Working => {
-            let before_expiry = access_expires_at - REFRESH_MARGIN;
-            let daily = health.last_refresh_at.unwrap_or(health.since) + IDLE_REFRESH;
-            Some(before_expiry.min(daily))
+            let obtained = obtained_at(health);
+            Some(renew_at(obtained, access_expires_at).min(obtained + IDLE_REFRESH))
         }
     }
 }
@@ -336,7 +355,8 @@ impl Core {
                 format!("{provider} needs you to sign in again before Ferry can use this account."),
             ));
         }
-        if stored.expires_at - self.clock.now() > REFRESH_MARGIN {
+        let now = self.clock.now();
+        if now < renew_at(obtained_at(&health), stored.expires_at) && now < stored.expires_at {
             return Ok(stored.access_token);
         }
         let stored = self
@@ -799,6 +819,20 @@ mod tests {
             Some(t0 + Duration::minutes(55))
         );
         assert_eq!(due_at(&h, t0 + Duration::days(3)), Some(t0 + IDLE_REFRESH));
+        // Short-lived tokens: half their life, and never sooner than a minute.
+        assert_eq!(
+            due_at(&h, t0 + Duration::minutes(5)),
+            Some(t0 + Duration::seconds(150))
+        );
+        assert_eq!(
+            due_at(&h, t0 + Duration::minutes(3)),
+            Some(t0 + Duration::seconds(90))
+        );
+        assert_eq!(
+            due_at(&h, t0 + Duration::seconds(30)),
+            Some(t0 + MIN_REFRESH_INTERVAL)
+        );
+        assert_eq!(due_at(&h, t0), Some(t0 + MIN_REFRESH_INTERVAL));
         h.state = HealthState::Retrying;
         h.next_try_at = Some(t0 + Duration::minutes(2));
         assert_eq!(due_at(&h, t0), Some(t0 + Duration::minutes(2)));

@@ -19,6 +19,7 @@
 //! database written by a newer Ferry being altered by an older one.
 
 pub mod alerts;
+pub mod args;
 pub mod browser;
 pub mod clock;
 mod core;

@@ -14,7 +14,7 @@ use crate::core::Core;
 use crate::deeplink::OAuthCallback;
 use crate::error::{capitalise, AppError, ErrorCode};
 use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
-use crate::oauth::loopback::{LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
+use crate::oauth::loopback::{CallbackFilter, LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
 use crate::oauth::{ServiceChoice, SignInError, StateSigner};
 use crate::provider::Provider;
 use crate::store::signed_in::{self, SaveError};
@@ -128,7 +128,7 @@ impl Core {
             None
         } else {
             Some(
-                LoopbackListener::start(provider, SIGN_IN_TIMEOUT)
+                LoopbackListener::start(provider, SIGN_IN_TIMEOUT, self.loopback_filter(&signer))
                     .await
                     .map_err(|err| {
                         AppError::new(
@@ -196,6 +196,29 @@ impl Core {
         })
     }
 
+    /// What the loopback listener lets through: only a response to a sign-in in progress.
+    /// Anything else is answered with an error page and reported, and the listener keeps
+    /// waiting for the real one.
+    fn loopback_filter(self: &Arc<Self>, signer: &StateSigner) -> CallbackFilter {
+        let core = Arc::downgrade(self);
+        let signer = signer.clone();
+        Arc::new(move |callback: &OAuthCallback| {
+            let Some(core) = core.upgrade() else {
+                return false;
+            };
+            let ours = core.flows.recognises(&signer, callback, core.clock.now());
+            if !ours {
+                core.notify(
+                    NoticeLevel::Warning,
+                    "Ferry ignored a sign-in response that was not for the sign-in in progress. \
+                     It is still waiting for your browser."
+                        .to_owned(),
+                );
+            }
+            ours
+        })
+    }
+
     /// Cancel in the dialog. Returns whether that sign-in was still in progress.
     pub fn cancel_sign_in(&self, flow_id: &str) -> bool {
         self.end_if_active(flow_id, SignInStage::Cancelled)
@@ -252,8 +275,10 @@ impl Core {
     }
 
     /// Finishes the active sign-in with the browser's response: from the loopback listener
-    /// or a `ferry://` link. A response that cannot belong to it (stale, replayed) is
-    /// reported and the sign-in keeps waiting; one that was tampered with ends it.
+    /// or a `ferry://` link. A response that cannot belong to it (forged, stale, replayed:
+    /// its state does not verify or names no pending sign-in) is reported and the sign-in
+    /// keeps waiting, so a web page opening a forged link cannot end it; one that carries
+    /// this sign-in's state but fails a later check (issuer, id_token) ends it.
     pub(crate) async fn complete(self: &Arc<Self>, callback: OAuthCallback) {
         let Some((flow_id, reconnect)) = self
             .active()
@@ -329,7 +354,9 @@ impl Core {
             .finish(self.providers(), &signer, callback, self.clock.now())
             .await
             .map_err(|err| match err {
-                SignInError::NotPending | SignInError::Expired => Stale(err.to_string()),
+                SignInError::NotPending | SignInError::Expired | SignInError::Unverified => {
+                    Stale(err.to_string())
+                }
                 other => Fatal(other.into()),
             })?;
         // A Google project in Testing status: every grant ends 7 days after consent.

@@ -38,10 +38,10 @@ impl Person {
     }
 }
 
-/// `url` with one query parameter's value changed, the others as they were: how tests
+/// `url` with one query parameter's value changed (or added, from ""), the others as they were: how tests
 /// (and the scripted browser) alter a redirect on its way back, as an attacker could.
 pub fn with_param(url: &Url, name: &str, change: impl Fn(&str) -> String) -> Url {
-    let pairs: Vec<(String, String)> = url
+    let mut pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
             let value = if k == name {
@@ -52,6 +52,9 @@ pub fn with_param(url: &Url, name: &str, change: impl Fn(&str) -> String) -> Url
             (k.into_owned(), value)
         })
         .collect();
+    if !pairs.iter().any(|(k, _)| k == name) {
+        pairs.push((name.to_owned(), change("")));
+    }
     let mut changed = url.clone();
     changed.query_pairs_mut().clear().extend_pairs(pairs);
     changed

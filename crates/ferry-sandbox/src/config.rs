@@ -7,6 +7,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxConfig {
+    /// Follow the RFCs where Google and Microsoft are lenient, so Ferry can be tested
+    /// against both: revocation must identify the client the token was issued to
+    /// (RFC 7009 §2.1) and answers 200 for a dead token; both providers send `iss` on
+    /// every authorization response and advertise it (RFC 9207); both rotate refresh
+    /// tokens, and presenting a rotated one revokes the whole grant (RFC 9700 §4.14.2);
+    /// id_tokens carry no e-mail or name, which only userinfo gives.
+    pub strict: bool,
     /// Lifetime of authorization codes, both providers ("about 10 minutes").
     pub code_ttl_s: u64,
     /// Added before every provider response, to model a real round trip.
@@ -73,6 +80,7 @@ pub struct QuotaConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
+            strict: false,
             code_ttl_s: 600,
             latency_ms: 0,
             google: GoogleConfig::default(),

@@ -141,6 +141,9 @@ pub struct RefreshToken {
     pub consented_at: SystemTime,
     pub password_epoch: u32,
     pub valid: bool,
+    /// A newer token replaced this one (rotation); in strict mode, using it again is
+    /// taken as theft and revokes the grant.
+    pub rotated: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::id_token::{self, Expected, IdClaims, IdTokenError, KeyCache};
+use super::lifetime;
 use super::services::{self, ServiceChoice, ServiceGrants};
 use super::state::{StateClaims, StateError, StateSigner};
 use crate::deeplink::{CallbackOutcome, OAuthCallback};
@@ -57,6 +58,10 @@ pub enum SignInError {
     Refused { provider: Provider, error: String },
     #[error("the sign-in response was not valid (it may have been altered); nothing was added")]
     Tampered,
+    /// The `state` does not verify: not from a sign-in this Ferry started (forged, altered,
+    /// or another Ferry's). It cannot belong to the sign-in in progress, which waits on.
+    #[error("the sign-in response was not started by this Ferry (it may be forged)")]
+    Unverified,
     #[error("the sign-in took longer than 15 minutes; please start again")]
     Expired,
     #[error("this sign-in response was already used, or no sign-in is waiting for it")]
@@ -65,6 +70,14 @@ pub enum SignInError {
     WrongProvider,
     #[error("the sign-in response names an unexpected issuer; nothing was added")]
     IssuerMismatch,
+    #[error(
+        "the sign-in response did not say who sent it, which {0} always does; nothing was added"
+    )]
+    IssuerMissing(Provider),
+    #[error("{0} did not give Ferry lasting access (no refresh token), so the account could not stay connected; nothing was added")]
+    NoRefreshToken(Provider),
+    #[error("{0} did not share the account's e-mail address, so Ferry cannot tell which account it is; nothing was added")]
+    NoEmail(Provider),
     #[error("{provider} did not accept the sign-in ({error}); please try again")]
     Exchange { provider: Provider, error: String },
     #[error("could not reach {0}; check your connection and try again")]
@@ -132,6 +145,37 @@ pub struct SignInFlows {
     http: reqwest::Client,
     keys: KeyCache,
     pending: Mutex<HashMap<String, Pending>>,
+    /// Per discovery URL: whether the server promises RFC 9207 `iss`, and when that was read.
+    sends_iss: Mutex<HashMap<String, (bool, DateTime<Utc>)>>,
+}
+
+/// How long a server's metadata is trusted before it is read again.
+const DISCOVERY_TTL: chrono::Duration = chrono::Duration::hours(1);
+
+/// The part of a discovery document Ferry uses.
+#[derive(Debug, Deserialize)]
+struct Discovery {
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+/// The claims Ferry reads from a userinfo reply.
+#[derive(Debug, Default, Deserialize)]
+struct UserInfo {
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// What is left to check of the callback's `iss` once the id_token is verified.
+enum IssuerCheck {
+    Done,
+    /// Microsoft with `common` or `organizations`: the tenant is known only from the
+    /// id_token, whose `iss` must then be exactly this.
+    SameAsIdToken(String),
 }
 
 impl Default for SignInFlows {
@@ -154,6 +198,7 @@ impl SignInFlows {
             http: super::http_client(),
             keys: KeyCache::default(),
             pending: Mutex::new(HashMap::new()),
+            sends_iss: Mutex::new(HashMap::new()),
         }
     }
 
@@ -224,6 +269,20 @@ impl SignInFlows {
         self.pending().contains_key(flow_id)
     }
 
+    /// Whether `callback` can be the answer to a sign-in in progress: its state verifies,
+    /// names this provider and a flow still pending. Anything else (a forged request to the
+    /// loopback port, a stale link) is turned away without touching the sign-in.
+    pub fn recognises(
+        &self,
+        signer: &StateSigner,
+        callback: &OAuthCallback,
+        now: DateTime<Utc>,
+    ) -> bool {
+        signer.verify(&callback.state, now).is_ok_and(|claims| {
+            claims.provider == callback.provider && self.is_pending(&claims.flow)
+        })
+    }
+
     /// Completes a sign-in with the provider's callback.
     pub async fn finish(
         &self,
@@ -234,7 +293,7 @@ impl SignInFlows {
     ) -> Result<SignedIn, SignInError> {
         let state = signer.verify(&callback.state, now).map_err(|e| match e {
             StateError::Expired => SignInError::Expired,
-            StateError::Malformed | StateError::Forged => SignInError::Tampered,
+            StateError::Malformed | StateError::Forged => SignInError::Unverified,
         })?;
         if state.provider != callback.provider {
             return Err(SignInError::WrongProvider);
@@ -247,7 +306,7 @@ impl SignInFlows {
         if pending.provider != state.provider || pending.nonce != state.nonce {
             return Err(SignInError::Tampered);
         }
-        self.check_iss(settings, &callback)?;
+        let issuer_check = self.check_iss(settings, &callback, now).await?;
         let code = match callback.outcome {
             CallbackOutcome::Code(code) => code,
             CallbackOutcome::Error { error, .. } if error == "access_denied" => {
@@ -298,41 +357,64 @@ impl SignInFlows {
         let claims = self
             .verify_id_token(settings, provider, &oauth, &id_token, &pending.nonce, now)
             .await?;
+        if let IssuerCheck::SameAsIdToken(iss) = issuer_check {
+            if iss != claims.iss {
+                return Err(SignInError::IssuerMismatch);
+            }
+        }
         let scopes: Vec<String> = match response.scopes() {
             Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
             // RFC 6749 §5.1: no `scope` means exactly what was requested.
             None => services::scopes(provider, &state.services),
         };
         let granted = services::granted(provider, &scopes);
-        let expires_in = response
-            .expires_in()
-            .unwrap_or(std::time::Duration::from_secs(3600));
+        let access_token = response.access_token().secret();
+        if access_token.trim().is_empty() {
+            return Err(SignInError::BadResponse(provider));
+        }
+        let expires_at =
+            lifetime::access_expires_at(now, response.expires_in().map(|d| d.as_secs()))
+                .map_err(|_| SignInError::BadResponse(provider))?;
+        // Without a refresh token the account would silently need sign-in within the hour.
+        let refresh_token = response
+            .refresh_token()
+            .map(|r| r.secret().to_owned())
+            .filter(|r| !r.trim().is_empty())
+            .ok_or(SignInError::NoRefreshToken(provider))?;
         let tokens = TokenSet {
-            access_token: SecretString::from(response.access_token().secret().to_owned()),
-            refresh_token: response
-                .refresh_token()
-                .map(|r| SecretString::from(r.secret().to_owned())),
-            expires_at: now
-                + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(1)),
+            access_token: SecretString::from(access_token.to_owned()),
+            refresh_token: Some(SecretString::from(refresh_token)),
+            expires_at,
             scopes,
             grant_expires_at: response
                 .extra_fields()
                 .refresh_token_expires_in
-                .and_then(|s| i64::try_from(s).ok())
-                .map(|s| now + chrono::Duration::seconds(s)),
+                .map(|s| lifetime::grant_expires_at(now, s)),
         };
+        let mut email = claims
+            .email
+            .clone()
+            .or_else(|| claims.preferred_username.clone())
+            .filter(|e| !e.trim().is_empty());
+        let mut name = claims.name.clone().filter(|n| !n.trim().is_empty());
+        if email.is_none() || name.is_none() {
+            // The id_token may leave these to the userinfo endpoint (OpenID Connect §5.4).
+            let info = self
+                .userinfo(&oauth, &tokens.access_token, &claims.sub, provider)
+                .await?;
+            email = email.or(info.email.filter(|e| !e.trim().is_empty()));
+            name = name.or(info.name.filter(|n| !n.trim().is_empty()));
+        }
+        let email = email.ok_or(SignInError::NoEmail(provider))?;
         let identity = Identity {
             tenant: claims.tid.clone().unwrap_or_default(),
             subject: match provider {
                 Provider::Google => claims.sub.clone(),
                 Provider::Microsoft => claims.oid.clone().unwrap_or_else(|| claims.sub.clone()),
             },
-            email: claims
-                .email
-                .clone()
-                .or_else(|| claims.preferred_username.clone())
-                .unwrap_or_default(),
-            name: claims.name.clone().unwrap_or_default(),
+            // Someone who shares no name is shown by their address.
+            name: name.unwrap_or_else(|| email.clone()),
+            email,
         };
         tracing::info!(%provider, "sign-in completed");
         Ok(SignedIn {
@@ -345,26 +427,110 @@ impl SignInFlows {
         })
     }
 
-    /// RFC 9207 mix-up defence: an `iss` on the callback must be the provider's issuer.
-    fn check_iss(
+    /// RFC 9207 mix-up defence: the callback's `iss` must be exactly the provider's issuer,
+    /// and may be missing only if the provider does not promise to send it (its discovery
+    /// document lacks `authorization_response_iss_parameter_supported`).
+    async fn check_iss(
         &self,
         settings: &ProviderSettings,
         callback: &OAuthCallback,
-    ) -> Result<(), SignInError> {
+        now: DateTime<Utc>,
+    ) -> Result<IssuerCheck, SignInError> {
+        let provider = callback.provider;
         let Some(iss) = &callback.issuer else {
-            return Ok(());
+            let oauth = settings
+                .client(provider)
+                .ok_or(SignInError::NotConfigured(provider))?;
+            return if self
+                .promises_iss(&oauth.discovery_url, provider, now)
+                .await?
+            {
+                Err(SignInError::IssuerMissing(provider))
+            } else {
+                Ok(IssuerCheck::Done)
+            };
         };
-        let matches = match callback.provider {
-            Provider::Google => settings.google.as_ref().is_some_and(|g| &g.issuer == iss),
-            Provider::Microsoft => settings
-                .microsoft
-                .as_ref()
-                .is_some_and(|m| iss.starts_with(m.authority.as_str().trim_end_matches('/'))),
-        };
-        if matches {
-            Ok(())
-        } else {
-            Err(SignInError::IssuerMismatch)
+        match provider {
+            Provider::Google => {
+                let expected = settings.google.as_ref().map(|g| g.issuer.as_str());
+                if expected == Some(iss.as_str()) {
+                    Ok(IssuerCheck::Done)
+                } else {
+                    Err(SignInError::IssuerMismatch)
+                }
+            }
+            Provider::Microsoft => match &settings.microsoft {
+                Some(m) if m.could_issue(iss) => Ok(IssuerCheck::SameAsIdToken(iss.clone())),
+                _ => Err(SignInError::IssuerMismatch),
+            },
+        }
+    }
+
+    /// Whether the server's metadata promises RFC 9207 `iss` (read at most hourly).
+    async fn promises_iss(
+        &self,
+        discovery_url: &Url,
+        provider: Provider,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SignInError> {
+        let cached = self
+            .sends_iss
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(discovery_url.as_str())
+            .copied();
+        if let Some((promised, read_at)) = cached {
+            if now < read_at + DISCOVERY_TTL && now >= read_at {
+                return Ok(promised);
+            }
+        }
+        let response = self
+            .http
+            .get(discovery_url.clone())
+            .send()
+            .await
+            .map_err(|_| SignInError::Network(provider))?;
+        if !response.status().is_success() {
+            return Err(SignInError::BadResponse(provider));
+        }
+        let doc: Discovery = response
+            .json()
+            .await
+            .map_err(|_| SignInError::BadResponse(provider))?;
+        let promised = doc.authorization_response_iss_parameter_supported;
+        self.sends_iss
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(discovery_url.to_string(), (promised, now));
+        Ok(promised)
+    }
+
+    /// Asks the userinfo endpoint for what the id_token left out. Its `sub` must be the
+    /// id_token's (OpenID Connect Core §5.3.2), or nothing it says is used.
+    async fn userinfo(
+        &self,
+        oauth: &OAuthClient,
+        access_token: &SecretString,
+        subject: &str,
+        provider: Provider,
+    ) -> Result<UserInfo, SignInError> {
+        let response = self
+            .http
+            .get(oauth.userinfo_url.clone())
+            .bearer_auth(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(|_| SignInError::Network(provider))?;
+        if !response.status().is_success() {
+            return Err(SignInError::BadResponse(provider));
+        }
+        let info: UserInfo = response
+            .json()
+            .await
+            .map_err(|_| SignInError::BadResponse(provider))?;
+        match info.sub.as_deref() {
+            Some(sub) if sub == subject => Ok(info),
+            _ => Err(SignInError::BadResponse(provider)),
         }
     }
 
@@ -423,26 +589,29 @@ pub enum Revocation {
 }
 
 impl SignInFlows {
-    /// Revokes a refresh token at the provider (RFC 7009 at Google).
+    /// Revokes a refresh token at the provider (RFC 7009 at Google), identifying Ferry as
+    /// the client the token was issued to (§2.1) and saying what kind of token it is.
     pub async fn revoke(
         &self,
         settings: &ProviderSettings,
         provider: Provider,
         token: &SecretString,
     ) -> Revocation {
-        let Some(google) = settings
-            .google
-            .as_ref()
-            .filter(|_| provider == Provider::Google)
+        let Some((revoke_url, oauth)) = settings
+            .client(provider)
+            .and_then(|c| Some((c.revoke_url.clone()?, c)))
         else {
             return Revocation::NotSupported;
         };
-        let sent = self
-            .http
-            .post(google.revoke_url.clone())
-            .form(&[("token", token.expose_secret())])
-            .send()
-            .await;
+        let mut form = vec![
+            ("token", token.expose_secret()),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", oauth.client_id.as_str()),
+        ];
+        if let Some(secret) = &oauth.client_secret {
+            form.push(("client_secret", secret.as_str()));
+        }
+        let sent = self.http.post(revoke_url).form(&form).send().await;
         match sent {
             Ok(response) if response.status().is_success() => Revocation::Revoked,
             Ok(response) => {
@@ -456,7 +625,7 @@ impl SignInFlows {
                 }
             }
             Err(err) if err.is_timeout() || err.is_connect() => {
-                Revocation::Failed("Google could not be reached".into())
+                Revocation::Failed(format!("{provider} could not be reached"))
             }
             Err(_) => Revocation::Failed("the request failed".into()),
         }

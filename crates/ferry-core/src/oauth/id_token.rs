@@ -1,16 +1,30 @@
-//! id_token verification: RS256 signature against the provider's JWKS (refetched once
-//! when the key id is unknown, for key rotation), then `iss`, `aud`, `exp` and `nonce`
-//! checked by Ferry itself against the injected clock.
+//! id_token verification: RS256 signature against the provider's JWKS, then `iss`, `aud`
+//! (a string or an array, with `azp`), `exp` and `nonce` checked by Ferry itself against
+//! the injected clock.
+//!
+//! Signing keys are cached per JWKS URL for as long as the reply's `Cache-Control:
+//! max-age` allows (an hour when it says nothing, a day at most). A key id the cache does
+//! not know makes one refetch (keys rotate), but at most once a minute, so a stream of
+//! forged tokens cannot turn Ferry into a client hammering the provider. Only RSA keys
+//! meant for signatures (`use` absent or `sig`, `alg` absent or `RS256`) are kept.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use url::Url;
 
 /// Leeway for clock differences between Ferry and the provider.
 const CLOCK_LEEWAY_S: i64 = 120;
+/// How long keys are kept when the JWKS reply does not say.
+const DEFAULT_KEYS_TTL: Duration = Duration::hours(1);
+/// The longest keys are kept, whatever the reply says: a provider that rotates keys
+/// faster than it advertised is still picked up within a day.
+const MAX_KEYS_TTL: Duration = Duration::days(1);
+/// The soonest an unknown key id makes Ferry fetch the keys again.
+const REFETCH_INTERVAL: Duration = Duration::minutes(1);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdTokenError {
@@ -30,13 +44,34 @@ pub enum IdTokenError {
     Nonce,
 }
 
-/// The claims Ferry uses.
+/// `aud`: one audience, or several (OpenID Connect Core §2).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Audience::One(one) => std::slice::from_ref(one),
+            Audience::Many(many) => many,
+        }
+    }
+}
+
+/// The claims Ferry uses.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct IdClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
-    pub exp: i64,
+    pub aud: Audience,
+    /// The party the token was issued to; required when `aud` names several.
+    #[serde(default)]
+    pub azp: Option<String>,
+    /// A NumericDate, which RFC 7519 allows to be fractional.
+    pub exp: f64,
     #[serde(default)]
     pub nonce: Option<String>,
     #[serde(default)]
@@ -58,8 +93,21 @@ pub struct IdClaims {
 struct Jwk {
     kid: Option<String>,
     kty: String,
+    #[serde(rename = "use", default)]
+    usage: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
     n: Option<String>,
     e: Option<String>,
+}
+
+impl Jwk {
+    /// An RSA key for RS256 signatures, as (kid, (n, e)); any other key is left out.
+    fn into_rs256(self) -> Option<(String, RsaComponents)> {
+        let for_signing = self.usage.as_deref().is_none_or(|u| u == "sig");
+        let rs256 = self.alg.as_deref().is_none_or(|a| a == "RS256");
+        (self.kty == "RSA" && for_signing && rs256).then_some((self.kid?, (self.n?, self.e?)))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,43 +118,106 @@ struct JwkSet {
 /// An RSA public key as the JWKS gives it: modulus and exponent, base64url.
 type RsaComponents = (String, String);
 
+#[derive(Debug)]
+struct KeySet {
+    keys: HashMap<String, RsaComponents>,
+    fetched_at: DateTime<Utc>,
+    fresh_until: DateTime<Utc>,
+}
+
 /// Public keys by key id, per JWKS URL.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    keys: Mutex<HashMap<String, HashMap<String, RsaComponents>>>,
+    sets: Mutex<HashMap<String, KeySet>>,
+    /// Key sets fetched, for tests and diagnostics.
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+/// How long a JWKS reply may be cached, from its `Cache-Control` header.
+pub fn keys_ttl(cache_control: Option<&str>) -> Duration {
+    let Some(header) = cache_control else {
+        return DEFAULT_KEYS_TTL;
+    };
+    let mut ttl = DEFAULT_KEYS_TTL;
+    for directive in header.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Duration::zero();
+        }
+        if let Some(value) = lower.strip_prefix("max-age=") {
+            if let Ok(seconds) = value.trim_matches('"').parse::<u32>() {
+                ttl = Duration::seconds(i64::from(seconds));
+            }
+        }
+    }
+    ttl.min(MAX_KEYS_TTL)
+}
+
+enum Lookup {
+    Found(RsaComponents),
+    /// Not cached, or cached too long ago: fetch.
+    Fetch,
+    /// The fresh set lacks this key id and was fetched less than a minute ago.
+    Unknown,
 }
 
 impl KeyCache {
-    async fn fetch(&self, http: &reqwest::Client, url: &Url) -> Result<(), IdTokenError> {
-        let set: JwkSet = http
+    /// How many times a key set was fetched.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn sets(&self) -> std::sync::MutexGuard<'_, HashMap<String, KeySet>> {
+        self.sets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+        url: &Url,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdTokenError> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let response = http
             .get(url.clone())
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| IdTokenError::Keys(e.to_string()))?
+            .map_err(|e| IdTokenError::Keys(e.to_string()))?;
+        let ttl = keys_ttl(
+            response
+                .headers()
+                .get(reqwest::header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let set: JwkSet = response
             .json()
             .await
             .map_err(|e| IdTokenError::Keys(e.to_string()))?;
-        let keys = set
-            .keys
-            .into_iter()
-            .filter(|k| k.kty == "RSA")
-            .filter_map(|k| Some((k.kid?, (k.n?, k.e?))))
-            .collect();
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(url.to_string(), keys);
+        let keys = set.keys.into_iter().filter_map(Jwk::into_rs256).collect();
+        self.sets().insert(
+            url.to_string(),
+            KeySet {
+                keys,
+                fetched_at: now,
+                fresh_until: now + ttl,
+            },
+        );
         Ok(())
     }
 
-    fn get(&self, url: &Url, kid: &str) -> Option<RsaComponents> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(url.as_str())?
-            .get(kid)
-            .cloned()
+    fn lookup(&self, url: &Url, kid: &str, now: DateTime<Utc>) -> Lookup {
+        let sets = self.sets();
+        let Some(set) = sets.get(url.as_str()) else {
+            return Lookup::Fetch;
+        };
+        match set.keys.get(kid) {
+            Some(found) if now < set.fresh_until => Lookup::Found(found.clone()),
+            Some(_) => Lookup::Fetch,
+            None if now >= set.fetched_at + REFETCH_INTERVAL => Lookup::Fetch,
+            None => Lookup::Unknown,
+        }
     }
 
     async fn key(
@@ -114,12 +225,17 @@ impl KeyCache {
         http: &reqwest::Client,
         url: &Url,
         kid: &str,
+        now: DateTime<Utc>,
     ) -> Result<DecodingKey, IdTokenError> {
-        let components = match self.get(url, kid) {
-            Some(found) => found,
-            None => {
-                self.fetch(http, url).await?;
-                self.get(url, kid).ok_or(IdTokenError::UnknownKey)?
+        let components = match self.lookup(url, kid, now) {
+            Lookup::Found(found) => found,
+            Lookup::Unknown => return Err(IdTokenError::UnknownKey),
+            Lookup::Fetch => {
+                self.fetch(http, url, now).await?;
+                match self.lookup(url, kid, now) {
+                    Lookup::Found(found) => found,
+                    Lookup::Fetch | Lookup::Unknown => return Err(IdTokenError::UnknownKey),
+                }
             }
         };
         DecodingKey::from_rsa_components(&components.0, &components.1)
@@ -149,7 +265,7 @@ pub async fn verify(
         return Err(IdTokenError::Invalid(format!("algorithm {:?}", header.alg)));
     }
     let kid = header.kid.ok_or(IdTokenError::UnknownKey)?;
-    let key = keys.key(http, jwks_url, &kid).await?;
+    let key = keys.key(http, jwks_url, &kid, expected.now).await?;
     let mut validation = Validation::new(Algorithm::RS256);
     // Time and audience are checked below, against the injected clock.
     validation.validate_exp = false;
@@ -161,14 +277,29 @@ pub async fn verify(
     if !(expected.issuer)(&claims) {
         return Err(IdTokenError::Issuer(claims.iss));
     }
-    if claims.aud != expected.audience {
+    check_claims(&claims, expected)?;
+    Ok(claims)
+}
+
+/// The checks on a signature-verified token's claims, apart from the issuer. Pure.
+pub fn check_claims(claims: &IdClaims, expected: &Expected<'_>) -> Result<(), IdTokenError> {
+    let audiences = claims.aud.as_slice();
+    if !audiences.iter().any(|a| a == expected.audience) {
         return Err(IdTokenError::Audience);
     }
-    if claims.exp + CLOCK_LEEWAY_S < expected.now.timestamp() {
+    // OpenID Connect Core §3.1.3.7: with several audiences, `azp` must name Ferry.
+    let azp_ok = match claims.azp.as_deref() {
+        Some(azp) => azp == expected.audience,
+        None => audiences.len() == 1,
+    };
+    if !azp_ok {
+        return Err(IdTokenError::Audience);
+    }
+    if claims.exp + (CLOCK_LEEWAY_S as f64) < expected.now.timestamp() as f64 {
         return Err(IdTokenError::Expired);
     }
     if claims.nonce.as_deref() != Some(expected.nonce) {
         return Err(IdTokenError::Nonce);
     }
-    Ok(claims)
+    Ok(())
 }

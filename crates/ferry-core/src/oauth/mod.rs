@@ -4,6 +4,7 @@
 
 pub mod flow;
 pub mod id_token;
+pub mod lifetime;
 pub mod loopback;
 pub mod refresh;
 pub mod services;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::lifetime;
 use crate::provider::Provider;
 use crate::providers::ProviderSettings;
 
@@ -242,10 +243,6 @@ struct TokenBody {
     refresh_token_expires_in: Option<u64>,
 }
 
-fn seconds(n: u64) -> chrono::Duration {
-    chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
-}
-
 /// Exchanges a refresh token for a new access token at the provider.
 pub async fn refresh(
     http: &reqwest::Client,
@@ -292,8 +289,7 @@ pub async fn refresh(
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(|v| lifetime::retry_after(v, now));
     let body = response
         .text()
         .await
@@ -301,22 +297,39 @@ pub async fn refresh(
     if !(200..300).contains(&status) {
         return Err(classify(provider, status, &body, retry_after));
     }
-    let token: TokenBody = serde_json::from_str(&body).map_err(|_| {
-        // A 200 that is not a token reply: the provider is misbehaving; try again later.
+    parse_token_reply(&body, now)
+}
+
+/// Reads a successful token endpoint reply. Pure: anything that is not a usable token (not
+/// JSON, no or an empty `access_token`, `expires_in` of 0) is a malformed reply, which is
+/// the provider misbehaving: transient, tried again later. Lifetimes are clamped
+/// ([`lifetime`]).
+pub fn parse_token_reply(body: &str, now: DateTime<Utc>) -> Result<Refreshed, RefreshFailure> {
+    let malformed = || {
         RefreshFailure::new(
             FailureKind::Transient,
             Cause::ProviderUnavailable,
             "malformed reply",
         )
-    })?;
+    };
+    let token: TokenBody = serde_json::from_str(body).map_err(|_| malformed())?;
+    if token.access_token.trim().is_empty() {
+        return Err(malformed());
+    }
+    let expires_at = lifetime::access_expires_at(now, token.expires_in).map_err(|_| malformed())?;
     Ok(Refreshed {
         access_token: SecretString::from(token.access_token),
-        refresh_token: token.refresh_token.map(SecretString::from),
-        expires_at: now + seconds(token.expires_in.unwrap_or(3600)),
+        refresh_token: token
+            .refresh_token
+            .filter(|r| !r.trim().is_empty())
+            .map(SecretString::from),
+        expires_at,
         scopes: token
             .scope
             .map(|s| s.split_whitespace().map(str::to_owned).collect()),
-        grant_expires_at: token.refresh_token_expires_in.map(|s| now + seconds(s)),
+        grant_expires_at: token
+            .refresh_token_expires_in
+            .map(|s| lifetime::grant_expires_at(now, s)),
     })
 }
 

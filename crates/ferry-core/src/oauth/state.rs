@@ -44,6 +44,14 @@ pub struct StateSigner {
     key: SecretBox<[u8; 32]>,
 }
 
+impl Clone for StateSigner {
+    fn clone(&self) -> Self {
+        Self {
+            key: SecretBox::new(Box::new(*self.key.expose_secret())),
+        }
+    }
+}
+
 impl StateSigner {
     pub fn new(key: SecretBox<[u8; 32]>) -> Self {
         Self { key }

@@ -36,6 +36,8 @@ const GOOGLE_OPENID: &str = "https://openidconnect.googleapis.com";
 const GOOGLE_CERTS: &str = "https://www.googleapis.com";
 const MICROSOFT_LOGIN: &str = "https://login.microsoftonline.com";
 const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com";
+/// OpenID Connect Discovery §4: the metadata's path below the issuer.
+const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
 /// Where a provider's settings came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub struct GoogleSettings {
     pub revoke_url: Url,
     pub userinfo_url: Url,
     pub jwks_url: Url,
+    /// The authorization server's metadata: the issuer plus the well-known path.
+    pub discovery_url: Url,
     /// The `iss` of id_tokens and of RFC 9207 authorization responses.
     pub issuer: String,
     /// The project is in "Testing" status, so every grant ends 7 days after consent.
@@ -90,6 +94,19 @@ impl MicrosoftSettings {
             .join(&format!("{}/discovery/v2.0/keys", self.tenant))
     }
 
+    /// The OpenID Connect discovery document of the configured tenant.
+    pub fn discovery_url(&self) -> Result<Url, url::ParseError> {
+        self.authority.join(&format!(
+            "{}/v2.0/.well-known/openid-configuration",
+            self.tenant
+        ))
+    }
+
+    /// The OpenID Connect userinfo endpoint, which Microsoft serves from Graph's host.
+    pub fn userinfo_url(&self) -> Result<Url, url::ParseError> {
+        self.graph_url.join("../oidc/userinfo")
+    }
+
     /// The issuer id_tokens of the tenant `tid` carry.
     pub fn issuer_for(&self, tid: &str) -> String {
         format!(
@@ -97,7 +114,39 @@ impl MicrosoftSettings {
             self.authority.as_str().trim_end_matches('/')
         )
     }
+
+    /// Whether `iss` can be this configuration's issuer: exactly `{authority}/{tenant}/v2.0`
+    /// for one tenant id, and that tenant when Ferry is set to one (RFC 9207 compares whole
+    /// strings; a prefix would let `…microsoftonline.com.attacker.example` through). With
+    /// `common` or `organizations` the tenant is only known from the id_token, whose `iss`
+    /// the sign-in then requires to be the same string.
+    pub fn could_issue(&self, iss: &str) -> bool {
+        let authority = self.authority.as_str().trim_end_matches('/');
+        let Some(tenant) = iss
+            .strip_prefix(authority)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.strip_suffix("/v2.0"))
+        else {
+            return false;
+        };
+        let plausible = !tenant.is_empty()
+            && tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let configured = self.tenant.as_str();
+        let fits = match configured {
+            "common" | "organizations" => true,
+            "consumers" => tenant == MSA_TENANT,
+            // A tenant given by domain name is only known by id in the id_token.
+            id if id.contains('.') => true,
+            id => id.eq_ignore_ascii_case(tenant),
+        };
+        plausible && fits
+    }
 }
+
+/// The tenant of personal Microsoft accounts.
+pub const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// One provider's OAuth client and the endpoints a sign-in uses, whichever provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +156,11 @@ pub struct OAuthClient {
     pub authorize_url: Url,
     pub token_url: Url,
     pub jwks_url: Url,
+    /// The authorization server's metadata (whether it sends RFC 9207 `iss`).
+    pub discovery_url: Url,
+    pub userinfo_url: Url,
+    /// RFC 7009 revocation, where the provider has it (Google).
+    pub revoke_url: Option<Url>,
 }
 
 /// What Ferry knows about both providers; either may be missing.
@@ -132,13 +186,19 @@ impl ProviderSettings {
     pub fn client(&self, provider: crate::provider::Provider) -> Option<OAuthClient> {
         use crate::provider::Provider;
         match provider {
-            Provider::Google => self.google.as_ref().map(|g| OAuthClient {
-                client_id: g.client_id.clone(),
-                client_secret: g.client_secret.clone(),
-                authorize_url: g.authorize_url.clone(),
-                token_url: g.token_url.clone(),
-                jwks_url: g.jwks_url.clone(),
-            }),
+            Provider::Google => {
+                let g = self.google.as_ref()?;
+                Some(OAuthClient {
+                    client_id: g.client_id.clone(),
+                    client_secret: g.client_secret.clone(),
+                    authorize_url: g.authorize_url.clone(),
+                    token_url: g.token_url.clone(),
+                    jwks_url: g.jwks_url.clone(),
+                    discovery_url: g.discovery_url.clone(),
+                    userinfo_url: g.userinfo_url.clone(),
+                    revoke_url: Some(g.revoke_url.clone()),
+                })
+            }
             Provider::Microsoft => {
                 let m = self.microsoft.as_ref()?;
                 Some(OAuthClient {
@@ -147,6 +207,9 @@ impl ProviderSettings {
                     authorize_url: m.authorize_url().ok()?,
                     token_url: m.token_url().ok()?,
                     jwks_url: m.jwks_url().ok()?,
+                    discovery_url: m.discovery_url().ok()?,
+                    userinfo_url: m.userinfo_url().ok()?,
+                    revoke_url: None,
                 })
             }
         }
@@ -192,6 +255,7 @@ impl ProviderSettings {
                 revoke_url: fixed(GOOGLE_OAUTH, "/revoke"),
                 userinfo_url: fixed(GOOGLE_OPENID, "/v1/userinfo"),
                 jwks_url: fixed(GOOGLE_CERTS, "/oauth2/v3/certs"),
+                discovery_url: fixed(GOOGLE_ACCOUNTS, WELL_KNOWN),
                 issuer: GOOGLE_ACCOUNTS.to_owned(),
                 testing,
             }),
@@ -210,6 +274,7 @@ impl ProviderSettings {
                     revoke_url: at("revoke")?,
                     userinfo_url: at("v1/userinfo")?,
                     jwks_url: at("oauth2/v3/certs")?,
+                    discovery_url: at(WELL_KNOWN.trim_start_matches('/'))?,
                     issuer: base.as_str().trim_end_matches('/').to_owned(),
                     testing,
                 })

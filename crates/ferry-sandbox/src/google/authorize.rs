@@ -68,7 +68,8 @@ fn answer_params(world: &World, flow: &PendingFlow) -> Vec<(&'static str, String
     if let Some(state) = &flow.state {
         params.push(("state", state.clone()));
     }
-    if world.config().google.send_iss {
+    let config = world.config();
+    if config.google.send_iss || config.strict {
         params.push(("iss", super::issuer(world)));
     }
     params

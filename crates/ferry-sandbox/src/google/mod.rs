@@ -95,7 +95,7 @@ async fn discovery(State(world): State<Arc<World>>) -> Json<Value> {
         "code_challenge_methods_supported": ["plain", "S256"],
         "grant_types_supported": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
     });
-    if config.google.advertise_iss_supported {
+    if config.google.advertise_iss_supported || config.strict {
         doc["authorization_response_iss_parameter_supported"] = json!(true);
     }
     Json(doc)

@@ -1,5 +1,6 @@
 //! The token endpoint (code exchange and refresh) and the revocation endpoint.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,29 +129,7 @@ fn exchange_code(
         return error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
     };
 
-    let refresh_token = format!("1//0{}", secrets::random_b64(72));
-    {
-        let mut state = world.state();
-        state.refresh_tokens.insert(
-            refresh_token.clone(),
-            RefreshToken {
-                client_id: client_id.to_owned(),
-                user_id: user.id.clone(),
-                scopes: code.scopes.clone(),
-                issued_at: now,
-                last_used: now,
-                consented_at: code.issued_at,
-                password_epoch: user.password_epoch,
-                valid: true,
-            },
-        );
-        evict_over_limit(
-            &mut state.refresh_tokens,
-            &user.id,
-            client_id,
-            world.config().google.refresh_tokens_per_client,
-        );
-    }
+    let refresh_token = mint_refresh_token(world, client_id, &user, &code.scopes, code.issued_at);
     let mut body = access_response(world, client_id, &user, &code.scopes, &refresh_token);
     body["refresh_token"] = json!(refresh_token);
     if code
@@ -163,6 +142,40 @@ fn exchange_code(
         body["id_token"] = json!(token);
     }
     no_store(StatusCode::OK, body)
+}
+
+/// A new refresh token for `user` and `client_id`, counted against Google's per-client limit.
+fn mint_refresh_token(
+    world: &World,
+    client_id: &str,
+    user: &User,
+    scopes: &[String],
+    consented_at: std::time::SystemTime,
+) -> String {
+    let now = world.clock.now();
+    let refresh_token = format!("1//0{}", secrets::random_b64(72));
+    let mut state = world.state();
+    state.refresh_tokens.insert(
+        refresh_token.clone(),
+        RefreshToken {
+            client_id: client_id.to_owned(),
+            user_id: user.id.clone(),
+            scopes: scopes.to_vec(),
+            issued_at: now,
+            last_used: now,
+            consented_at,
+            password_epoch: user.password_epoch,
+            valid: true,
+            rotated: false,
+        },
+    );
+    evict_over_limit(
+        &mut state.refresh_tokens,
+        &user.id,
+        client_id,
+        world.config().google.refresh_tokens_per_client,
+    );
+    refresh_token
 }
 
 /// Google keeps a fixed number of live refresh tokens per account and client; issuing
@@ -237,7 +250,12 @@ fn id_token(
     } else {
         iss
     };
-    let mut claims = profile_claims(user, scopes);
+    let mut claims = if world.config().strict {
+        // Strict: who the user is comes from userinfo only.
+        serde_json::Map::new()
+    } else {
+        profile_claims(user, scopes)
+    };
     if claims.contains_key("email") {
         claims.insert("email_verified".into(), json!(true));
     }
@@ -281,6 +299,11 @@ fn refresh(world: &World, client_id: &str, presented: Option<&str>) -> Response 
     let Some((token, user)) = world.refresh_token(presented, client_id) else {
         return error(StatusCode::BAD_REQUEST, "invalid_grant", &description);
     };
+    if token.rotated && world.config().strict {
+        // A replaced token used again: someone else may hold it. The grant goes.
+        world.revoke_grants(&user.id, Some(client_id));
+        return error(StatusCode::BAD_REQUEST, "invalid_grant", &description);
+    }
     if dead(world, &token, &user) {
         if let Some(t) = world.state().refresh_tokens.get_mut(presented) {
             t.valid = false;
@@ -290,11 +313,20 @@ fn refresh(world: &World, client_id: &str, presented: Option<&str>) -> Response 
     if let Some(t) = world.state().refresh_tokens.get_mut(presented) {
         t.last_used = world.clock.now();
     }
-    // No rotation: the response carries no refresh_token.
-    no_store(
-        StatusCode::OK,
-        access_response(world, client_id, &user, &token.scopes, presented),
-    )
+    if !world.config().strict {
+        // No rotation: the response carries no refresh_token.
+        return no_store(
+            StatusCode::OK,
+            access_response(world, client_id, &user, &token.scopes, presented),
+        );
+    }
+    let rotated = mint_refresh_token(world, client_id, &user, &token.scopes, token.consented_at);
+    if let Some(t) = world.state().refresh_tokens.get_mut(presented) {
+        t.rotated = true;
+    }
+    let mut body = access_response(world, client_id, &user, &token.scopes, &rotated);
+    body["refresh_token"] = json!(rotated);
+    no_store(StatusCode::OK, body)
 }
 
 /// `POST /revoke` with `token` in the form (or the query, which Google also accepts).
@@ -315,6 +347,9 @@ pub async fn revoke(
             "Missing required parameter: token",
         );
     };
+    if world.config().strict {
+        return strict_revoke(&world, &form, token);
+    }
     let owner = {
         let state = world.state();
         let from_refresh = state
@@ -341,5 +376,66 @@ pub async fn revoke(
             "invalid_token",
             "Token expired or revoked",
         ),
+    }
+}
+
+/// RFC 7009 as written: the client identifies itself (§2.1) and may only revoke its own
+/// tokens; an unknown or dead token is a 200 (§2.2), unlike Google's 400.
+fn strict_revoke(world: &World, form: &HashMap<String, String>, token: &str) -> Response {
+    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let client = field("client_id").and_then(|id| {
+        world
+            .state()
+            .clients
+            .get(id)
+            .filter(|c| c.provider == Provider::Google)
+            .cloned()
+    });
+    let Some(client) = client else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The revocation request does not identify a known client.",
+        );
+    };
+    if client.secret.is_some() && field("client_secret") != client.secret.as_deref() {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The client could not be authenticated.",
+        );
+    }
+    if let Some(hint) = field("token_type_hint") {
+        if hint != "refresh_token" && hint != "access_token" {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "Unknown token_type_hint.",
+            );
+        }
+    }
+    let owner = {
+        let state = world.state();
+        let from_refresh = state
+            .refresh_tokens
+            .get(token)
+            .map(|t| (t.user_id.clone(), t.client_id.clone()));
+        let from_access = state
+            .access_tokens
+            .get(token)
+            .map(|t| (t.user_id.clone(), t.client_id.clone()));
+        from_refresh.or(from_access)
+    };
+    match owner {
+        Some((_, issued_to)) if issued_to != client.client_id => error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "The token was not issued to this client.",
+        ),
+        Some((user_id, _)) => {
+            world.revoke_grants(&user_id, Some(&client.client_id));
+            (StatusCode::OK, "").into_response()
+        }
+        None => (StatusCode::OK, "").into_response(),
     }
 }

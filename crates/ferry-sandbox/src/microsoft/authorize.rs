@@ -112,6 +112,9 @@ pub async fn start(
         if let Some(state) = &flow.state {
             params.push(("state", state.clone()));
         }
+        if let Some(iss) = strict_iss(&world, &tenant) {
+            params.push(("iss", iss));
+        }
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         redirect_to(&flow.redirect_uri, &pairs)
     };
@@ -298,6 +301,10 @@ pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
         if flow.state.is_some() {
             params.push(("state", state.as_str()));
         }
+        let iss = strict_iss(&world, user.tenant.as_deref().unwrap_or_default());
+        if let Some(iss) = &iss {
+            params.push(("iss", iss.as_str()));
+        }
         return redirect_to(&flow.redirect_uri, &params);
     }
     let personal = user.tenant.as_deref() == Some(MSA_TENANT);
@@ -313,7 +320,17 @@ pub async fn consent(State(world): State<Arc<World>>, body: Bytes) -> Response {
         params.push(("state", state.as_str()));
     }
     params.push(("session_state", session_state.as_str()));
+    let iss = strict_iss(&world, user.tenant.as_deref().unwrap_or_default());
+    if let Some(iss) = &iss {
+        params.push(("iss", iss.as_str()));
+    }
     redirect_to(&flow.redirect_uri, &params)
+}
+
+/// Strict mode sends RFC 9207 `iss`, which Microsoft itself never does: the issuer of the
+/// user's tenant once known, else of the tenant segment the app used.
+fn strict_iss(world: &World, tenant: &str) -> Option<String> {
+    world.config().strict.then(|| super::issuer(world, tenant))
 }
 
 #[cfg(test)]

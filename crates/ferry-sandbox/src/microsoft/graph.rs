@@ -100,3 +100,41 @@ pub async fn me(State(world): State<Arc<World>>, headers: HeaderMap) -> Response
     }))
     .into_response()
 }
+
+/// The OpenID Connect userinfo endpoint (`https://graph.microsoft.com/oidc/userinfo`):
+/// the pairwise `sub`, and the name and e-mail that `profile` and `email` allow.
+pub async fn userinfo(State(world): State<Arc<World>>, headers: HeaderMap) -> Response {
+    let found = bearer(&headers)
+        .and_then(|t| world.access_token(t))
+        .filter(|(_, u)| u.provider == Provider::Microsoft);
+    let Some((access, user)) = found else {
+        return graph_error(
+            &world,
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        );
+    };
+    if !access.scopes.iter().any(|s| s == "openid") {
+        return graph_error(
+            &world,
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let mut claims = serde_json::Map::new();
+    claims.insert(
+        "sub".into(),
+        json!(super::pairwise_subject(&access.client_id, &user.subject)),
+    );
+    if access.scopes.iter().any(|s| s == "profile") {
+        claims.insert("name".into(), json!(user.name));
+        claims.insert("given_name".into(), json!(user.given_name));
+        claims.insert("family_name".into(), json!(user.family_name));
+    }
+    if access.scopes.iter().any(|s| s == "email") {
+        claims.insert("email".into(), json!(user.email));
+    }
+    Json(serde_json::Value::Object(claims)).into_response()
+}

@@ -44,6 +44,7 @@ pub fn router(world: Arc<World>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/v1.0/me", get(graph::me))
+        .route("/oidc/userinfo", get(graph::userinfo))
         .with_state(world)
 }
 
@@ -99,12 +100,13 @@ async fn discovery(State(world): State<Arc<World>>, Path(tenant): Path<String>) 
         return errors::response(&world, 90002);
     }
     let base = world.urls().microsoft;
+    let strict = world.config().strict;
     let issuer_tenant = match tenant.as_str() {
         "common" | "organizations" => "{tenantid}".to_owned(),
         "consumers" => MSA_TENANT.to_owned(),
         other => other.to_owned(),
     };
-    Json(json!({
+    let mut doc = json!({
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
         "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
@@ -128,8 +130,12 @@ async fn discovery(State(world): State<Arc<World>>, Path(tenant): Path<String>) 
         "cloud_graph_host_name": "graph.windows.net",
         "msgraph_host": "graph.microsoft.com",
         "rbac_url": "https://pas.windows.net",
-    }))
-    .into_response()
+    });
+    if strict {
+        // Microsoft itself never advertises RFC 9207; the strict sandbox does.
+        doc["authorization_response_iss_parameter_supported"] = json!(true);
+    }
+    Json(doc).into_response()
 }
 
 async fn keys(State(world): State<Arc<World>>) -> Json<Value> {

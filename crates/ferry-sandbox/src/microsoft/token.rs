@@ -144,6 +144,7 @@ fn issue(
                     consented_at,
                     password_epoch: user.password_epoch,
                     valid: true,
+                    rotated: false,
                 },
             );
         }
@@ -197,12 +198,16 @@ fn id_token(
         "tid": tid,
         "aio": secrets::random_b64(24),
     });
+    // Strict: who the user is comes from userinfo only.
+    let strict = world.config().strict;
     if scopes.iter().any(|s| s == "profile") {
-        claims["name"] = json!(user.name);
-        claims["preferred_username"] = json!(user.email);
+        if !strict {
+            claims["name"] = json!(user.name);
+            claims["preferred_username"] = json!(user.email);
+        }
         claims["oid"] = json!(user.subject);
     }
-    if scopes.iter().any(|s| s == "email") {
+    if scopes.iter().any(|s| s == "email") && !strict {
         claims["email"] = json!(user.email);
     }
     if let Some(nonce) = nonce {
@@ -220,6 +225,11 @@ fn refresh(world: &World, tenant: &str, client_id: &str, presented: Option<&str>
         return errors::response(world, 9002313);
     };
     let now = world.clock.now();
+    if token.rotated && world.config().strict {
+        // A replaced token used again: someone else may hold it. The grant goes.
+        world.revoke_grants(&user.id, Some(client_id));
+        return errors::response(world, config.revocation_error_code);
+    }
     if !token.valid || token.password_epoch < user.password_epoch {
         return errors::response(world, config.revocation_error_code);
     }
@@ -233,6 +243,7 @@ fn refresh(world: &World, tenant: &str, client_id: &str, presented: Option<&str>
         let mut state = world.state();
         if let Some(old) = state.refresh_tokens.get_mut(presented) {
             old.last_used = now;
+            old.rotated = true;
             if !config.old_refresh_token_stays_valid {
                 old.valid = false;
             }
