@@ -5,6 +5,7 @@ mod accounts;
 mod add_account;
 mod app;
 mod deeplink;
+mod generated;
 mod keeper;
 mod loopback;
 mod providers;

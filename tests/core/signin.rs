@@ -670,3 +670,49 @@ async fn a_huge_token_lifetime_is_clamped_at_sign_in() {
         "{lifetime}"
     );
 }
+
+/// A token naming a key the cache lacks makes Ferry fetch the keys again, but at most once a
+/// minute: forged tokens cannot make it hammer the provider.
+#[tokio::test]
+async fn an_unknown_key_id_refetches_the_keys_at_most_once_a_minute() {
+    use base64::Engine;
+    use ferry_core::oauth::id_token::{self, Expected, IdTokenError, KeyCache};
+    let w = world().await;
+    let jwks = format!("{}/oauth2/v3/certs", w.sandbox.google_url());
+    let jwks = Url::parse(&jwks).expect("url");
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let token = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"alg": "RS256", "kid": "not-a-key"})),
+        b64(serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "exp": 1}))
+    );
+    let keys = KeyCache::default();
+    let http = reqwest::Client::new();
+    let issuer = |_: &id_token::IdClaims| true;
+    let at = |t: DateTime<Utc>| Expected {
+        audience: "z",
+        issuer: &issuer,
+        nonce: "n",
+        now: t,
+    };
+    let t0 = now();
+    for offset in [0, 10, 30, 59] {
+        let err = id_token::verify(
+            &keys,
+            &http,
+            &jwks,
+            &token,
+            &at(t0 + Duration::seconds(offset)),
+        )
+        .await
+        .expect_err("unknown key");
+        assert_eq!(err, IdTokenError::UnknownKey);
+    }
+    assert_eq!(keys.fetches(), 1, "one fetch in the first minute");
+    id_token::verify(&keys, &http, &jwks, &token, &at(t0 + Duration::seconds(61)))
+        .await
+        .expect_err("still unknown");
+    assert_eq!(keys.fetches(), 2, "and one more after it");
+}

@@ -303,3 +303,98 @@ pub fn check_claims(claims: &IdClaims, expected: &Expected<'_>) -> Result<(), Id
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(aud: Audience, azp: Option<&str>) -> IdClaims {
+        IdClaims {
+            iss: "https://accounts.google.com".into(),
+            sub: "1".into(),
+            aud,
+            azp: azp.map(str::to_owned),
+            exp: 2_000_000_000.0,
+            nonce: Some("n".into()),
+            email: None,
+            name: None,
+            tid: None,
+            oid: None,
+            preferred_username: None,
+        }
+    }
+
+    fn check(claims: &IdClaims) -> Result<(), IdTokenError> {
+        let issuer = |_: &IdClaims| true;
+        check_claims(
+            claims,
+            &Expected {
+                audience: "ferry",
+                issuer: &issuer,
+                nonce: "n",
+                now: DateTime::from_timestamp(1_900_000_000, 0).unwrap_or_default(),
+            },
+        )
+    }
+
+    #[test]
+    fn an_audience_may_be_a_string_or_an_array_with_azp() {
+        assert_eq!(check(&claims(Audience::One("ferry".into()), None)), Ok(()));
+        let many = || Audience::Many(vec!["other".into(), "ferry".into()]);
+        assert_eq!(check(&claims(many(), Some("ferry"))), Ok(()));
+        assert_eq!(
+            check(&claims(many(), None)),
+            Err(IdTokenError::Audience),
+            "several audiences need azp"
+        );
+        assert_eq!(
+            check(&claims(many(), Some("other"))),
+            Err(IdTokenError::Audience),
+            "issued to another party"
+        );
+        assert_eq!(
+            check(&claims(Audience::Many(vec!["other".into()]), None)),
+            Err(IdTokenError::Audience)
+        );
+        let parsed: IdClaims = serde_json::from_str(
+            r#"{"iss":"i","sub":"s","aud":["a","ferry"],"azp":"ferry","exp":1.9e9}"#,
+        )
+        .expect("an array and a fractional exp parse");
+        assert_eq!(parsed.aud.as_slice(), ["a", "ferry"]);
+    }
+
+    #[test]
+    fn keys_are_cached_as_long_as_cache_control_says_within_limits() {
+        assert_eq!(keys_ttl(None), DEFAULT_KEYS_TTL);
+        assert_eq!(
+            keys_ttl(Some("public, max-age=20000, must-revalidate, no-transform")),
+            Duration::seconds(20_000)
+        );
+        assert_eq!(keys_ttl(Some("max-age=99999999")), MAX_KEYS_TTL);
+        assert_eq!(keys_ttl(Some("no-store")), Duration::zero());
+        assert_eq!(keys_ttl(Some("private, No-Cache")), Duration::zero());
+        assert_eq!(keys_ttl(Some("max-age=soon")), DEFAULT_KEYS_TTL);
+    }
+
+    #[test]
+    fn only_rsa_signing_keys_for_rs256_are_kept() {
+        let set: JwkSet = serde_json::from_str(
+            r#"{"keys":[
+                {"kid":"a","kty":"RSA","n":"n","e":"e"},
+                {"kid":"b","kty":"RSA","use":"sig","alg":"RS256","n":"n","e":"e"},
+                {"kid":"c","kty":"RSA","use":"enc","n":"n","e":"e"},
+                {"kid":"d","kty":"RSA","alg":"RS512","n":"n","e":"e"},
+                {"kid":"e","kty":"EC","crv":"P-256","x":"x","y":"y"},
+                {"kty":"RSA","n":"n","e":"e"}
+            ]}"#,
+        )
+        .expect("jwks");
+        let kept: Vec<String> = set
+            .keys
+            .into_iter()
+            .filter_map(Jwk::into_rs256)
+            .map(|(kid, _)| kid)
+            .collect();
+        assert_eq!(kept, ["a", "b"]);
+    }
+}
