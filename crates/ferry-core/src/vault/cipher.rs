@@ -65,8 +65,14 @@ impl RootKey {
         SecretBox::new(out)
     }
 
+    /// The key that seals one account's tokens (HKDF-SHA256 of the root key, salted for
+    /// tokens, with the account id as info). Every seal and open derives it afresh.
+    pub fn account_key(&self, account_id: &str) -> SecretBox<[u8; 32]> {
+        self.derive(TOKEN_KEY_SALT, account_id.as_bytes())
+    }
+
     fn account_cipher(&self, account_id: &str) -> Aes256Gcm {
-        let key = self.derive(TOKEN_KEY_SALT, account_id.as_bytes());
+        let key = self.account_key(account_id);
         Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.expose_secret()))
     }
 
