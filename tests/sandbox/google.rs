@@ -563,28 +563,15 @@ async fn the_iss_parameter_and_its_discovery_flag_are_switchable() {
         panic!("{:?}", signed.outcome)
     };
     assert_eq!(param(redirect, "iss"), None);
-    let discovery: Value = support::http()
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            sb.google_url()
-        ))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("JSON");
+    let discovery: Value = support::get_json(
+        &format!("{}/.well-known/openid-configuration", sb.google_url()),
+        None,
+    )
+    .await;
     assert!(discovery
         .get("authorization_response_iss_parameter_supported")
         .is_none());
     assert_eq!(discovery["issuer"], sb.google_url());
-}
-
-fn strict() -> ferry_sandbox::SandboxConfig {
-    ferry_sandbox::SandboxConfig {
-        strict: true,
-        ..ferry_sandbox::SandboxConfig::default()
-    }
 }
 
 async fn revoke(sb: &Sandbox, form: &[(&str, &str)]) -> (u16, String) {
@@ -602,7 +589,7 @@ async fn revoke(sb: &Sandbox, form: &[(&str, &str)]) -> (u16, String) {
 
 #[tokio::test]
 async fn strict_revocation_identifies_the_client_and_answers_200_for_dead_tokens() {
-    let sb = support::start_with(strict()).await;
+    let sb = support::start_with(support::strict()).await;
     let tokens = sign_in(&sb, &["openid", "email", GMAIL], &ada()).await;
     let refresh_token = tokens
         .refresh_token()
@@ -672,7 +659,7 @@ async fn strict_revocation_identifies_the_client_and_answers_200_for_dead_tokens
 
 #[tokio::test]
 async fn strict_google_rotates_and_a_reused_token_revokes_the_grant() {
-    let sb = support::start_with(strict()).await;
+    let sb = support::start_with(support::strict()).await;
     let tokens = sign_in(&sb, &["openid", "email", GMAIL], &ada()).await;
     let first = tokens.refresh_token().expect("refresh token").clone();
     let renewed = refresh(&sb, &first).await.expect("refresh");
@@ -691,7 +678,7 @@ async fn strict_google_rotates_and_a_reused_token_revokes_the_grant() {
 
 #[tokio::test]
 async fn strict_id_tokens_leave_identity_to_userinfo_and_iss_is_always_sent() {
-    let mut config = strict();
+    let mut config = support::strict();
     config.google.send_iss = false;
     config.google.advertise_iss_supported = false;
     let sb = support::start_with(config).await;
@@ -700,17 +687,11 @@ async fn strict_id_tokens_leave_identity_to_userinfo_and_iss_is_always_sent() {
         panic!("redirect");
     };
     assert_eq!(param(url, "iss").as_deref(), Some(sb.google_url()));
-    let discovery: Value = support::http()
-        .get(format!(
-            "{}/.well-known/openid-configuration",
-            sb.google_url()
-        ))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let discovery: Value = support::get_json(
+        &format!("{}/.well-known/openid-configuration", sb.google_url()),
+        None,
+    )
+    .await;
     assert_eq!(
         discovery["authorization_response_iss_parameter_supported"],
         true
@@ -733,15 +714,11 @@ async fn strict_id_tokens_leave_identity_to_userinfo_and_iss_is_always_sent() {
         claims.get("email").is_none() && claims.get("name").is_none(),
         "{claims}"
     );
-    let info: Value = support::http()
-        .get(format!("{}/v1/userinfo", sb.google_url()))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .expect("userinfo")
-        .json()
-        .await
-        .expect("json");
+    let info: Value = support::get_json(
+        &format!("{}/v1/userinfo", sb.google_url()),
+        Some(tokens.access_token().secret()),
+    )
+    .await;
     assert_eq!(info["email"], "ada@example.com");
     assert_eq!(info["sub"], claims["sub"]);
     assert!(info["name"].as_str().is_some_and(|n| !n.is_empty()));

@@ -428,17 +428,14 @@ async fn ninety_days_unused_is_aadsts700082() {
 #[tokio::test]
 async fn there_is_no_revocation_endpoint() {
     let sb = support::start().await;
-    let discovery: Value = support::http()
-        .get(format!(
+    let discovery: Value = support::get_json(
+        &format!(
             "{}/common/v2.0/.well-known/openid-configuration",
             sb.microsoft_url()
-        ))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("JSON");
+        ),
+        None,
+    )
+    .await;
     assert!(discovery.get("revocation_endpoint").is_none());
     assert!(discovery
         .get("authorization_response_iss_parameter_supported")
@@ -454,16 +451,9 @@ async fn there_is_no_revocation_endpoint() {
     assert_eq!(status, 404);
 }
 
-fn strict() -> ferry_sandbox::SandboxConfig {
-    ferry_sandbox::SandboxConfig {
-        strict: true,
-        ..ferry_sandbox::SandboxConfig::default()
-    }
-}
-
 #[tokio::test]
 async fn strict_reuse_of_a_rotated_token_revokes_the_grant() {
-    let sb = support::start_with(strict()).await;
+    let sb = support::start_with(support::strict()).await;
     let tokens = exchange(
         &sb,
         "common",
@@ -488,24 +478,21 @@ async fn strict_reuse_of_a_rotated_token_revokes_the_grant() {
 
 #[tokio::test]
 async fn strict_microsoft_sends_iss_and_leaves_identity_to_userinfo() {
-    let sb = support::start_with(strict()).await;
+    let sb = support::start_with(support::strict()).await;
     let signed = authorize(&sb, "common", SCHEME_REDIRECT, &ALL, &alan()).await;
     let Ok(Outcome::Redirect(url)) = &signed.outcome else {
         panic!("redirect");
     };
     let iss = format!("{}/{MSA_TENANT}/v2.0", sb.microsoft_url());
     assert_eq!(param(url, "iss").as_deref(), Some(iss.as_str()));
-    let discovery: Value = support::http()
-        .get(format!(
+    let discovery: Value = support::get_json(
+        &format!(
             "{}/common/v2.0/.well-known/openid-configuration",
             sb.microsoft_url()
-        ))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+        ),
+        None,
+    )
+    .await;
     assert_eq!(
         discovery["authorization_response_iss_parameter_supported"],
         true
@@ -522,15 +509,11 @@ async fn strict_microsoft_sends_iss_and_leaves_identity_to_userinfo() {
     for absent in ["email", "name", "preferred_username"] {
         assert!(claims.get(absent).is_none(), "{absent} in {claims}");
     }
-    let info: Value = support::http()
-        .get(format!("{}/oidc/userinfo", sb.microsoft_url()))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .expect("userinfo")
-        .json()
-        .await
-        .expect("json");
+    let info: Value = support::get_json(
+        &format!("{}/oidc/userinfo", sb.microsoft_url()),
+        Some(tokens.access_token().secret()),
+    )
+    .await;
     assert_eq!(info["email"], "alan@outlook.example");
     assert_eq!(info["sub"], claims["sub"], "the same pairwise subject");
 }

@@ -58,6 +58,29 @@ pub async fn start_with(config: SandboxConfig) -> Sandbox {
     .expect("the sandbox starts")
 }
 
+/// The sandbox following the RFCs where the providers are lenient.
+pub fn strict() -> SandboxConfig {
+    SandboxConfig {
+        strict: true,
+        ..SandboxConfig::default()
+    }
+}
+
+/// GETs `url` (with a bearer token when given) and reads its JSON body.
+pub async fn get_json(url: &str, bearer: Option<&str>) -> Value {
+    let mut request = http().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
 /// An HTTP client that, like the oauth2 crate requires, does not follow redirects.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder()

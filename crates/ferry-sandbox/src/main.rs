@@ -1,14 +1,14 @@
 //! `ferry-sandbox`: the provider sandbox as a command, for the demo and benchmarks.
 //!
 //!   ferry-sandbox [--google-port N] [--microsoft-port N] [--control-port N]
-//!                 [--latency-ms N] [--quotas] [--empty]
+//!                 [--latency-ms N] [--quotas] [--strict] [--empty]
 //!
 //! Prints one line of JSON with its URLs, then serves until Ctrl+C or SIGTERM.
 
 use ferry_sandbox::{Sandbox, SandboxOptions};
 
 fn usage() -> ! {
-    eprintln!("usage: ferry-sandbox [--google-port N] [--microsoft-port N] [--control-port N] [--latency-ms N] [--quotas] [--empty]");
+    eprintln!("usage: ferry-sandbox [--google-port N] [--microsoft-port N] [--control-port N] [--latency-ms N] [--quotas] [--strict] [--empty]");
     std::process::exit(2);
 }
 
@@ -33,6 +33,7 @@ fn parse_args() -> SandboxOptions {
             }
             "--latency-ms" => options.config.latency_ms = number(),
             "--quotas" => options.config.quotas.enabled = true,
+            "--strict" => options.config.strict = true,
             "--empty" => options.seed_demo = false,
             _ => usage(),
         }

@@ -146,6 +146,29 @@ pub struct RefreshToken {
     pub rotated: bool,
 }
 
+impl RefreshToken {
+    /// A fresh, valid token, issued and last used `now`.
+    pub fn issued(
+        client_id: &str,
+        user: &User,
+        scopes: &[String],
+        now: SystemTime,
+        consented_at: SystemTime,
+    ) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            user_id: user.id.clone(),
+            scopes: scopes.to_vec(),
+            issued_at: now,
+            last_used: now,
+            consented_at,
+            password_epoch: user.password_epoch,
+            valid: true,
+            rotated: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     pub client_id: String,

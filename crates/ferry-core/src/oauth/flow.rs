@@ -484,19 +484,7 @@ impl SignInFlows {
                 return Ok(promised);
             }
         }
-        let response = self
-            .http
-            .get(discovery_url.clone())
-            .send()
-            .await
-            .map_err(|_| SignInError::Network(provider))?;
-        if !response.status().is_success() {
-            return Err(SignInError::BadResponse(provider));
-        }
-        let doc: Discovery = response
-            .json()
-            .await
-            .map_err(|_| SignInError::BadResponse(provider))?;
+        let doc: Discovery = get_json(self.http.get(discovery_url.clone()), provider).await?;
         let promised = doc.authorization_response_iss_parameter_supported;
         self.sends_iss
             .lock()
@@ -514,20 +502,11 @@ impl SignInFlows {
         subject: &str,
         provider: Provider,
     ) -> Result<UserInfo, SignInError> {
-        let response = self
+        let request = self
             .http
             .get(oauth.userinfo_url.clone())
-            .bearer_auth(access_token.expose_secret())
-            .send()
-            .await
-            .map_err(|_| SignInError::Network(provider))?;
-        if !response.status().is_success() {
-            return Err(SignInError::BadResponse(provider));
-        }
-        let info: UserInfo = response
-            .json()
-            .await
-            .map_err(|_| SignInError::BadResponse(provider))?;
+            .bearer_auth(access_token.expose_secret());
+        let info: UserInfo = get_json(request, provider).await?;
         match info.sub.as_deref() {
             Some(sub) if sub == subject => Ok(info),
             _ => Err(SignInError::BadResponse(provider)),
@@ -575,6 +554,25 @@ impl SignInFlows {
             id_token::verify(&self.keys, &self.http, &oauth.jwks_url, token, &expected).await;
         result.map_err(|e: IdTokenError| SignInError::IdToken(e.to_string()))
     }
+}
+
+/// Sends a GET to one of `provider`'s endpoints and reads its JSON reply: unreachable is a
+/// network error, anything but a 2xx with the expected JSON a bad reply.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    provider: Provider,
+) -> Result<T, SignInError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|_| SignInError::Network(provider))?;
+    if !response.status().is_success() {
+        return Err(SignInError::BadResponse(provider));
+    }
+    response
+        .json()
+        .await
+        .map_err(|_| SignInError::BadResponse(provider))
 }
 
 /// What became of asking the provider to revoke a grant.

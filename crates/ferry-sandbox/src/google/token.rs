@@ -157,17 +157,7 @@ fn mint_refresh_token(
     let mut state = world.state();
     state.refresh_tokens.insert(
         refresh_token.clone(),
-        RefreshToken {
-            client_id: client_id.to_owned(),
-            user_id: user.id.clone(),
-            scopes: scopes.to_vec(),
-            issued_at: now,
-            last_used: now,
-            consented_at,
-            password_epoch: user.password_epoch,
-            valid: true,
-            rotated: false,
-        },
+        RefreshToken::issued(client_id, user, scopes, now, consented_at),
     );
     evict_over_limit(
         &mut state.refresh_tokens,

@@ -135,17 +135,7 @@ fn issue(
         if let Some(refresh) = &refresh_token {
             state.refresh_tokens.insert(
                 refresh.clone(),
-                RefreshToken {
-                    client_id: client_id.to_owned(),
-                    user_id: user.id.clone(),
-                    scopes: scopes.to_vec(),
-                    issued_at: now,
-                    last_used: now,
-                    consented_at,
-                    password_epoch: user.password_epoch,
-                    valid: true,
-                    rotated: false,
-                },
+                RefreshToken::issued(client_id, user, scopes, now, consented_at),
             );
         }
         state.access_tokens.insert(
