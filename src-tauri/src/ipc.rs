@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use ferry_core::events::{CoreEvent, EventSink, Notice, SignInUpdate};
 use ferry_core::oauth::ServiceChoice;
-use ferry_core::settings::Settings;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::health::TimelineEntry;
+use ferry_core::store::settings::Settings;
 use ferry_core::store::AccountView;
 use ferry_core::vault::VaultStatus;
 use ferry_core::{AppError, AppInfo, Removed};

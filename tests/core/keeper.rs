@@ -89,6 +89,12 @@ impl World {
         .await
     }
 
+    /// Lets the notification service's debounce (on the injected clock) run out.
+    async fn settle(&self) {
+        self.advance(Duration::seconds(1));
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+    }
+
     /// Moves Ferry's clock and the sandbox's together.
     fn advance(&self, by: Duration) {
         self.clock.advance(by);
@@ -298,6 +304,7 @@ async fn a_revoked_grant_needs_sign_in_announced_once_and_withdrawn_on_reconnect
     assert!(help.fix.contains("Reconnect"), "{help:?}");
 
     // One notification, and no second one however often Ferry looks again.
+    w.settle().await;
     for _ in 0..50 {
         if !w.shows().is_empty() {
             break;
@@ -357,7 +364,8 @@ async fn three_accounts_revoked_together_make_one_notification() {
         })
         .await;
     }
-    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    w.settle().await;
+    tokio::time::sleep(StdDuration::from_millis(1200)).await;
     assert_eq!(w.shows(), ["3 accounts need you to sign in again"]);
     w.ferry.core.shutdown().await;
 }
@@ -623,4 +631,126 @@ async fn numbers_from_the_provider_are_clamped() {
             "Retry-After {retry_after_s} s waits at most an hour, not until {next}"
         );
     }
+}
+
+/// Quitting while a Microsoft refresh is in flight: shutdown waits for it, and the rotated
+/// refresh token is committed before the core stops. Against a server that retires a
+/// replaced token, it is the only one that still works.
+#[tokio::test]
+async fn quitting_mid_refresh_commits_the_rotated_token_first() {
+    const PROVIDER_DELAY_MS: u64 = 1500;
+    let sandbox = sandbox_with(|c| c.microsoft.old_refresh_token_stays_valid = false).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let keys: Arc<dyn ferry_core::vault::KeyStore> = Arc::new(MemoryKeyStore::default());
+    let clock = Arc::new(ManualClock::new(real_now()));
+    let notifier = Arc::new(RecordingNotifier::default());
+    let start = || {
+        start_core_with(
+            settings(&sandbox),
+            dir.path(),
+            keys.clone(),
+            clock.clone(),
+            notifier.clone(),
+        )
+    };
+    let mut ferry = start().await;
+    let id = add_account(
+        &mut ferry,
+        Provider::Microsoft,
+        SERVICES,
+        Person::new("katherine@contoso.example", "katherine"),
+    )
+    .await;
+    let stored = |core: Arc<ferry_core::Core>, id: String| async move {
+        let root = core.vault().root().await.expect("key");
+        ferry_core::store::signed_in::tokens(core.store().pool(), &root, &id)
+            .await
+            .expect("read")
+            .expect("saved")
+            .1
+            .expect("refresh token")
+            .expose_secret()
+            .to_owned()
+    };
+    let first = stored(Arc::clone(&ferry.core), id.clone()).await;
+
+    // The provider takes its time; the refresh is due.
+    let rule = serde_json::json!({
+        "service": "microsoft", "grant_type": "refresh_token", "times": 1,
+        "action": {"kind": "latency", "ms": PROVIDER_DELAY_MS},
+    });
+    reqwest::Client::new()
+        .post(format!("{}/faults", sandbox.control_url()))
+        .json(&rule)
+        .send()
+        .await
+        .expect("control");
+    ferry.core.start_keeper();
+    let advance = |by: Duration| {
+        clock.advance(by);
+        sandbox.world().clock.advance(by.to_std().expect("forward"));
+    };
+    advance(Duration::minutes(89));
+    let stats = ferry.core.keeper_stats();
+    for _ in 0..200 {
+        if stats.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    assert_eq!(
+        stats.in_flight.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a refresh is in flight"
+    );
+
+    let quitting = std::time::Instant::now();
+    ferry.core.shutdown().await;
+    let took = quitting.elapsed();
+    eprintln!(
+        "shutdown with a refresh in flight took {} ms (provider delay {PROVIDER_DELAY_MS} ms)",
+        took.as_millis()
+    );
+    assert!(
+        took < ferry_core::keeper::DRAIN_DEADLINE,
+        "drained within the deadline"
+    );
+
+    let ferry = start().await;
+    let second = stored(Arc::clone(&ferry.core), id.clone()).await;
+    assert_ne!(second, first, "the rotated refresh token was committed");
+    // The old token is dead at this server: only the committed one can renew access.
+    advance(Duration::minutes(90));
+    ferry
+        .core
+        .access_token(&id)
+        .await
+        .expect("the committed refresh token works");
+    ferry.core.shutdown().await;
+}
+
+/// "The provider said 401": one refresh, and callers holding an already-replaced token get
+/// the current one without another.
+#[tokio::test]
+async fn a_rejected_token_is_refreshed_once() {
+    let mut w = world().await;
+    let id = w.add(Provider::Google, "ada@example.com", "ada").await;
+    let tokens = w.ferry.core.tokens().clone();
+    let first = tokens.access_token(&id).await.expect("token");
+    let second = tokens
+        .after_unauthorized(&id, &first)
+        .await
+        .expect("refreshed");
+    assert_ne!(second.expose_secret(), first.expose_secret());
+    assert_eq!(w.refreshes("google"), 1);
+    let again = tokens
+        .after_unauthorized(&id, &first)
+        .await
+        .expect("current token");
+    assert_eq!(again.expose_secret(), second.expose_secret());
+    assert_eq!(
+        w.refreshes("google"),
+        1,
+        "no second refresh for a stale 401"
+    );
 }

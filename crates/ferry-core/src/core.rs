@@ -7,20 +7,23 @@ use std::sync::{Arc, Mutex};
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::alerts::Notifier;
+use crate::alerts::{Alerts, Notifier};
 use crate::browser::SystemBrowser;
 use crate::clock::Clock;
+use crate::context::Context;
 use crate::deeplink::{DeepLink, DeepLinkError};
-use crate::error::AppError;
-use crate::events::{CoreEvent, EventSink, Notice, NoticeLevel};
-use crate::keeper::Keeper;
+use crate::error::{AppError, ErrorCode};
+use crate::events::{CoreEvent, EventSink, NoticeLevel};
+use crate::keeper::{Keeper, KeeperStats, RefreshJob};
 use crate::oauth::{Revocation, SignInFlows};
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
 use crate::sign_in::ActiveSignIn;
-use crate::store::health::HealthState;
+use crate::store::health::{self, HealthState, TimelineEntry};
+use crate::store::settings::{self, Settings};
 use crate::store::signed_in;
 use crate::store::{AccountView, Store, DATABASE_FILE};
+use crate::tokens::Tokens;
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
 
 /// Where and as what this Ferry runs. The shell resolves the OS directories.
@@ -90,22 +93,19 @@ pub struct Removed {
     pub advice: Option<String>,
 }
 
+/// The facade the shell holds: it wires the services together, hands out what they
+/// offer, and shuts them down in order.
 pub struct Core {
     config: CoreConfig,
-    pub(crate) store: Store,
-    pub(crate) vault: Vault,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) ctx: Context,
     pub(crate) browser: Arc<dyn SystemBrowser>,
     pub(crate) flows: SignInFlows,
     pub(crate) active: Mutex<Option<ActiveSignIn>>,
-    pub(crate) notifier: Arc<dyn Notifier>,
-    pub(crate) keeper: Keeper,
+    tokens: Tokens,
+    keeper: Keeper,
+    pub(crate) alerts: Alerts,
     /// Whether the OS hands `ferry://` links to Ferry (else Microsoft uses loopback).
     deep_links: AtomicBool,
-    /// Where background work runs. Captured at start, so work can be started from
-    /// threads outside the runtime (the shell's main thread delivers links).
-    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 impl Core {
@@ -118,19 +118,31 @@ impl Core {
             config.data_dir.join(PASSPHRASE_FILE),
         );
         tracing::info!(version = %config.version, started_at = %platform.clock.now(), "core started");
-        Ok(Self {
-            config,
+        let ctx = Context {
             store,
-            vault,
+            vault: Arc::new(vault),
             clock: platform.clock,
             events: platform.events,
+            providers: Arc::new(config.providers.clone()),
+            http: crate::oauth::http_client(),
+            profile: config.profile,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let alerts = Alerts::new(ctx.clone(), platform.notifier);
+        let stats = Arc::new(KeeperStats::default());
+        let tokens = Tokens::new(ctx.clone(), alerts.clone(), Arc::clone(&stats));
+        let refresh = Arc::new(RefreshJob::new(ctx.clone(), tokens.clone()));
+        let keeper = Keeper::new(ctx.clone(), alerts.clone(), stats, vec![refresh]);
+        Ok(Self {
+            config,
+            ctx,
             browser: platform.browser,
             flows: SignInFlows::new(),
             active: Mutex::new(None),
-            notifier: platform.notifier,
-            keeper: Keeper::new(),
+            tokens,
+            keeper,
+            alerts,
             deep_links: AtomicBool::new(cfg!(not(target_os = "linux"))),
-            runtime: tokio::runtime::Handle::current(),
         })
     }
 
@@ -149,11 +161,11 @@ impl Core {
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.ctx.store
     }
 
     pub fn vault(&self) -> &Vault {
-        &self.vault
+        &self.ctx.vault
     }
 
     pub fn providers(&self) -> &ProviderSettings {
@@ -161,15 +173,15 @@ impl Core {
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
+        &self.ctx.clock
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<AccountView>, AppError> {
-        let mut accounts = self.store.list_accounts().await?;
+        let mut accounts = self.ctx.store.list_accounts().await?;
         for account in &mut accounts {
             let state = account.health.state;
             let busy = matches!(state, HealthState::Healthy | HealthState::Retrying);
-            if busy && self.keeper.is_working(&account.id) {
+            if busy && self.tokens.is_working(&account.id) {
                 account.health.state = HealthState::Working;
             }
         }
@@ -198,7 +210,8 @@ impl Core {
                 match link {
                     DeepLink::OAuthCallback(callback) if self.sign_in_pending() => {
                         let core = Arc::clone(self);
-                        self.runtime
+                        self.ctx
+                            .runtime
                             .spawn(async move { core.complete(callback).await });
                         LinkOutcome::SignInResponse
                     }
@@ -217,11 +230,14 @@ impl Core {
     pub async fn remove_account(&self, account_id: &str) -> Result<Removed, AppError> {
         let account = self.account(account_id).await?;
         let provider = account.provider;
-        let root = self.vault.root().await?;
-        let refresh = signed_in::remove(self.store.pool(), &root, account_id).await?;
-        self.events.emit(CoreEvent::AccountsChanged);
+        let root = self.ctx.vault.root().await?;
+        let refresh = signed_in::remove(self.ctx.store.pool(), &root, account_id).await?;
+        self.ctx.events.emit(CoreEvent::AccountsChanged);
         let revocation = match &refresh {
-            Some(token) => self.flows.revoke(self.providers(), provider, token).await,
+            Some(token) => {
+                crate::oauth::revoke::revoke(&self.ctx.http, self.providers(), provider, token)
+                    .await
+            }
             None => Revocation::NotSupported,
         };
         tracing::info!(%provider, ?revocation, "account removed");
@@ -258,8 +274,7 @@ impl Core {
     }
 
     pub(crate) fn notify(&self, level: NoticeLevel, message: String) {
-        self.events
-            .emit(CoreEvent::Notice(Notice { level, message }));
+        self.ctx.notice(level, message);
     }
 
     /// Turns off the services `services` leaves out (turning one on needs a sign-in, with
@@ -269,21 +284,21 @@ impl Core {
         account_id: &str,
         services: crate::oauth::ServiceChoice,
     ) -> Result<(), AppError> {
-        if !self.store.keep_requested(account_id, &services).await? {
+        if !self.ctx.store.keep_requested(account_id, &services).await? {
             return Err(AppError::account_gone());
         }
-        self.events.emit(CoreEvent::AccountsChanged);
+        self.ctx.events.emit(CoreEvent::AccountsChanged);
         Ok(())
     }
 
     pub fn vault_status(&self) -> VaultStatus {
-        self.vault.status()
+        self.ctx.vault.status()
     }
 
     /// Unlocks the passphrase vault (computers without a keychain).
     pub async fn unlock_vault(&self, passphrase: SecretString) -> Result<VaultStatus, AppError> {
-        self.vault.unlock(passphrase).await?;
-        Ok(self.vault.status())
+        self.ctx.vault.unlock(passphrase).await?;
+        Ok(self.ctx.vault.status())
     }
 
     /// Chooses a passphrase to protect Ferry's key where no keychain exists.
@@ -291,15 +306,92 @@ impl Core {
         &self,
         passphrase: SecretString,
     ) -> Result<VaultStatus, AppError> {
-        self.vault.create_with_passphrase(passphrase).await?;
-        Ok(self.vault.status())
+        self.ctx.vault.create_with_passphrase(passphrase).await?;
+        Ok(self.ctx.vault.status())
     }
 
-    /// Finishes outstanding work and closes the database.
+    /// Starts the background services: the keeper's schedule and the notifications.
+    /// Called once by the shell after start-up.
+    pub fn start_keeper(&self) {
+        self.alerts.start();
+        self.keeper.start();
+    }
+
+    /// Checks every connection now ("Sync now", or after a resume or network change):
+    /// each account that is not waiting for the user is refreshed at once.
+    pub fn check_now(&self) {
+        self.keeper.check_now();
+    }
+
+    /// Pauses (or resumes) the background work for an account. A paused account is left
+    /// alone: no refreshes, no notifications, until resumed.
+    pub async fn set_paused(&self, account_id: &str, paused: bool) -> Result<(), AppError> {
+        if self.tokens.set_paused(account_id, paused).await? {
+            // Resuming: look at it now rather than at the next tick.
+            self.keeper.wake();
+        }
+        Ok(())
+    }
+
+    pub fn keeper_stats(&self) -> &KeeperStats {
+        self.tokens.stats()
+    }
+
+    /// The accounts' tokens, for whatever calls a provider.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// A fresh access token for the account, refreshing it first if it is due. Concurrent
+    /// callers for one account share a single refresh.
+    pub async fn access_token(&self, account_id: &str) -> Result<SecretString, AppError> {
+        Ok(self.tokens.access_token(account_id).await?)
+    }
+
+    /// Decides what to announce now, shows or withdraws it, and records it.
+    pub async fn review_alerts(&self) -> Result<(), AppError> {
+        self.alerts.review().await
+    }
+
+    pub async fn settings(&self) -> Result<Settings, AppError> {
+        Ok(settings::load(self.ctx.store.pool()).await?)
+    }
+
+    pub async fn set_settings(&self, settings: Settings) -> Result<Settings, AppError> {
+        if !(1..=24 * 60).contains(&settings.transient_alert_minutes) {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "Choose between 1 minute and 24 hours.",
+            ));
+        }
+        settings::save(self.ctx.store.pool(), &settings).await?;
+        self.alerts.review_soon();
+        Ok(settings)
+    }
+
+    /// What happened to an account, oldest first.
+    pub async fn timeline(&self, account_id: &str) -> Result<Vec<TimelineEntry>, AppError> {
+        Ok(health::timeline(self.ctx.store.pool(), account_id).await?)
+    }
+
+    /// Writes an account's timeline as JSON into `dir`; returns the file's path.
+    pub async fn export_timeline(
+        &self,
+        account_id: &str,
+        dir: &std::path::Path,
+    ) -> Result<String, AppError> {
+        let account = self.account(account_id).await?;
+        let entries = self.timeline(account_id).await?;
+        crate::export::timeline(&account, &entries, self.ctx.clock.now(), dir).await
+    }
+
+    /// Stops everything in order: the sign-in in progress, the keeper (its work in flight
+    /// finishes and commits), the notifications, then the database.
     pub async fn shutdown(&self) {
         self.cancel_active();
-        self.stop_keeper().await;
-        self.store.close().await;
+        self.keeper.shutdown().await;
+        self.alerts.shutdown().await;
+        self.ctx.store.close().await;
         tracing::info!("core stopped");
     }
 }

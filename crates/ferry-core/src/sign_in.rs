@@ -15,7 +15,7 @@ use crate::deeplink::OAuthCallback;
 use crate::error::{capitalise, AppError, ErrorCode};
 use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
 use crate::oauth::loopback::{CallbackFilter, LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
-use crate::oauth::{ServiceChoice, SignInError, StateSigner};
+use crate::oauth::{ServiceChoice, SignInError, StateSigner, STATE_TTL};
 use crate::provider::Provider;
 use crate::store::signed_in::{self, SaveError};
 
@@ -90,14 +90,14 @@ impl Core {
     }
 
     fn update(&self, flow_id: &str, stage: SignInStage) {
-        self.events.emit(CoreEvent::SignIn(SignInUpdate {
+        self.ctx.events.emit(CoreEvent::SignIn(SignInUpdate {
             flow_id: flow_id.to_owned(),
             stage,
         }));
     }
 
     async fn signer(&self) -> Result<StateSigner, AppError> {
-        let root = self.vault.root().await?;
+        let root = self.ctx.vault.root().await?;
         Ok(StateSigner::new(root.state_key()))
     }
 
@@ -114,7 +114,7 @@ impl Core {
             ));
         }
         if let Some(id) = &request.reconnect {
-            let known = self.store.account_provider(id).await?;
+            let known = self.ctx.store.account_provider(id).await?;
             if known != Some(request.provider) {
                 return Err(AppError::account_gone());
             }
@@ -149,28 +149,28 @@ impl Core {
             provider,
             request.services,
             &redirect,
-            self.clock.now(),
+            self.ctx.clock.now(),
         )?;
         let flow_id = begun.flow_id.clone();
         let core = Arc::clone(self);
+        // The time limit runs on the injected clock; the listener's own is a backstop.
+        let deadline = self.ctx.clock.sleep_until(self.ctx.clock.now() + STATE_TTL);
+        let flow = flow_id.clone();
         let waiter = match listener {
-            Some(listener) => {
-                let flow = flow_id.clone();
-                self.runtime.spawn(async move {
-                    match listener.callback().await {
+            Some(listener) => self.ctx.runtime.spawn(async move {
+                tokio::select! {
+                    outcome = listener.callback() => match outcome {
                         Ok(callback) => core.complete(callback).await,
                         Err(LoopbackError::TimedOut) => core.abandon(&flow),
                         Err(LoopbackError::Closed) => {}
-                    }
-                })
-            }
-            None => {
-                let flow = flow_id.clone();
-                self.runtime.spawn(async move {
-                    tokio::time::sleep(SIGN_IN_TIMEOUT).await;
-                    core.abandon(&flow);
-                })
-            }
+                    },
+                    () = deadline => core.abandon(&flow),
+                }
+            }),
+            None => self.ctx.runtime.spawn(async move {
+                deadline.await;
+                core.abandon(&flow);
+            }),
         };
         *self.active() = Some(ActiveSignIn {
             flow_id: flow_id.clone(),
@@ -206,7 +206,9 @@ impl Core {
             let Some(core) = core.upgrade() else {
                 return false;
             };
-            let ours = core.flows.recognises(&signer, callback, core.clock.now());
+            let ours = core
+                .flows
+                .recognises(&signer, callback, core.ctx.clock.now());
             if !ours {
                 core.notify(
                     NoticeLevel::Warning,
@@ -301,9 +303,9 @@ impl Core {
                     },
                 );
                 if ended {
-                    self.events.emit(CoreEvent::AccountsChanged);
+                    self.ctx.events.emit(CoreEvent::AccountsChanged);
                     // A reconnect may end an incident: its notification goes.
-                    self.keeper.review_soon();
+                    self.alerts.review_soon();
                     self.notify(
                         NoticeLevel::Info,
                         if reconnect.is_some() {
@@ -351,7 +353,7 @@ impl Core {
         let signer = self.signer().await.map_err(Fatal)?;
         let mut signed = self
             .flows
-            .finish(self.providers(), &signer, callback, self.clock.now())
+            .finish(self.providers(), &signer, callback, self.ctx.clock.now())
             .await
             .map_err(|err| match err {
                 SignInError::NotPending | SignInError::Expired | SignInError::Unverified => {
@@ -363,7 +365,7 @@ impl Core {
         let testing = signed.provider == Provider::Google
             && self.providers().google.as_ref().is_some_and(|g| g.testing);
         if testing && signed.tokens.grant_expires_at.is_none() {
-            signed.tokens.grant_expires_at = Some(self.clock.now() + TESTING_GRANT_LIFETIME);
+            signed.tokens.grant_expires_at = Some(self.ctx.clock.now() + TESTING_GRANT_LIFETIME);
         }
         // Cancel may have been pressed while the code was being exchanged.
         if self
@@ -373,9 +375,9 @@ impl Core {
         {
             return Err(Stale("that sign-in was cancelled".into()));
         }
-        let root = self.vault.root().await.map_err(|e| Fatal(e.into()))?;
+        let root = self.ctx.vault.root().await.map_err(|e| Fatal(e.into()))?;
         let saved = signed_in::save(
-            self.store.pool(),
+            self.ctx.store.pool(),
             &root,
             signed.provider,
             &signed.identity,
@@ -383,7 +385,7 @@ impl Core {
             &signed.requested,
             &signed.granted,
             reconnect,
-            self.clock.now(),
+            self.ctx.clock.now(),
         )
         .await
         .map_err(|e| Fatal(e.into()))?;

@@ -484,7 +484,8 @@ impl SignInFlows {
                 return Ok(promised);
             }
         }
-        let doc: Discovery = get_json(self.http.get(discovery_url.clone()), provider).await?;
+        let doc: Discovery =
+            super::get_json(self.http.get(discovery_url.clone()), provider).await?;
         let promised = doc.authorization_response_iss_parameter_supported;
         self.sends_iss
             .lock()
@@ -506,7 +507,7 @@ impl SignInFlows {
             .http
             .get(oauth.userinfo_url.clone())
             .bearer_auth(access_token.expose_secret());
-        let info: UserInfo = get_json(request, provider).await?;
+        let info: UserInfo = super::get_json(request, provider).await?;
         match info.sub.as_deref() {
             Some(sub) if sub == subject => Ok(info),
             _ => Err(SignInError::BadResponse(provider)),
@@ -553,79 +554,5 @@ impl SignInFlows {
         let result =
             id_token::verify(&self.keys, &self.http, &oauth.jwks_url, token, &expected).await;
         result.map_err(|e: IdTokenError| SignInError::IdToken(e.to_string()))
-    }
-}
-
-/// Sends a GET to one of `provider`'s endpoints and reads its JSON reply: unreachable is a
-/// network error, anything but a 2xx with the expected JSON a bad reply.
-async fn get_json<T: serde::de::DeserializeOwned>(
-    request: reqwest::RequestBuilder,
-    provider: Provider,
-) -> Result<T, SignInError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|_| SignInError::Network(provider))?;
-    if !response.status().is_success() {
-        return Err(SignInError::BadResponse(provider));
-    }
-    response
-        .json()
-        .await
-        .map_err(|_| SignInError::BadResponse(provider))
-}
-
-/// What became of asking the provider to revoke a grant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Revocation {
-    Revoked,
-    /// Microsoft has no revocation endpoint for this kind of client; the user removes
-    /// Ferry's access on their account page.
-    NotSupported,
-    /// The provider was unreachable or refused; the text says why (no secret in it).
-    Failed(String),
-}
-
-impl SignInFlows {
-    /// Revokes a refresh token at the provider (RFC 7009 at Google), identifying Ferry as
-    /// the client the token was issued to (§2.1) and saying what kind of token it is.
-    pub async fn revoke(
-        &self,
-        settings: &ProviderSettings,
-        provider: Provider,
-        token: &SecretString,
-    ) -> Revocation {
-        let Some((revoke_url, oauth)) = settings
-            .client(provider)
-            .and_then(|c| Some((c.revoke_url.clone()?, c)))
-        else {
-            return Revocation::NotSupported;
-        };
-        let mut form = vec![
-            ("token", token.expose_secret()),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", oauth.client_id.as_str()),
-        ];
-        if let Some(secret) = &oauth.client_secret {
-            form.push(("client_secret", secret.as_str()));
-        }
-        let sent = self.http.post(revoke_url).form(&form).send().await;
-        match sent {
-            Ok(response) if response.status().is_success() => Revocation::Revoked,
-            Ok(response) => {
-                let status = response.status();
-                // Google answers 400 invalid_token for a token that is already dead.
-                let body: serde_json::Value = response.json().await.unwrap_or_default();
-                match body.get("error").and_then(|e| e.as_str()) {
-                    Some("invalid_token") => Revocation::Revoked,
-                    Some(error) => Revocation::Failed(format!("{status}, {error}")),
-                    None => Revocation::Failed(status.to_string()),
-                }
-            }
-            Err(err) if err.is_timeout() || err.is_connect() => {
-                Revocation::Failed(format!("{provider} could not be reached"))
-            }
-            Err(_) => Revocation::Failed("the request failed".into()),
-        }
     }
 }

@@ -7,10 +7,12 @@ pub mod id_token;
 pub mod lifetime;
 pub mod loopback;
 pub mod refresh;
+pub mod revoke;
 pub mod services;
 pub mod state;
 
-pub use flow::{Begun, Identity, Revocation, SignInError, SignInFlows, SignedIn, TokenSet};
+pub use flow::{Begun, Identity, SignInError, SignInFlows, SignedIn, TokenSet};
+pub use revoke::Revocation;
 pub use services::{CalendarAccess, ServiceChoice, ServiceGrants};
 pub use state::{StateClaims, StateError, StateSigner, STATE_TTL};
 
@@ -22,4 +24,23 @@ pub(crate) fn http_client() -> reqwest::Client {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap_or_default()
+}
+
+/// Sends a GET to one of `provider`'s endpoints and reads its JSON reply: unreachable is a
+/// network error, anything but a 2xx with the expected JSON a bad reply.
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    provider: crate::provider::Provider,
+) -> Result<T, flow::SignInError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|_| flow::SignInError::Network(provider))?;
+    if !response.status().is_success() {
+        return Err(flow::SignInError::BadResponse(provider));
+    }
+    response
+        .json()
+        .await
+        .map_err(|_| flow::SignInError::BadResponse(provider))
 }

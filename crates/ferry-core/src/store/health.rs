@@ -252,6 +252,51 @@ pub struct TimelineEntry {
     pub code: Option<String>,
 }
 
+impl TimelineEntry {
+    pub fn new(at: DateTime<Utc>, kind: TimelineKind, detail: impl Into<String>) -> Self {
+        Self {
+            at,
+            kind,
+            detail: detail.into(),
+            code: None,
+        }
+    }
+
+    /// With the provider's code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// What an account's incident was announced with: a notification of the incident, or a
+/// warning that its grant ends soon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announced {
+    Notified,
+    Warned,
+}
+
+/// Records that `account_id`'s incident (or warning) was announced at `now`, so it is not
+/// announced again, across restarts.
+pub async fn mark_announced(
+    conn: &mut SqliteConnection,
+    account_id: &str,
+    announced: Announced,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let query = match announced {
+        Announced::Notified => "UPDATE account_health SET notified_at = ? WHERE account_id = ?",
+        Announced::Warned => "UPDATE account_health SET warned_at = ? WHERE account_id = ?",
+    };
+    sqlx::query(query)
+        .bind(ms(now))
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Entries kept per account; older ones are dropped as new ones come.
 const TIMELINE_KEEP: i64 = 500;
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 pub mod health;
+pub mod settings;
 pub mod signed_in;
 
 use std::collections::HashSet;

@@ -343,6 +343,20 @@ pub async fn replace_tokens(
 }
 
 /// An account's tokens, opened with the vault key.
+/// When each account's access token expires, by account id.
+pub async fn access_expiries(
+    pool: &SqlitePool,
+) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT account_id, access_expires_at FROM account_tokens")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at)| (id, DateTime::from_timestamp_millis(at).unwrap_or_default()))
+        .collect())
+}
+
 pub async fn tokens(
     pool: &SqlitePool,
     root: &RootKey,

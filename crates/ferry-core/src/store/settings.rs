@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use crate::store::StoreError;
+use super::StoreError;
 
 /// What the Settings panel edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

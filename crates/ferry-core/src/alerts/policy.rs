@@ -1,4 +1,4 @@
-//! Desktop notifications, and when they are due. One notification per incident: an
+//! When desktop notifications are due. Pure. One notification per incident: an
 //! account that needs sign-in is announced once (several at once in one notification),
 //! and the notification is withdrawn when they recover. A transient failure is announced
 //! only once it has lasted the configured time (30 minutes by default). What was already

@@ -1,0 +1,228 @@
+//! Desktop notifications about connections: when they are due ([`policy`], pure), and the
+//! service that applies the policy ([`Alerts`]): it shows and withdraws notifications
+//! through the shell's [`Notifier`] and records what was announced in the database.
+//!
+//! The service is an actor. Anything that changes an account's health asks it to look
+//! again ([`Alerts::review_soon`]); it waits [`DEBOUNCE`] on the injected clock so that
+//! failures arriving together (several accounts revoked at once) make one notification,
+//! then reviews. [`Alerts::shutdown`] stops it and waits for it.
+
+mod policy;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub use policy::{
+    review, Alert, AlertSettings, Decision, Notifier, NotifierCall, RecordingNotifier, Shown,
+    Silent, Watched,
+};
+
+use crate::context::Context;
+use crate::error::AppError;
+use crate::events::CoreEvent;
+use crate::store::health::{self, Announced, TimelineEntry, TimelineKind};
+use crate::store::settings;
+
+/// How long the service waits after a change before deciding.
+pub const DEBOUNCE: Duration = Duration::milliseconds(750);
+
+enum Command {
+    ReviewSoon,
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle on the notification service; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Alerts {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: Context,
+    notifier: Arc<dyn Notifier>,
+    /// What is on screen now, by key, with the accounts each covers.
+    shown: Mutex<Shown>,
+    commands: mpsc::UnboundedSender<Command>,
+    /// Taken by [`Alerts::start`].
+    inbox: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Alerts {
+    pub fn new(ctx: Context, notifier: Arc<dyn Notifier>) -> Self {
+        let (commands, inbox) = mpsc::unbounded_channel();
+        Self {
+            inner: Arc::new(Inner {
+                ctx,
+                notifier,
+                shown: Mutex::new(Shown::default()),
+                commands,
+                inbox: Mutex::new(Some(inbox)),
+                task: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Starts the actor (once). Anything recorded but not yet announced (say, before a
+    /// crash) is looked at now; what was announced before stays quiet.
+    pub fn start(&self) {
+        let Some(inbox) = self
+            .inner
+            .inbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let this = self.clone();
+        let task = self.inner.ctx.runtime.spawn(this.run(inbox));
+        *self.inner.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        self.review_soon();
+    }
+
+    /// Asks for a look at the notifications soon (a health changed, a setting changed).
+    pub fn review_soon(&self) {
+        let _ = self.inner.commands.send(Command::ReviewSoon);
+    }
+
+    /// Stops the actor and waits for it; a review in progress finishes first.
+    pub async fn shutdown(&self) {
+        // Never started: nothing to stop, and nobody to hear it.
+        if self
+            .inner
+            .inbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .is_some()
+        {
+            return;
+        }
+        let (reply, done) = oneshot::channel();
+        if self.inner.commands.send(Command::Shutdown(reply)).is_ok() {
+            let _ = done.await;
+        }
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            match inbox.recv().await {
+                Some(Command::ReviewSoon) => {}
+                Some(Command::Shutdown(reply)) => {
+                    let _ = reply.send(());
+                    return;
+                }
+                None => return,
+            }
+            // Let failures that arrive together land before deciding.
+            let deadline = self.inner.ctx.clock.now() + DEBOUNCE;
+            loop {
+                tokio::select! {
+                    () = self.inner.ctx.clock.sleep_until(deadline) => break,
+                    command = inbox.recv() => match command {
+                        Some(Command::ReviewSoon) => {}
+                        Some(Command::Shutdown(reply)) => {
+                            let _ = reply.send(());
+                            return;
+                        }
+                        None => return,
+                    },
+                }
+            }
+            if let Err(err) = self.review().await {
+                tracing::warn!(%err, "could not review notifications");
+            }
+        }
+    }
+
+    /// Decides what to announce now, shows or withdraws it, and records it.
+    pub async fn review(&self) -> Result<(), AppError> {
+        let ctx = &self.inner.ctx;
+        let now = ctx.clock.now();
+        let accounts = ctx.store.list_accounts().await?;
+        let healths = health::all(ctx.store.pool()).await?;
+        let watched: Vec<Watched> = healths
+            .into_iter()
+            .filter_map(|h| {
+                let account = accounts.iter().find(|a| a.id == h.account_id)?;
+                Some(Watched {
+                    email: account.email.clone(),
+                    provider: account.provider,
+                    health: h,
+                })
+            })
+            .collect();
+        let settings = alert_settings(&settings::load(ctx.store.pool()).await?);
+        let decision = review(&watched, &self.shown(), settings, ctx.clock.now());
+        for key in &decision.withdraw {
+            self.inner.notifier.withdraw(key);
+            self.shown().0.remove(key);
+        }
+        for alert in &decision.show {
+            match self.inner.notifier.show(alert) {
+                Ok(()) => {
+                    let covered: Vec<String> = watched
+                        .iter()
+                        .filter(|w| {
+                            decision.mark_notified.contains(&w.health.account_id)
+                                || alert.key.ends_with(&w.health.account_id)
+                        })
+                        .map(|w| w.health.account_id.clone())
+                        .collect();
+                    self.shown().0.insert(alert.key.clone(), covered);
+                    tracing::info!(key = %alert.key, "notification shown");
+                }
+                Err(err) => tracing::warn!(%err, key = %alert.key, "could not show a notification"),
+            }
+        }
+        if !decision.mark_notified.is_empty() || !decision.mark_warned.is_empty() {
+            let detail = if settings.enabled {
+                "You were notified."
+            } else {
+                "Not notified: notifications are turned off."
+            };
+            let mut tx = ctx.store.pool().begin().await?;
+            for (ids, announced) in [
+                (&decision.mark_notified, Announced::Notified),
+                (&decision.mark_warned, Announced::Warned),
+            ] {
+                for id in ids {
+                    health::mark_announced(&mut tx, id, announced, now).await?;
+                    let entry = TimelineEntry::new(now, TimelineKind::Notified, detail);
+                    health::append(&mut tx, id, &entry).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        if !decision.show.is_empty() || !decision.withdraw.is_empty() {
+            ctx.events.emit(CoreEvent::AccountsChanged);
+        }
+        Ok(())
+    }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, Shown> {
+        self.inner.shown.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The policy's settings from the user's, within the range the Settings panel allows.
+fn alert_settings(settings: &settings::Settings) -> AlertSettings {
+    let minutes = settings.transient_alert_minutes.clamp(1, 24 * 60);
+    AlertSettings {
+        enabled: settings.notifications,
+        transient_after: Duration::minutes(i64::from(minutes)),
+    }
+}
