@@ -20,7 +20,7 @@ use chrono::{Duration, Utc};
 use ferry_core::alerts::Silent;
 use ferry_core::clock::ManualClock;
 use ferry_core::oauth::{CalendarAccess, ServiceChoice};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use ferry_core::vault::MemoryKeyStore;
 use ferry_sandbox::browser::Person;
 use ferry_sandbox::world::{NewUser, Provider as SandboxProvider};

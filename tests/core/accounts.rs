@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ferry_core::oauth::{CalendarAccess, Identity, ServiceChoice, TokenSet};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use ferry_core::store::signed_in::{self, SaveError};
 use ferry_core::store::{Store, DATABASE_FILE};
 use ferry_core::vault::RootKey;

@@ -11,7 +11,7 @@ use ferry_core::alerts::Silent;
 use ferry_core::clock::SystemClock;
 use ferry_core::events::{CoreEvent, NoticeLevel, RecordingSink, SignInStage};
 use ferry_core::oauth::{CalendarAccess, ServiceChoice};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
 use ferry_core::vault::{KeyStore, MemoryKeyStore};

@@ -1,7 +1,7 @@
 //! `ferry://` links: what is accepted, what is refused, and that nothing leaks.
 
 use ferry_core::deeplink::{CallbackOutcome, DeepLink, DeepLinkError};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use secrecy::ExposeSecret;
 
 fn callback(raw: &str) -> ferry_core::deeplink::OAuthCallback {

@@ -12,7 +12,7 @@ use ferry_core::oauth::id_token::{self, Expected, IdClaims, IdTokenError, KeyCac
 use ferry_core::oauth::lifetime::{self, MAX_ACCESS_LIFETIME, MAX_GRANT_LIFETIME, MAX_RETRY_AFTER};
 use ferry_core::oauth::loopback::LoopbackListener;
 use ferry_core::oauth::refresh::{self, FailureKind};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use ferry_core::alerts::{NotifierCall, RecordingNotifier};
 use ferry_core::clock::{Clock, ManualClock};
 use ferry_core::oauth::{CalendarAccess, ServiceChoice};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use ferry_core::store::health::{HealthState, TimelineKind};
 use ferry_core::store::AccountView;
 use ferry_core::vault::MemoryKeyStore;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ferry_core::oauth::loopback::{
     CallbackFilter, LoopbackError, LoopbackListener, MAX_CONNECTIONS,
 };
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -52,7 +52,7 @@ fn the_sandbox_is_reached_through_its_urls_and_badged() {
     );
     assert_eq!(microsoft.graph_url.as_str(), "http://127.0.0.1:41002/v1.0/");
     assert_eq!(
-        microsoft.issuer_for("t-1"),
+        ferry_core::providers::microsoft::issuer_for(&microsoft, "t-1"),
         "http://127.0.0.1:41002/t-1/v2.0"
     );
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use ferry_core::deeplink::{DeepLink, OAuthCallback};
 use ferry_core::oauth::{CalendarAccess, ServiceChoice, SignInError, SignInFlows, StateSigner};
-use ferry_core::provider::Provider;
+use ferry_core::providers::Provider;
 use ferry_core::providers::ProviderSettings;
 use ferry_core::vault::RootKey;
 use ferry_sandbox::browser::{with_param, Browser, Outcome, Person};

@@ -196,7 +196,7 @@ pub async fn start_core_with(
 /// links are delivered as the OS would.
 pub async fn add_account(
     started: &mut Started,
-    provider: ferry_core::provider::Provider,
+    provider: ferry_core::providers::Provider,
     services: ferry_core::oauth::ServiceChoice,
     person: Person,
 ) -> String {
@@ -212,7 +212,7 @@ pub async fn add_account(
         .await
         .expect("sign-in starts")
         .flow_id;
-    if provider == ferry_core::provider::Provider::Microsoft {
+    if provider == ferry_core::providers::Provider::Microsoft {
         let link = tokio::time::timeout(std::time::Duration::from_secs(10), started.links.recv())
             .await
             .expect("the browser came back")

@@ -263,17 +263,17 @@ export type ReturnPath = "loopback" | "link";
 
 export type Service = "mail" | "calendar" | "contacts";
 
-/**  What the user asked for in the Add account dialog. */
+/**  What the user asked for in the Add account dialog (mail and contacts are read only). */
 export type ServiceChoice = ServiceChoice_Serialize | ServiceChoice_Deserialize;
 
-/**  What the user asked for in the Add account dialog. */
+/**  What the user asked for in the Add account dialog (mail and contacts are read only). */
 export type ServiceChoice_Deserialize = {
 	mail: boolean,
 	calendar?: CalendarAccess | null,
 	contacts: boolean,
 };
 
-/**  What the user asked for in the Add account dialog. */
+/**  What the user asked for in the Add account dialog (mail and contacts are read only). */
 export type ServiceChoice_Serialize = {
 	mail: boolean,
 	calendar: CalendarAccess | null,

@@ -15,9 +15,10 @@ use crate::deeplink::{DeepLink, DeepLinkError};
 use crate::error::{AppError, ErrorCode};
 use crate::events::{CoreEvent, EventSink, NoticeLevel};
 use crate::keeper::{Keeper, KeeperStats, RefreshJob};
-use crate::oauth::{Revocation, SignInFlows};
+use crate::oauth::SignInFlows;
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
+use crate::providers::Revocation;
 use crate::sign_in::ActiveSignIn;
 use crate::store::health::{self, HealthState, TimelineEntry};
 use crate::store::settings::{self, Settings};
@@ -235,7 +236,8 @@ impl Core {
         self.ctx.events.emit(CoreEvent::AccountsChanged);
         let revocation = match &refresh {
             Some(token) => {
-                crate::oauth::revoke::revoke(&self.ctx.http, self.providers(), provider, token)
+                provider
+                    .revoke(&self.ctx.http, self.providers(), token)
                     .await
             }
             None => Revocation::NotSupported,

@@ -15,7 +15,7 @@ use std::fmt;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::provider::Provider;
+use crate::providers::Provider;
 
 /// The URL scheme Ferry registers with the OS.
 pub const SCHEME: &str = "ferry";

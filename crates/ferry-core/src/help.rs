@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::oauth::refresh::Cause;
-use crate::provider::Provider;
+use crate::providers::Provider;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Help {

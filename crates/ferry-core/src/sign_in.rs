@@ -16,11 +16,8 @@ use crate::error::{capitalise, AppError, ErrorCode};
 use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
 use crate::oauth::loopback::{CallbackFilter, LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
 use crate::oauth::{ServiceChoice, SignInError, StateSigner, STATE_TTL};
-use crate::provider::Provider;
+use crate::providers::Provider;
 use crate::store::signed_in::{self, SaveError};
-
-/// How long Google honours a grant to a project in Testing status.
-pub const TESTING_GRANT_LIFETIME: chrono::Duration = chrono::Duration::days(7);
 
 /// Where Microsoft sends the browser back when `ferry://` is registered with the OS.
 pub const MICROSOFT_LINK_REDIRECT: &str = "ferry://oauth/microsoft";
@@ -123,7 +120,7 @@ impl Core {
         // signing in, not after.
         let signer = self.signer().await?;
         let provider = request.provider;
-        let use_link = provider == Provider::Microsoft && self.deep_links_registered();
+        let use_link = provider.returns_by_link() && self.deep_links_registered();
         let listener = if use_link {
             None
         } else {
@@ -361,11 +358,11 @@ impl Core {
                 }
                 other => Fatal(other.into()),
             })?;
-        // A Google project in Testing status: every grant ends 7 days after consent.
-        let testing = signed.provider == Provider::Google
-            && self.providers().google.as_ref().is_some_and(|g| g.testing);
-        if testing && signed.tokens.grant_expires_at.is_none() {
-            signed.tokens.grant_expires_at = Some(self.ctx.clock.now() + TESTING_GRANT_LIFETIME);
+        // Where the provider's rules end every grant (a Google project in Testing status).
+        if signed.tokens.grant_expires_at.is_none() {
+            signed.tokens.grant_expires_at = signed
+                .provider
+                .grant_end(self.providers(), self.ctx.clock.now());
         }
         // Cancel may have been pressed while the code was being exchanged.
         if self

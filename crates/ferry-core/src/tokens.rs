@@ -24,7 +24,7 @@ use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
 use crate::events::CoreEvent;
 use crate::oauth::refresh::{self, Cause, FailureKind, RefreshFailure, Refreshed};
-use crate::provider::Provider;
+use crate::providers::Provider;
 use crate::store::health::{self, Health, HealthState, TimelineEntry, TimelineKind};
 use crate::store::signed_in::{self, Stored};
 use crate::store::StoreError;
@@ -417,17 +417,12 @@ impl Tokens {
     ) -> Result<Option<DateTime<Utc>>, TokenError> {
         let ctx = &self.inner.ctx;
         let now = ctx.clock.now();
-        let mut cause = failure.cause;
-        // A Google project in Testing status: expiry after 7 days is the likely reason.
-        let testing = provider == Provider::Google
-            && ctx.providers.google.as_ref().is_some_and(|g| g.testing);
-        if failure.kind == FailureKind::NeedsSignIn
-            && testing
-            && matches!(cause, Cause::Expired | Cause::Revoked)
-            && before.grant_expires_at.is_some_and(|end| end <= now)
-        {
-            cause = Cause::AppInTesting;
-        }
+        let cause = if failure.kind == FailureKind::NeedsSignIn {
+            // The provider may know better why (a Google project in Testing status).
+            provider.explain(&ctx.providers, failure.cause, before.grant_expires_at, now)
+        } else {
+            failure.cause
+        };
         let mut after = before.clone();
         after.cause = Some(cause);
         after.code = Some(failure.code.clone());

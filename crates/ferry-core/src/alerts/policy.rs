@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::help;
-use crate::provider::Provider;
+use crate::providers::Provider;
 use crate::store::health::{Health, HealthState};
 
 /// A notification as Ferry wants it shown.

@@ -21,12 +21,13 @@ use url::Url;
 
 use super::id_token::{self, Expected, IdClaims, IdTokenError, KeyCache};
 use super::lifetime;
-use super::services::{self, ServiceChoice, ServiceGrants};
 use super::state::{StateClaims, StateError, StateSigner};
 use crate::deeplink::{CallbackOutcome, OAuthCallback};
-use crate::provider::Provider;
 use crate::providers::config::OAuthClient;
+use crate::providers::Provider;
 use crate::providers::ProviderSettings;
+use crate::providers::{google, microsoft};
+use crate::services::{ServiceChoice, ServiceGrants};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IdTokenField {
@@ -235,15 +236,13 @@ impl SignInFlows {
             .append_pair("client_id", &client.client_id)
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", &services::scopes(provider, &services).join(" "))
+            .append_pair("scope", &provider.scopes(&services).join(" "))
             .append_pair("state", &state)
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", challenge.as_str())
             .append_pair("code_challenge_method", "S256");
-        if provider == Provider::Microsoft {
-            url.query_pairs_mut()
-                .append_pair("prompt", "select_account");
-        }
+        url.query_pairs_mut()
+            .extend_pairs(provider.authorize_params());
         self.pending().insert(
             flow_id.clone(),
             Pending {
@@ -365,9 +364,9 @@ impl SignInFlows {
         let scopes: Vec<String> = match response.scopes() {
             Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
             // RFC 6749 §5.1: no `scope` means exactly what was requested.
-            None => services::scopes(provider, &state.services),
+            None => provider.scopes(&state.services),
         };
-        let granted = services::granted(provider, &scopes);
+        let granted = provider.granted(&scopes);
         let access_token = response.access_token().secret();
         if access_token.trim().is_empty() {
             return Err(SignInError::BadResponse(provider));
@@ -408,10 +407,7 @@ impl SignInFlows {
         let email = email.ok_or(SignInError::NoEmail(provider))?;
         let identity = Identity {
             tenant: claims.tid.clone().unwrap_or_default(),
-            subject: match provider {
-                Provider::Google => claims.sub.clone(),
-                Provider::Microsoft => claims.oid.clone().unwrap_or_else(|| claims.sub.clone()),
-            },
+            subject: provider.subject(&claims.sub, claims.oid.as_deref()),
             // Someone who shares no name is shown by their address.
             name: name.unwrap_or_else(|| email.clone()),
             email,
@@ -451,16 +447,14 @@ impl SignInFlows {
             };
         };
         match provider {
-            Provider::Google => {
-                let expected = settings.google.as_ref().map(|g| g.issuer.as_str());
-                if expected == Some(iss.as_str()) {
-                    Ok(IssuerCheck::Done)
-                } else {
-                    Err(SignInError::IssuerMismatch)
-                }
-            }
+            Provider::Google => match &settings.google {
+                Some(g) if google::is_issuer(g, iss) => Ok(IssuerCheck::Done),
+                _ => Err(SignInError::IssuerMismatch),
+            },
             Provider::Microsoft => match &settings.microsoft {
-                Some(m) if m.could_issue(iss) => Ok(IssuerCheck::SameAsIdToken(iss.clone())),
+                Some(m) if microsoft::could_issue(m, iss) => {
+                    Ok(IssuerCheck::SameAsIdToken(iss.clone()))
+                }
                 _ => Err(SignInError::IssuerMismatch),
             },
         }
@@ -524,30 +518,10 @@ impl SignInFlows {
         now: DateTime<Utc>,
     ) -> Result<IdClaims, SignInError> {
         // Each provider has its own rule for which issuers to accept.
-        let accept: Box<dyn Fn(&IdClaims) -> bool + Send + Sync + '_> = match provider {
-            Provider::Google => {
-                let issuer = settings
-                    .google
-                    .as_ref()
-                    .map(|g| g.issuer.clone())
-                    .unwrap_or_default();
-                let bare = issuer
-                    .trim_start_matches("https://")
-                    .trim_start_matches("http://")
-                    .to_owned();
-                Box::new(move |c: &IdClaims| c.iss == issuer || c.iss == bare)
-            }
-            Provider::Microsoft => Box::new(move |c: &IdClaims| {
-                let m = settings.microsoft.as_ref();
-                c.tid
-                    .as_deref()
-                    .zip(m)
-                    .is_some_and(|(tid, m)| c.iss == m.issuer_for(tid))
-            }),
-        };
+        let accept = |c: &IdClaims| provider.issued_id_token(settings, &c.iss, c.tid.as_deref());
         let expected = Expected {
             audience: &oauth.client_id,
-            issuer: &*accept,
+            issuer: &accept,
             nonce,
             now,
         };

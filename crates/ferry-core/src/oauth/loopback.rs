@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::deeplink::OAuthCallback;
-use crate::provider::Provider;
+use crate::providers::Provider;
 
 /// How long a sign-in may sit in the browser before Ferry gives up on it.
 pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(15 * 60);

@@ -7,13 +7,11 @@ pub mod id_token;
 pub mod lifetime;
 pub mod loopback;
 pub mod refresh;
-pub mod revoke;
-pub mod services;
 pub mod state;
 
+pub use crate::providers::Revocation;
+pub use crate::services::{CalendarAccess, ServiceChoice, ServiceGrants};
 pub use flow::{Begun, Identity, SignInError, SignInFlows, SignedIn, TokenSet};
-pub use revoke::Revocation;
-pub use services::{CalendarAccess, ServiceChoice, ServiceGrants};
 pub use state::{StateClaims, StateError, StateSigner, STATE_TTL};
 
 /// The HTTP client for provider endpoints: no redirects (a token endpoint must not send
@@ -30,7 +28,7 @@ pub(crate) fn http_client() -> reqwest::Client {
 /// network error, anything but a 2xx with the expected JSON a bad reply.
 pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
-    provider: crate::provider::Provider,
+    provider: crate::providers::Provider,
 ) -> Result<T, flow::SignInError> {
     let response = request
         .send()

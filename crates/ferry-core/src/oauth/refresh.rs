@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+pub use crate::providers::failure::{Cause, ErrorBody, FailureKind, RefreshFailure};
 
 use super::lifetime;
-use crate::provider::Provider;
+use crate::providers::Provider;
 use crate::providers::ProviderSettings;
 
 /// A successful refresh.
@@ -35,76 +37,6 @@ impl std::fmt::Debug for Refreshed {
     }
 }
 
-/// What a failed refresh means for the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub enum FailureKind {
-    /// Only signing in again fixes it (revoked, expired, password changed, consent or MFA
-    /// needed, account disabled...).
-    NeedsSignIn,
-    /// No network, timeouts, 5xx, 429, `temporarily_unavailable`, retryable AADSTS codes:
-    /// retry with backoff.
-    Transient,
-    /// The app's registration is wrong (client id, redirect, scopes); neither retrying nor
-    /// signing in helps.
-    Configuration,
-}
-
-/// Why help is needed, in the terms the plain-language help is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub enum Cause {
-    Revoked,
-    Expired,
-    PasswordChanged,
-    ConsentNeeded,
-    AdminApprovalRequired,
-    AppInTesting,
-    ConditionalAccess,
-    MoreVerificationNeeded,
-    AccountDisabled,
-    NotInTenant,
-    Offline,
-    ProviderUnavailable,
-    Throttled,
-    BadConfiguration,
-    Unknown,
-}
-
-/// A classified failure. `code` is the provider's own (`invalid_grant`, `AADSTS700082`,
-/// `HTTP 503`, `network`) for the timeline; it is never a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshFailure {
-    pub kind: FailureKind,
-    pub cause: Cause,
-    pub code: String,
-    /// How long the provider asked us to wait (`Retry-After`).
-    pub retry_after: Option<Duration>,
-}
-
-impl RefreshFailure {
-    fn new(kind: FailureKind, cause: Cause, code: impl Into<String>) -> Self {
-        Self {
-            kind,
-            cause,
-            code: code.into(),
-            retry_after: None,
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-    #[serde(default)]
-    error_codes: Vec<u64>,
-    #[serde(default)]
-    suberror: String,
-}
-
 /// Classifies a token endpoint's error reply. Pure: tested against the reference's codes.
 pub fn classify(
     provider: Provider,
@@ -123,111 +55,10 @@ pub fn classify(
         // Not an OAuth error body (a proxy page, garbage): treat as the provider failing.
         RefreshFailure::new(Transient, ProviderUnavailable, format!("HTTP {status}"))
     } else {
-        match provider {
-            Provider::Google => classify_google(&parsed),
-            Provider::Microsoft => classify_microsoft(&parsed),
-        }
+        provider.classify(&parsed)
     };
     failure.retry_after = retry_after;
     failure
-}
-
-fn classify_google(body: &ErrorBody) -> RefreshFailure {
-    use Cause::*;
-    use FailureKind::*;
-    let code = body.error.clone();
-    match body.error.as_str() {
-        "invalid_grant" => {
-            let text = body.error_description.to_ascii_lowercase();
-            let cause = if text.contains("revoked") {
-                Revoked
-            } else if text.contains("expired") {
-                Expired
-            } else {
-                Revoked
-            };
-            RefreshFailure::new(NeedsSignIn, cause, code)
-        }
-        "admin_policy_enforced" => RefreshFailure::new(NeedsSignIn, AdminApprovalRequired, code),
-        "temporarily_unavailable" | "server_error" | "internal_failure" => {
-            RefreshFailure::new(Transient, ProviderUnavailable, code)
-        }
-        "rate_limit_exceeded" => RefreshFailure::new(Transient, Throttled, code),
-        "invalid_client"
-        | "unauthorized_client"
-        | "deleted_client"
-        | "invalid_request"
-        | "invalid_scope"
-        | "org_internal" => RefreshFailure::new(Configuration, BadConfiguration, code),
-        _ => RefreshFailure::new(Transient, Unknown, code),
-    }
-}
-
-/// AADSTS codes that only an interactive sign-in fixes, and what they mean.
-fn aadsts_needs_sign_in(code: u64) -> Option<Cause> {
-    use Cause::*;
-    Some(match code {
-        50173 | 70008 | 70000 => Revoked,
-        700082 | 700084 | 50089 => Expired,
-        70043 | 53003 | 53000 | 53001 => ConditionalAccess,
-        50076 | 50079 | 50078 | 50074 | 50158 => MoreVerificationNeeded,
-        65001 | 65004 => ConsentNeeded,
-        90094 | 90095 => AdminApprovalRequired,
-        50055 | 50144 | 50132 | 50133 => PasswordChanged,
-        50057 | 50053 => AccountDisabled,
-        16000 | 50020 | 50034 => NotInTenant,
-        _ => return None,
-    })
-}
-
-const AADSTS_TRANSIENT: &[u64] = &[50033, 50087, 90006, 90024, 90033, 90090, 70012, 90055];
-const AADSTS_CONFIGURATION: &[u64] = &[
-    700016, 50011, 70011, 700022, 700025, 9001023, 50194, 9002332, 50196, 7000218,
-];
-
-fn classify_microsoft(body: &ErrorBody) -> RefreshFailure {
-    use Cause::*;
-    use FailureKind::*;
-    // Branch on error_codes and suberror, not on `error`: the same code arrives as
-    // invalid_grant or interaction_required.
-    if let Some(&code) = body.error_codes.first() {
-        let name = format!("AADSTS{code}");
-        if let Some(cause) = aadsts_needs_sign_in(code) {
-            return RefreshFailure::new(NeedsSignIn, cause, name);
-        }
-        if AADSTS_TRANSIENT.contains(&code) {
-            let cause = if code == 90055 || code == 90024 {
-                Throttled
-            } else {
-                ProviderUnavailable
-            };
-            return RefreshFailure::new(Transient, cause, name);
-        }
-        if AADSTS_CONFIGURATION.contains(&code) {
-            return RefreshFailure::new(Configuration, BadConfiguration, name);
-        }
-    }
-    let code = body.error.clone();
-    match body.error.as_str() {
-        "invalid_grant" | "interaction_required" | "consent_required" | "login_required" => {
-            let cause = match body.suberror.as_str() {
-                "consent_required" => ConsentNeeded,
-                "user_password_expired" => PasswordChanged,
-                "basic_action" | "additional_action" => MoreVerificationNeeded,
-                _ => Revoked,
-            };
-            RefreshFailure::new(NeedsSignIn, cause, code)
-        }
-        "temporarily_unavailable" | "server_error" => {
-            RefreshFailure::new(Transient, ProviderUnavailable, code)
-        }
-        "invalid_client"
-        | "unauthorized_client"
-        | "invalid_request"
-        | "invalid_scope"
-        | "unsupported_grant_type" => RefreshFailure::new(Configuration, BadConfiguration, code),
-        _ => RefreshFailure::new(Transient, Unknown, code),
-    }
 }
 
 #[derive(Deserialize)]

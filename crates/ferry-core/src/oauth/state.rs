@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::services::ServiceChoice;
-use crate::provider::Provider;
+use crate::providers::Provider;
+use crate::services::ServiceChoice;
 
 /// How long a sign-in may take, browser included.
 pub const STATE_TTL: chrono::Duration = chrono::Duration::minutes(15);

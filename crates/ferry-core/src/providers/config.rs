@@ -106,47 +106,7 @@ impl MicrosoftSettings {
     pub fn userinfo_url(&self) -> Result<Url, url::ParseError> {
         self.graph_url.join("../oidc/userinfo")
     }
-
-    /// The issuer id_tokens of the tenant `tid` carry.
-    pub fn issuer_for(&self, tid: &str) -> String {
-        format!(
-            "{}/{tid}/v2.0",
-            self.authority.as_str().trim_end_matches('/')
-        )
-    }
-
-    /// Whether `iss` can be this configuration's issuer: exactly `{authority}/{tenant}/v2.0`
-    /// for one tenant id, and that tenant when Ferry is set to one (RFC 9207 compares whole
-    /// strings; a prefix would let `…microsoftonline.com.attacker.example` through). With
-    /// `common` or `organizations` the tenant is only known from the id_token, whose `iss`
-    /// the sign-in then requires to be the same string.
-    pub fn could_issue(&self, iss: &str) -> bool {
-        let authority = self.authority.as_str().trim_end_matches('/');
-        let Some(tenant) = iss
-            .strip_prefix(authority)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .and_then(|rest| rest.strip_suffix("/v2.0"))
-        else {
-            return false;
-        };
-        let plausible = !tenant.is_empty()
-            && tenant
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-');
-        let configured = self.tenant.as_str();
-        let fits = match configured {
-            "common" | "organizations" => true,
-            "consumers" => tenant == MSA_TENANT,
-            // A tenant given by domain name is only known by id in the id_token.
-            id if id.contains('.') => true,
-            id => id.eq_ignore_ascii_case(tenant),
-        };
-        plausible && fits
-    }
 }
-
-/// The tenant of personal Microsoft accounts.
-pub const MSA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// One provider's OAuth client and the endpoints a sign-in uses, whichever provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,8 +119,6 @@ pub struct OAuthClient {
     /// The authorization server's metadata (whether it sends RFC 9207 `iss`).
     pub discovery_url: Url,
     pub userinfo_url: Url,
-    /// RFC 7009 revocation, where the provider has it (Google).
-    pub revoke_url: Option<Url>,
 }
 
 /// What Ferry knows about both providers; either may be missing.
@@ -183,8 +141,8 @@ impl ProviderSettings {
     }
 
     /// The client and endpoints for `provider`, if it is configured.
-    pub fn client(&self, provider: crate::provider::Provider) -> Option<OAuthClient> {
-        use crate::provider::Provider;
+    pub fn client(&self, provider: super::Provider) -> Option<OAuthClient> {
+        use super::Provider;
         match provider {
             Provider::Google => {
                 let g = self.google.as_ref()?;
@@ -196,7 +154,6 @@ impl ProviderSettings {
                     jwks_url: g.jwks_url.clone(),
                     discovery_url: g.discovery_url.clone(),
                     userinfo_url: g.userinfo_url.clone(),
-                    revoke_url: Some(g.revoke_url.clone()),
                 })
             }
             Provider::Microsoft => {
@@ -209,7 +166,6 @@ impl ProviderSettings {
                     jwks_url: m.jwks_url().ok()?,
                     discovery_url: m.discovery_url().ok()?,
                     userinfo_url: m.userinfo_url().ok()?,
-                    revoke_url: None,
                 })
             }
         }

@@ -7,8 +7,8 @@ use sqlx::SqlitePool;
 use super::health::{self, Health, HealthState};
 use super::StoreError;
 use crate::help::Help;
-use crate::oauth::{CalendarAccess, ServiceChoice};
-use crate::provider::Provider;
+use crate::providers::Provider;
+use crate::services::{CalendarAccess, Service, ServiceChoice};
 
 /// What the UI may know about an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -57,26 +57,6 @@ impl HealthView {
             last_refresh_at: health.last_refresh_at,
             last_sync_at: health.last_sync_at,
             grant_expires_at: health.grant_expires_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub enum Service {
-    Mail,
-    Calendar,
-    Contacts,
-}
-
-impl Service {
-    pub const ALL: [Service; 3] = [Service::Mail, Service::Calendar, Service::Contacts];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Mail => "mail",
-            Service::Calendar => "calendar",
-            Service::Contacts => "contacts",
         }
     }
 }

@@ -15,11 +15,12 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
-pub use accounts::{AccountView, HealthView, Service, ServiceView};
+pub use crate::services::Service;
+pub use accounts::{AccountView, HealthView, ServiceView};
 
 use crate::error::{AppError, ErrorCode};
-use crate::oauth::ServiceChoice;
-use crate::provider::Provider;
+use crate::providers::Provider;
+use crate::services::ServiceChoice;
 
 /// The migrations in `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");

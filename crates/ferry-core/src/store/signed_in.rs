@@ -8,8 +8,9 @@ use sqlx::SqlitePool;
 
 use super::health::{self, Health, HealthState, TimelineEntry, TimelineKind};
 use super::StoreError;
-use crate::oauth::{CalendarAccess, Identity, ServiceChoice, TokenSet};
-use crate::provider::Provider;
+use crate::oauth::{Identity, TokenSet};
+use crate::providers::Provider;
+use crate::services::{CalendarAccess, Service, ServiceChoice};
 use crate::vault::{CipherError, RootKey};
 
 /// What is sealed: both tokens together, so one write replaces both.
@@ -143,16 +144,12 @@ pub async fn save(
     .execute(&mut *tx)
     .await?;
 
-    for (service, wanted, got, access) in [
-        ("mail", requested.mail, granted.mail, None),
-        (
-            "calendar",
-            requested.calendar.is_some(),
-            granted.calendar.is_some(),
-            granted.calendar.or(requested.calendar),
-        ),
-        ("contacts", requested.contacts, granted.contacts, None),
-    ] {
+    for service in Service::ALL {
+        let (wanted, got) = (requested.includes(service), granted.includes(service));
+        let access = match service {
+            Service::Calendar => granted.calendar.or(requested.calendar),
+            Service::Mail | Service::Contacts => None,
+        };
         let access = match access {
             Some(CalendarAccess::ReadWrite) => "readwrite",
             _ => "read",
@@ -163,7 +160,7 @@ pub async fn save(
                granted = excluded.granted, access = excluded.access",
         )
         .bind(&account_id)
-        .bind(service)
+        .bind(service.as_str())
         .bind(wanted)
         .bind(got)
         .bind(access)
