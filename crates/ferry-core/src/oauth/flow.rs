@@ -24,9 +24,9 @@ use super::lifetime;
 use super::state::{StateClaims, StateError, StateSigner};
 use crate::deeplink::{CallbackOutcome, OAuthCallback};
 use crate::providers::config::OAuthClient;
+use crate::providers::CallbackIssuer;
 use crate::providers::Provider;
 use crate::providers::ProviderSettings;
-use crate::providers::{google, microsoft};
 use crate::services::{ServiceChoice, ServiceGrants};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -169,14 +169,6 @@ struct UserInfo {
     email: Option<String>,
     #[serde(default)]
     name: Option<String>,
-}
-
-/// What is left to check of the callback's `iss` once the id_token is verified.
-enum IssuerCheck {
-    Done,
-    /// Microsoft with `common` or `organizations`: the tenant is known only from the
-    /// id_token, whose `iss` must then be exactly this.
-    SameAsIdToken(String),
 }
 
 impl Default for SignInFlows {
@@ -356,7 +348,7 @@ impl SignInFlows {
         let claims = self
             .verify_id_token(settings, provider, &oauth, &id_token, &pending.nonce, now)
             .await?;
-        if let IssuerCheck::SameAsIdToken(iss) = issuer_check {
+        if let CallbackIssuer::SameAsIdToken(iss) = issuer_check {
             if iss != claims.iss {
                 return Err(SignInError::IssuerMismatch);
             }
@@ -431,7 +423,7 @@ impl SignInFlows {
         settings: &ProviderSettings,
         callback: &OAuthCallback,
         now: DateTime<Utc>,
-    ) -> Result<IssuerCheck, SignInError> {
+    ) -> Result<CallbackIssuer, SignInError> {
         let provider = callback.provider;
         let Some(iss) = &callback.issuer else {
             let oauth = settings
@@ -443,20 +435,12 @@ impl SignInFlows {
             {
                 Err(SignInError::IssuerMissing(provider))
             } else {
-                Ok(IssuerCheck::Done)
+                Ok(CallbackIssuer::Confirmed)
             };
         };
-        match provider {
-            Provider::Google => match &settings.google {
-                Some(g) if google::is_issuer(g, iss) => Ok(IssuerCheck::Done),
-                _ => Err(SignInError::IssuerMismatch),
-            },
-            Provider::Microsoft => match &settings.microsoft {
-                Some(m) if microsoft::could_issue(m, iss) => {
-                    Ok(IssuerCheck::SameAsIdToken(iss.clone()))
-                }
-                _ => Err(SignInError::IssuerMismatch),
-            },
+        match provider.callback_issuer(settings, iss) {
+            CallbackIssuer::Wrong => Err(SignInError::IssuerMismatch),
+            fine => Ok(fine),
         }
     }
 

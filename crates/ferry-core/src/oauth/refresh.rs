@@ -99,7 +99,7 @@ pub async fn refresh(
         form.push(("client_secret", secret));
     }
     let scope = scopes.join(" ");
-    if provider == Provider::Microsoft && !scope.is_empty() {
+    if provider.refresh_names_scopes() && !scope.is_empty() {
         form.push(("scope", &scope));
     }
     let response = http

@@ -78,6 +78,28 @@ impl Provider {
         }
     }
 
+    /// Checks the `iss` of an authorization response.
+    pub fn callback_issuer(self, settings: &ProviderSettings, iss: &str) -> CallbackIssuer {
+        match self {
+            Provider::Google => match &settings.google {
+                Some(g) if google::is_issuer(g, iss) => CallbackIssuer::Confirmed,
+                _ => CallbackIssuer::Wrong,
+            },
+            Provider::Microsoft => match &settings.microsoft {
+                Some(m) if microsoft::could_issue(m, iss) => {
+                    CallbackIssuer::SameAsIdToken(iss.to_owned())
+                }
+                _ => CallbackIssuer::Wrong,
+            },
+        }
+    }
+
+    /// Whether a refresh request names the scopes again (Microsoft wants them, to pick the
+    /// resource; Google keeps the grant's).
+    pub fn refresh_names_scopes(self) -> bool {
+        self == Provider::Microsoft
+    }
+
     /// Whether an id_token's `iss` (for Microsoft, with its `tid`) is this provider's.
     pub fn issued_id_token(
         self,
@@ -159,6 +181,18 @@ impl Provider {
             _ => Revocation::NotSupported,
         }
     }
+}
+
+/// What an authorization response's `iss` says (RFC 9207).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackIssuer {
+    /// Exactly the provider's issuer.
+    Confirmed,
+    /// The right form, but which tenant is known only from the id_token, whose `iss` must
+    /// then be exactly this.
+    SameAsIdToken(String),
+    /// Not this provider's issuer.
+    Wrong,
 }
 
 /// What became of asking the provider to revoke a grant.
