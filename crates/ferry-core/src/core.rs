@@ -1,8 +1,7 @@
 //! [`Core`]: the one object the shell holds. Each UI command is a call on it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde::Serialize;
@@ -15,11 +14,10 @@ use crate::deeplink::{DeepLink, DeepLinkError};
 use crate::error::{AppError, ErrorCode};
 use crate::events::{CoreEvent, EventSink, NoticeLevel};
 use crate::keeper::{Keeper, KeeperStats, RefreshJob};
-use crate::oauth::SignInFlows;
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
 use crate::providers::Revocation;
-use crate::sign_in::ActiveSignIn;
+use crate::sign_in::{SignIn, SignInRequest, SignInStarted};
 use crate::store::health::{self, HealthState, TimelineEntry};
 use crate::store::settings::{self, Settings};
 use crate::store::signed_in;
@@ -98,15 +96,11 @@ pub struct Removed {
 /// offer, and shuts them down in order.
 pub struct Core {
     config: CoreConfig,
-    pub(crate) ctx: Context,
-    pub(crate) browser: Arc<dyn SystemBrowser>,
-    pub(crate) flows: SignInFlows,
-    pub(crate) active: Mutex<Option<ActiveSignIn>>,
+    ctx: Context,
+    sign_in: Arc<SignIn>,
     tokens: Tokens,
     keeper: Keeper,
-    pub(crate) alerts: Alerts,
-    /// Whether the OS hands `ferry://` links to Ferry (else Microsoft uses loopback).
-    deep_links: AtomicBool,
+    alerts: Alerts,
 }
 
 impl Core {
@@ -134,27 +128,32 @@ impl Core {
         let tokens = Tokens::new(ctx.clone(), alerts.clone(), Arc::clone(&stats));
         let refresh = Arc::new(RefreshJob::new(ctx.clone(), tokens.clone()));
         let keeper = Keeper::new(ctx.clone(), alerts.clone(), stats, vec![refresh]);
+        let sign_in = Arc::new(SignIn::new(ctx.clone(), alerts.clone(), platform.browser));
         Ok(Self {
             config,
             ctx,
-            browser: platform.browser,
-            flows: SignInFlows::new(),
-            active: Mutex::new(None),
+            sign_in,
             tokens,
             keeper,
             alerts,
-            deep_links: AtomicBool::new(cfg!(not(target_os = "linux"))),
         })
     }
 
     /// The shell reports whether the OS will hand `ferry://` links to Ferry. On Linux
     /// that depends on registering a desktop handler at start, which can fail.
     pub fn set_deep_links_registered(&self, registered: bool) {
-        self.deep_links.store(registered, Ordering::Relaxed);
+        self.sign_in.set_deep_links_registered(registered);
     }
 
-    pub(crate) fn deep_links_registered(&self) -> bool {
-        self.deep_links.load(Ordering::Relaxed)
+    /// Starts a sign-in and opens the provider's page in the system browser. A sign-in
+    /// already in progress is cancelled: the dialog is modal, so only one can be wanted.
+    pub async fn begin_sign_in(&self, request: SignInRequest) -> Result<SignInStarted, AppError> {
+        self.sign_in.begin(request).await
+    }
+
+    /// Cancel in the dialog. Returns whether that sign-in was still in progress.
+    pub fn cancel_sign_in(&self, flow_id: &str) -> bool {
+        self.sign_in.cancel(flow_id)
     }
 
     pub fn info(&self) -> AppInfo {
@@ -200,7 +199,7 @@ impl Core {
 
     /// Handles a `ferry://` URL from the OS, whether it came with a cold start or to the
     /// running instance. Never fails: what Ferry does not understand is logged and dropped.
-    pub fn open_link(self: &Arc<Self>, raw: &str) -> LinkOutcome {
+    pub fn open_link(&self, raw: &str) -> LinkOutcome {
         match DeepLink::parse(raw) {
             Err(err) => {
                 tracing::warn!(reason = %err, "ignored deep link");
@@ -209,15 +208,15 @@ impl Core {
             Ok(link) => {
                 tracing::info!(link = %link.describe(), "deep link received");
                 match link {
-                    DeepLink::OAuthCallback(callback) if self.sign_in_pending() => {
-                        let core = Arc::clone(self);
+                    DeepLink::OAuthCallback(callback) if self.sign_in.pending() => {
+                        let sign_in = Arc::clone(&self.sign_in);
                         self.ctx
                             .runtime
-                            .spawn(async move { core.complete(callback).await });
+                            .spawn(async move { sign_in.complete(callback).await });
                         LinkOutcome::SignInResponse
                     }
                     DeepLink::OAuthCallback(callback) => {
-                        self.no_sign_in_waiting(callback.provider);
+                        self.sign_in.no_sign_in_waiting(callback.provider);
                         LinkOutcome::NoPendingSignIn
                     }
                 }
@@ -390,7 +389,7 @@ impl Core {
     /// Stops everything in order: the sign-in in progress, the keeper (its work in flight
     /// finishes and commits), the notifications, then the database.
     pub async fn shutdown(&self) {
-        self.cancel_active();
+        self.sign_in.cancel_active();
         self.keeper.shutdown().await;
         self.alerts.shutdown().await;
         self.ctx.store.close().await;

@@ -5,17 +5,20 @@
 //! Progress is reported as [`SignInUpdate`] events for the sign-in's `flow_id`. Whatever
 //! goes wrong, nothing is stored and the update says why in plain words.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::core::Core;
+use crate::alerts::Alerts;
+use crate::browser::SystemBrowser;
+use crate::context::Context;
 use crate::deeplink::OAuthCallback;
 use crate::error::{capitalise, AppError, ErrorCode};
 use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
 use crate::oauth::loopback::{CallbackFilter, LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
-use crate::oauth::{ServiceChoice, SignInError, StateSigner, STATE_TTL};
+use crate::oauth::{ServiceChoice, SignInError, SignInFlows, StateSigner, STATE_TTL};
 use crate::providers::Provider;
 use crate::store::signed_in::{self, SaveError};
 
@@ -49,7 +52,7 @@ pub enum ReturnPath {
 }
 
 /// The one sign-in in progress.
-pub(crate) struct ActiveSignIn {
+struct ActiveSignIn {
     flow_id: String,
     provider: Provider,
     reconnect: Option<String>,
@@ -81,7 +84,40 @@ impl From<SaveError> for AppError {
     }
 }
 
-impl Core {
+/// Add account and Reconnect: the one sign-in in progress, and how it ends. Held by
+/// [`crate::Core`] as `Arc<SignIn>`.
+pub(crate) struct SignIn {
+    ctx: Context,
+    alerts: Alerts,
+    browser: Arc<dyn SystemBrowser>,
+    flows: SignInFlows,
+    active: Mutex<Option<ActiveSignIn>>,
+    /// Whether the OS hands `ferry://` links to Ferry (else Microsoft uses loopback).
+    deep_links: AtomicBool,
+}
+
+impl SignIn {
+    pub fn new(ctx: Context, alerts: Alerts, browser: Arc<dyn SystemBrowser>) -> Self {
+        Self {
+            ctx,
+            alerts,
+            browser,
+            flows: SignInFlows::new(),
+            active: Mutex::new(None),
+            deep_links: AtomicBool::new(cfg!(not(target_os = "linux"))),
+        }
+    }
+
+    /// The shell reports whether the OS will hand `ferry://` links to Ferry. On Linux
+    /// that depends on registering a desktop handler at start, which can fail.
+    pub fn set_deep_links_registered(&self, registered: bool) {
+        self.deep_links.store(registered, Ordering::Relaxed);
+    }
+
+    fn deep_links_registered(&self) -> bool {
+        self.deep_links.load(Ordering::Relaxed)
+    }
+
     fn active(&self) -> std::sync::MutexGuard<'_, Option<ActiveSignIn>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -100,7 +136,7 @@ impl Core {
 
     /// Starts a sign-in and opens the provider's page in the system browser. A sign-in
     /// already in progress is cancelled: the dialog is modal, so only one can be wanted.
-    pub async fn begin_sign_in(
+    pub async fn begin(
         self: &Arc<Self>,
         request: SignInRequest,
     ) -> Result<SignInStarted, AppError> {
@@ -141,7 +177,7 @@ impl Core {
             .to_owned();
         self.cancel_active();
         let begun = self.flows.begin(
-            self.providers(),
+            &self.ctx.providers,
             &signer,
             provider,
             request.services,
@@ -177,7 +213,7 @@ impl Core {
         });
         if let Err(reason) = self.browser.open(&begun.authorization_url) {
             tracing::warn!(%reason, "could not open the browser");
-            self.cancel_sign_in(&flow_id);
+            self.cancel(&flow_id);
             return Err(AppError::new(
                 ErrorCode::Browser,
                 format!("Ferry could not open your web browser ({reason}). Set a default browser and try again."),
@@ -207,7 +243,7 @@ impl Core {
                 .flows
                 .recognises(&signer, callback, core.ctx.clock.now());
             if !ours {
-                core.notify(
+                core.ctx.notice(
                     NoticeLevel::Warning,
                     "Ferry ignored a sign-in response that was not for the sign-in in progress. \
                      It is still waiting for your browser."
@@ -219,12 +255,12 @@ impl Core {
     }
 
     /// Cancel in the dialog. Returns whether that sign-in was still in progress.
-    pub fn cancel_sign_in(&self, flow_id: &str) -> bool {
+    pub fn cancel(&self, flow_id: &str) -> bool {
         self.end_if_active(flow_id, SignInStage::Cancelled)
     }
 
     /// Cancels whatever sign-in is in progress (a new one starts, or Ferry shuts down).
-    pub(crate) fn cancel_active(&self) {
+    pub fn cancel_active(&self) {
         let taken = self.active().take();
         if let Some(taken) = taken {
             self.end(taken, SignInStage::Cancelled);
@@ -269,7 +305,7 @@ impl Core {
     }
 
     /// Whether a `ferry://` response can be taken now (a sign-in is waiting for one).
-    pub(crate) fn sign_in_pending(&self) -> bool {
+    pub fn pending(&self) -> bool {
         self.active().is_some()
     }
 
@@ -278,7 +314,7 @@ impl Core {
     /// its state does not verify or names no pending sign-in) is reported and the sign-in
     /// keeps waiting, so a web page opening a forged link cannot end it; one that carries
     /// this sign-in's state but fails a later check (issuer, id_token) ends it.
-    pub(crate) async fn complete(self: &Arc<Self>, callback: OAuthCallback) {
+    pub async fn complete(self: &Arc<Self>, callback: OAuthCallback) {
         let Some((flow_id, reconnect)) = self
             .active()
             .as_ref()
@@ -303,7 +339,7 @@ impl Core {
                     self.ctx.events.emit(CoreEvent::AccountsChanged);
                     // A reconnect may end an incident: its notification goes.
                     self.alerts.review_soon();
-                    self.notify(
+                    self.ctx.notice(
                         NoticeLevel::Info,
                         if reconnect.is_some() {
                             format!("{email} is reconnected.")
@@ -317,7 +353,7 @@ impl Core {
             }
             Err(Stale(err)) => {
                 // A response for an earlier sign-in: tell the user; the current one waits on.
-                self.notify(
+                self.ctx.notice(
                     NoticeLevel::Warning,
                     format!(
                         "Ferry ignored a sign-in response: {err}. The sign-in in progress is \
@@ -332,8 +368,8 @@ impl Core {
         }
     }
 
-    pub(crate) fn no_sign_in_waiting(&self, provider: Provider) {
-        self.notify(
+    pub fn no_sign_in_waiting(&self, provider: Provider) {
+        self.ctx.notice(
             NoticeLevel::Warning,
             format!(
                 "Ferry received a sign-in response from {provider}, but no sign-in is in \
@@ -350,7 +386,7 @@ impl Core {
         let signer = self.signer().await.map_err(Fatal)?;
         let mut signed = self
             .flows
-            .finish(self.providers(), &signer, callback, self.ctx.clock.now())
+            .finish(&self.ctx.providers, &signer, callback, self.ctx.clock.now())
             .await
             .map_err(|err| match err {
                 SignInError::NotPending | SignInError::Expired | SignInError::Unverified => {
@@ -362,7 +398,7 @@ impl Core {
         if signed.tokens.grant_expires_at.is_none() {
             signed.tokens.grant_expires_at = signed
                 .provider
-                .grant_end(self.providers(), self.ctx.clock.now());
+                .grant_end(&self.ctx.providers, self.ctx.clock.now());
         }
         // Cancel may have been pressed while the code was being exchanged.
         if self
