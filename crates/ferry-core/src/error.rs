@@ -68,9 +68,3 @@ pub(crate) fn capitalise(text: &str) -> String {
         None => String::new(),
     }
 }
-
-impl From<sqlx::Error> for AppError {
-    fn from(err: sqlx::Error) -> Self {
-        crate::store::StoreError::from(err).into()
-    }
-}

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::oauth::refresh::Cause;
+use crate::providers::failure::Cause;
 use crate::providers::Provider;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]

@@ -62,6 +62,14 @@ pub enum StoreError {
     Sealed(String),
 }
 
+/// A query that failed outside a store function (a transaction's commit) reaches the UI as
+/// a storage error.
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         let code = match err {
