@@ -2,12 +2,14 @@
 //! reconnect and remove.
 
 use chrono::{DateTime, Duration, Utc};
-use ferry_core::oauth::{CalendarAccess, Identity, ServiceChoice, TokenSet};
+use ferry_core::oauth::{Identity, TokenSet};
 use ferry_core::providers::Provider;
 use ferry_core::store::signed_in::{self, SaveError};
 use ferry_core::store::{Store, DATABASE_FILE};
 use ferry_core::vault::RootKey;
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::support::{EVERYTHING, MAIL};
 
 fn at() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).expect("time")
@@ -32,17 +34,6 @@ fn tokens(access: &str, refresh: &str) -> TokenSet {
     }
 }
 
-const MAIL: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: None,
-    contacts: false,
-};
-const ALL: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: Some(CalendarAccess::ReadWrite),
-    contacts: true,
-};
-
 async fn count(store: &Store, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
         .fetch_one(store.pool())
@@ -63,7 +54,7 @@ async fn a_sign_in_is_saved_sealed_and_the_same_account_is_updated_not_duplicate
         Provider::Microsoft,
         &identity("oid-1", "grace@old.example"),
         &tokens("ACCESS-TOKEN-ONE", "REFRESH-TOKEN-ONE"),
-        &ALL,
+        &EVERYTHING,
         &MAIL,
         None,
         at(),
@@ -77,8 +68,8 @@ async fn a_sign_in_is_saved_sealed_and_the_same_account_is_updated_not_duplicate
         Provider::Microsoft,
         &identity("oid-1", "grace@new.example"),
         &tokens("ACCESS-TOKEN-TWO", "REFRESH-TOKEN-TWO"),
-        &ALL,
-        &ALL,
+        &EVERYTHING,
+        &EVERYTHING,
         None,
         at(),
     )
@@ -207,8 +198,8 @@ async fn removing_an_account_deletes_every_row_and_hands_back_the_refresh_token(
         Provider::Google,
         &identity("sub-a", "a@example.com"),
         &tokens("A1", "R1"),
-        &ALL,
-        &ALL,
+        &EVERYTHING,
+        &EVERYTHING,
         None,
         at(),
     )

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ferry_core::alerts::Silent;
 use ferry_core::clock::SystemClock;
 use ferry_core::events::{CoreEvent, NoticeLevel, RecordingSink, SignInStage};
-use ferry_core::oauth::{CalendarAccess, ServiceChoice};
+use ferry_core::oauth::ServiceChoice;
 use ferry_core::providers::Provider;
 use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
@@ -21,7 +21,10 @@ use ferry_sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::mpsc;
 use url::Url;
 
-use crate::support::{start_core, LockedKeychain, Mode, ScriptedBrowser, Started};
+use crate::support::{
+    ada, katherine, start_core, LockedKeychain, Mode, ScriptedBrowser, Started, EVERYTHING,
+    MAIL_AND_CALENDAR,
+};
 
 struct World {
     sandbox: Sandbox,
@@ -63,25 +66,6 @@ async fn world_in(mode: Mode) -> World {
 /// The sandbox issues id_tokens on real time, so these cores use the system clock.
 async fn start(sandbox: &Sandbox, dir: &std::path::Path, keys: Arc<dyn KeyStore>) -> Started {
     start_core(sandbox, dir, keys, Arc::new(SystemClock), Arc::new(Silent)).await
-}
-
-const MAIL_AND_CALENDAR: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: Some(CalendarAccess::Read),
-    contacts: false,
-};
-const EVERYTHING: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: Some(CalendarAccess::ReadWrite),
-    contacts: true,
-};
-
-fn ada() -> Person {
-    Person::new("ada@example.com", "ada")
-}
-
-fn katherine() -> Person {
-    Person::new("katherine@contoso.example", "katherine")
 }
 
 impl World {

@@ -9,7 +9,6 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use ferry_core::alerts::{NotifierCall, RecordingNotifier};
 use ferry_core::clock::{Clock, ManualClock};
-use ferry_core::oauth::{CalendarAccess, ServiceChoice};
 use ferry_core::providers::Provider;
 use ferry_core::store::health::{HealthState, TimelineKind};
 use ferry_core::store::AccountView;
@@ -20,12 +19,8 @@ use secrecy::ExposeSecret;
 
 use ferry_core::providers::ProviderSettings;
 
-use crate::support::{add_account, settings, start_core_with, LockedKeychain, Mode, Started};
-
-const SERVICES: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: Some(CalendarAccess::Read),
-    contacts: false,
+use crate::support::{
+    add_account, settings, start_core_with, LockedKeychain, Mode, Started, MAIL_AND_CALENDAR,
 };
 
 struct World {
@@ -83,7 +78,7 @@ impl World {
         add_account(
             &mut self.ferry,
             provider,
-            SERVICES,
+            MAIL_AND_CALENDAR,
             Person::new(email, password),
         )
         .await
@@ -657,7 +652,7 @@ async fn quitting_mid_refresh_commits_the_rotated_token_first() {
     let id = add_account(
         &mut ferry,
         Provider::Microsoft,
-        SERVICES,
+        MAIL_AND_CALENDAR,
         Person::new("katherine@contoso.example", "katherine"),
     )
     .await;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ferry_core::deeplink::{DeepLink, OAuthCallback};
-use ferry_core::oauth::{CalendarAccess, ServiceChoice, SignInError, SignInFlows, StateSigner};
+use ferry_core::oauth::{ServiceChoice, SignInError, SignInFlows, StateSigner};
 use ferry_core::providers::Provider;
 use ferry_core::providers::ProviderSettings;
 use ferry_core::vault::RootKey;
@@ -12,7 +12,7 @@ use ferry_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
 use secrecy::ExposeSecret;
 use url::Url;
 
-use crate::support::{settings, Mode};
+use crate::support::{ada, alan, settings, Mode, EVERYTHING_READ, MAIL_AND_CALENDAR};
 
 const GOOGLE_REDIRECT: &str = "http://127.0.0.1:45321/oauth/google";
 const MS_REDIRECT: &str = "ferry://oauth/microsoft";
@@ -49,17 +49,6 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-const MAIL_AND_CALENDAR: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: Some(CalendarAccess::Read),
-    contacts: false,
-};
-const EVERYTHING: ServiceChoice = ServiceChoice {
-    mail: true,
-    calendar: Some(CalendarAccess::Read),
-    contacts: true,
-};
-
 /// Begins a sign-in and lets `person` complete it in the browser; returns the redirect.
 async fn browse(w: &World, provider: Provider, services: ServiceChoice, person: &Person) -> Url {
     let redirect = match provider {
@@ -90,14 +79,6 @@ fn callback(provider: Provider, url: &Url) -> OAuthCallback {
             DeepLink::OAuthCallback(cb) => cb,
         },
     }
-}
-
-fn ada() -> Person {
-    Person::new("ada@example.com", "ada")
-}
-
-fn alan() -> Person {
-    Person::new("alan@outlook.example", "alan")
 }
 
 #[tokio::test]
@@ -142,7 +123,7 @@ async fn google_sign_in_yields_a_verified_identity_tokens_and_grants() {
 #[tokio::test]
 async fn microsoft_sign_in_through_a_ferry_link_is_keyed_by_tenant_and_object_id() {
     let w = world().await;
-    let url = browse(&w, Provider::Microsoft, EVERYTHING, &alan()).await;
+    let url = browse(&w, Provider::Microsoft, EVERYTHING_READ, &alan()).await;
     assert_eq!(url.scheme(), "ferry");
     let signed = w
         .flows
@@ -165,14 +146,14 @@ async fn microsoft_sign_in_through_a_ferry_link_is_keyed_by_tenant_and_object_id
         signed.identity.subject, user.subject,
         "the oid, stable across apps, not the pairwise sub"
     );
-    assert_eq!(signed.granted, EVERYTHING);
+    assert_eq!(signed.granted, EVERYTHING_READ);
 }
 
 #[tokio::test]
 async fn a_scope_the_user_unticked_is_recorded_as_not_granted() {
     let w = world().await;
     let person = ada().untick("https://www.googleapis.com/auth/contacts.readonly");
-    let url = browse(&w, Provider::Google, EVERYTHING, &person).await;
+    let url = browse(&w, Provider::Google, EVERYTHING_READ, &person).await;
     let signed = w
         .flows
         .finish(
@@ -183,12 +164,12 @@ async fn a_scope_the_user_unticked_is_recorded_as_not_granted() {
         )
         .await
         .expect("finish");
-    assert_eq!(signed.requested, EVERYTHING);
+    assert_eq!(signed.requested, EVERYTHING_READ);
     assert_eq!(
         signed.granted,
         ServiceChoice {
             contacts: false,
-            ..EVERYTHING
+            ..EVERYTHING_READ
         }
     );
 }
@@ -367,7 +348,7 @@ async fn code_exchange_failures_are_reported_without_storing_anything() {
         .expect_err("parse");
     assert_eq!(err, SignInError::BadResponse(Provider::Google));
 
-    let url = browse(&w, Provider::Microsoft, EVERYTHING, &alan()).await;
+    let url = browse(&w, Provider::Microsoft, EVERYTHING_READ, &alan()).await;
     let World {
         sandbox,
         settings,

@@ -9,6 +9,7 @@ use ferry_core::alerts::Notifier;
 use ferry_core::browser::SystemBrowser;
 use ferry_core::clock::Clock;
 use ferry_core::events::RecordingSink;
+use ferry_core::oauth::{CalendarAccess, ServiceChoice};
 use ferry_core::profile::Profile;
 use ferry_core::providers::ProviderSettings;
 use ferry_core::vault::{KeyStore, KeychainError};
@@ -18,6 +19,44 @@ use ferry_sandbox::Sandbox;
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 use url::Url;
+
+/// Mail only.
+pub const MAIL: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: None,
+    contacts: false,
+};
+/// Mail and calendar (read only).
+pub const MAIL_AND_CALENDAR: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: Some(CalendarAccess::Read),
+    contacts: false,
+};
+/// Every service, read only.
+pub const EVERYTHING_READ: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: Some(CalendarAccess::Read),
+    contacts: true,
+};
+/// Every service, with calendar read and write.
+pub const EVERYTHING: ServiceChoice = ServiceChoice {
+    mail: true,
+    calendar: Some(CalendarAccess::ReadWrite),
+    contacts: true,
+};
+
+/// The sandbox's demo people: Google (personal), Microsoft (personal, work).
+pub fn ada() -> Person {
+    Person::new("ada@example.com", "ada")
+}
+
+pub fn alan() -> Person {
+    Person::new("alan@outlook.example", "alan")
+}
+
+pub fn katherine() -> Person {
+    Person::new("katherine@contoso.example", "katherine")
+}
 
 /// The user's browser, scripted: who signs in, and what they click.
 pub struct ScriptedBrowser {
