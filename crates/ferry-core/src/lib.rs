@@ -4,12 +4,17 @@
 //! [`Core`] at start-up and turns each UI command into one call on it. Everything that
 //! decides something lives here and is tested headless:
 //!
-//! - [`store`]: the SQLite database (WAL, migrations, refusing a newer schema).
+//! - [`Core`]: the facade; its services ([`sign_in`], [`tokens`], [`keeper`], [`alerts`])
+//!   share one context (store, vault, clock, events, provider settings, HTTP client).
+//! - [`store`]: the SQLite database (WAL, migrations, refusing a newer schema), and all SQL.
 //! - [`vault`]: the OS keychain holds one root key; tokens are sealed under keys from it.
-//! - [`oauth`]: scopes for the chosen services, what a grant covers, signed `state`.
+//! - [`oauth`]: the protocol: sign-in flows (PKCE, signed `state`, callbacks, id_tokens),
+//!   refresh, the loopback listener, lifetimes read from outside.
 //! - [`deeplink`]: `ferry://` URLs parsed against an allowlist into typed values.
 //! - [`logging`]: daily rolling log files, never a secret in them.
-//! - [`providers`]: where Ferry reaches Google and Microsoft (real, or the sandbox).
+//! - [`providers`]: Google's and Microsoft's rules, one folder each, and where Ferry reaches
+//!   them (real, or the sandbox).
+//! - [`services`]: mail, calendar, contacts: one type everywhere.
 //! - [`clock`]: injected time, so tests can move it.
 //! - [`events`]: what the core tells the UI, through a sink the shell provides.
 //! - [`error`]: the `{code, message}` shape every failure takes at the UI boundary.
