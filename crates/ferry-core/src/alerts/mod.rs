@@ -1,11 +1,11 @@
-//! Desktop notifications about connections: when they are due ([`policy`], pure), and the
-//! service that applies the policy ([`Alerts`]): it shows and withdraws notifications
-//! through the shell's [`Notifier`] and records what was announced in the database.
+//! Desktop notifications about connections: when they are due (`policy`, pure), and the
+//! service that applies the policy (`Alerts`): it shows and withdraws notifications
+//! through the shell's `Notifier` and records what was announced in the database.
 //!
 //! The service is an actor. Anything that changes an account's health asks it to look
-//! again ([`Alerts::review_soon`]); it waits [`DEBOUNCE`] on the injected clock so that
+//! again (`Alerts::review_soon`); it waits `DEBOUNCE` on the injected clock so that
 //! failures arriving together (several accounts revoked at once) make one notification,
-//! then reviews. [`Alerts::shutdown`] stops it and waits for it.
+//! then reviews. `Alerts::shutdown` stops it and waits for it.
 
 mod policy;
 

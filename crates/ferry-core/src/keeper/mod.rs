@@ -1,20 +1,20 @@
 //! The keeper: Ferry's background schedule, an actor.
 //!
-//! It runs [`Job`]s: each says what is due and when the next thing will be, and does the
+//! It runs `Job`s: each says what is due and when the next thing will be, and does the
 //! work for one key (an account). Refreshing access tokens is the first job
-//! ([`RefreshJob`]); the sync engines add theirs, so pause, "Sync now", resume and
+//! (`RefreshJob`); the sync engines add theirs, so pause, "Sync now", resume and
 //! network wake-ups cover them too.
 //!
 //! - Each account's token is refreshed shortly before it expires, and at least daily even
 //!   when nothing uses it (Microsoft drops refresh tokens unused for 90 days, Google after
-//!   six months); see [`crate::tokens`] for the refresh itself.
-//! - At most [`MAX_CONCURRENT`] pieces of work run at once; they run in a join set the
+//!   six months); see `crate::tokens` for the refresh itself.
+//! - At most `MAX_CONCURRENT` pieces of work run at once; they run in a join set the
 //!   actor owns.
-//! - The schedule wakes at most once a [`TICK`] when nothing is due, which also notices a
-//!   suspend/resume (the wall clock jumps) within a minute; [`Keeper::check_now`] re-checks
+//! - The schedule wakes at most once a `TICK` when nothing is due, which also notices a
+//!   suspend/resume (the wall clock jumps) within a minute; `Keeper::check_now` re-checks
 //!   at once (network change, "Sync now").
-//! - [`Keeper::shutdown`] stops scheduling and drains the work in flight (a refresh commits
-//!   its rotated token) for up to [`DRAIN_DEADLINE`], then stops what is left.
+//! - `Keeper::shutdown` stops scheduling and drains the work in flight (a refresh commits
+//!   its rotated token) for up to `DRAIN_DEADLINE`, then stops what is left.
 
 use std::future::Future;
 use std::pin::Pin;

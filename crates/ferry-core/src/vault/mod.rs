@@ -1,5 +1,5 @@
 //! Secrets. The OS keychain is the root of trust: it holds one Ferry vault key, read (or
-//! created) once per start. Tokens are sealed under keys derived from it ([`cipher`]) and
+//! created) once per start. Tokens are sealed under keys derived from it (`cipher`) and
 //! stored in SQLite, so a token rotation commits atomically with its account row, macOS
 //! asks for keychain access once rather than per account, and Windows' 2,560-byte
 //! credential limit never applies.
