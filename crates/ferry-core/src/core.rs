@@ -169,7 +169,7 @@ impl Core {
     }
 
     pub fn providers(&self) -> &ProviderSettings {
-        &self.config.providers
+        &self.ctx.providers
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -23,6 +23,7 @@
 //! panic on input from outside (links, callbacks, provider replies, the keychain); a
 //! database written by a newer Ferry being altered by an older one.
 
+mod actor;
 pub mod alerts;
 pub mod args;
 pub mod browser;

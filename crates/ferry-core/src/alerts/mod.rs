@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 pub use policy::{
     review, Alert, AlertSettings, Decision, Notifier, NotifierCall, RecordingNotifier, Shown,
     Silent, Watched,
 };
 
+use crate::actor::Mailbox;
 use crate::context::Context;
 use crate::error::AppError;
 use crate::events::CoreEvent;
@@ -45,23 +45,17 @@ struct Inner {
     notifier: Arc<dyn Notifier>,
     /// What is on screen now, by key, with the accounts each covers.
     shown: Mutex<Shown>,
-    commands: mpsc::UnboundedSender<Command>,
-    /// Taken by [`Alerts::start`].
-    inbox: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    mailbox: Mailbox<Command>,
 }
 
 impl Alerts {
     pub fn new(ctx: Context, notifier: Arc<dyn Notifier>) -> Self {
-        let (commands, inbox) = mpsc::unbounded_channel();
         Self {
             inner: Arc::new(Inner {
                 ctx,
                 notifier,
                 shown: Mutex::new(Shown::default()),
-                commands,
-                inbox: Mutex::new(Some(inbox)),
-                task: Mutex::new(None),
+                mailbox: Mailbox::new(),
             }),
         }
     }
@@ -69,52 +63,21 @@ impl Alerts {
     /// Starts the actor (once). Anything recorded but not yet announced (say, before a
     /// crash) is looked at now; what was announced before stays quiet.
     pub fn start(&self) {
-        let Some(inbox) = self
-            .inner
-            .inbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        else {
-            return;
-        };
         let this = self.clone();
-        let task = self.inner.ctx.runtime.spawn(this.run(inbox));
-        *self.inner.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        self.inner
+            .mailbox
+            .start(&self.inner.ctx.runtime, move |inbox| this.run(inbox));
         self.review_soon();
     }
 
     /// Asks for a look at the notifications soon (a health changed, a setting changed).
     pub fn review_soon(&self) {
-        let _ = self.inner.commands.send(Command::ReviewSoon);
+        self.inner.mailbox.send(Command::ReviewSoon);
     }
 
     /// Stops the actor and waits for it; a review in progress finishes first.
     pub async fn shutdown(&self) {
-        // Never started: nothing to stop, and nobody to hear it.
-        if self
-            .inner
-            .inbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .is_some()
-        {
-            return;
-        }
-        let (reply, done) = oneshot::channel();
-        if self.inner.commands.send(Command::Shutdown(reply)).is_ok() {
-            let _ = done.await;
-        }
-        let task = self
-            .inner
-            .task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        self.inner.mailbox.stop(Command::Shutdown).await;
     }
 
     async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {

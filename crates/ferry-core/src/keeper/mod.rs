@@ -19,14 +19,15 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 pub use crate::tokens::{KeeperStats, MIN_REFRESH_INTERVAL, REFRESH_MARGIN};
 
+use crate::actor::Mailbox;
 use crate::alerts::Alerts;
 use crate::context::Context;
 use crate::error::AppError;
@@ -83,10 +84,7 @@ struct Inner {
     alerts: Alerts,
     jobs: Vec<Arc<dyn Job>>,
     stats: Arc<KeeperStats>,
-    commands: mpsc::UnboundedSender<Command>,
-    /// Taken by [`Keeper::start`].
-    inbox: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    mailbox: Mailbox<Command>,
 }
 
 impl Keeper {
@@ -96,73 +94,39 @@ impl Keeper {
         stats: Arc<KeeperStats>,
         jobs: Vec<Arc<dyn Job>>,
     ) -> Self {
-        let (commands, inbox) = mpsc::unbounded_channel();
         Self {
             inner: Arc::new(Inner {
                 ctx,
                 alerts,
                 jobs,
                 stats,
-                commands,
-                inbox: Mutex::new(Some(inbox)),
-                task: Mutex::new(None),
+                mailbox: Mailbox::new(),
             }),
         }
     }
 
     /// Starts the schedule (once).
     pub fn start(&self) {
-        let Some(inbox) = self
-            .inner
-            .inbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        else {
-            return;
-        };
         let this = self.clone();
-        let task = self.inner.ctx.runtime.spawn(this.run(inbox));
-        *self.inner.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        self.inner
+            .mailbox
+            .start(&self.inner.ctx.runtime, move |inbox| this.run(inbox));
     }
 
     /// Everything that can run, runs now ("Sync now", resume, network back).
     pub fn check_now(&self) {
-        let _ = self.inner.commands.send(Command::CheckNow);
+        self.inner.mailbox.send(Command::CheckNow);
     }
 
     /// Look again at what is due (an account was resumed).
     pub fn wake(&self) {
-        let _ = self.inner.commands.send(Command::Wake);
+        self.inner.mailbox.send(Command::Wake);
     }
 
     /// Stops scheduling, drains the work in flight (at most [`DRAIN_DEADLINE`]) and waits
     /// for the actor to end.
     pub async fn shutdown(&self) {
-        // Never started: nothing to stop, and nobody to hear it.
-        if self
-            .inner
-            .inbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .is_some()
-        {
-            return;
-        }
-        let (reply, done) = oneshot::channel();
-        if self.inner.commands.send(Command::Shutdown(reply)).is_ok() {
-            let _ = done.await;
-        }
-        let task = self
-            .inner
-            .task
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        self.inner.mailbox.stop(Command::Shutdown).await;
     }
 
     async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {
