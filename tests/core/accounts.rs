@@ -2,12 +2,12 @@
 //! reconnect and remove.
 
 use chrono::{DateTime, Duration, Utc};
-use ferry_core::oauth::{Identity, TokenSet};
+use ferry_core::account::{AccessToken, Identity, RefreshToken, TokenSet};
 use ferry_core::providers::Provider;
-use ferry_core::store::signed_in::{self, SaveError};
+use ferry_core::store::signed_in::{self, NewSignIn, SaveError};
 use ferry_core::store::{Store, DATABASE_FILE};
 use ferry_core::vault::RootKey;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::support::{EVERYTHING, MAIL};
 
@@ -26,8 +26,8 @@ fn identity(subject: &str, email: &str) -> Identity {
 
 fn tokens(access: &str, refresh: &str) -> TokenSet {
     TokenSet {
-        access_token: SecretString::from(access.to_owned()),
-        refresh_token: Some(SecretString::from(refresh.to_owned())),
+        access_token: AccessToken::new(access),
+        refresh_token: Some(RefreshToken::new(refresh)),
         expires_at: at() + Duration::hours(1),
         scopes: vec!["openid".into(), "Mail.Read".into()],
         grant_expires_at: None,
@@ -51,12 +51,14 @@ async fn a_sign_in_is_saved_sealed_and_the_same_account_is_updated_not_duplicate
     let first = signed_in::save(
         store.pool(),
         &root,
-        Provider::Microsoft,
-        &identity("oid-1", "grace@old.example"),
-        &tokens("ACCESS-TOKEN-ONE", "REFRESH-TOKEN-ONE"),
-        &EVERYTHING,
-        &MAIL,
-        None,
+        &NewSignIn {
+            provider: Provider::Microsoft,
+            identity: &identity("oid-1", "grace@old.example"),
+            tokens: &tokens("ACCESS-TOKEN-ONE", "REFRESH-TOKEN-ONE"),
+            requested: &EVERYTHING,
+            granted: &MAIL,
+            reconnect: None,
+        },
         at(),
     )
     .await
@@ -65,12 +67,14 @@ async fn a_sign_in_is_saved_sealed_and_the_same_account_is_updated_not_duplicate
     let again = signed_in::save(
         store.pool(),
         &root,
-        Provider::Microsoft,
-        &identity("oid-1", "grace@new.example"),
-        &tokens("ACCESS-TOKEN-TWO", "REFRESH-TOKEN-TWO"),
-        &EVERYTHING,
-        &EVERYTHING,
-        None,
+        &NewSignIn {
+            provider: Provider::Microsoft,
+            identity: &identity("oid-1", "grace@new.example"),
+            tokens: &tokens("ACCESS-TOKEN-TWO", "REFRESH-TOKEN-TWO"),
+            requested: &EVERYTHING,
+            granted: &EVERYTHING,
+            reconnect: None,
+        },
         at(),
     )
     .await
@@ -135,12 +139,14 @@ async fn a_reconnect_that_returns_another_account_changes_nothing() {
     let saved = signed_in::save(
         store.pool(),
         &root,
-        Provider::Google,
-        &identity("sub-a", "a@example.com"),
-        &tokens("A1", "R1"),
-        &MAIL,
-        &MAIL,
-        None,
+        &NewSignIn {
+            provider: Provider::Google,
+            identity: &identity("sub-a", "a@example.com"),
+            tokens: &tokens("A1", "R1"),
+            requested: &MAIL,
+            granted: &MAIL,
+            reconnect: None,
+        },
         at(),
     )
     .await
@@ -148,12 +154,14 @@ async fn a_reconnect_that_returns_another_account_changes_nothing() {
     let err = signed_in::save(
         store.pool(),
         &root,
-        Provider::Google,
-        &identity("sub-b", "b@example.com"),
-        &tokens("B1", "R2"),
-        &MAIL,
-        &MAIL,
-        Some(&saved.account_id),
+        &NewSignIn {
+            provider: Provider::Google,
+            identity: &identity("sub-b", "b@example.com"),
+            tokens: &tokens("B1", "R2"),
+            requested: &MAIL,
+            granted: &MAIL,
+            reconnect: Some(&saved.account_id),
+        },
         at(),
     )
     .await
@@ -172,12 +180,14 @@ async fn a_reconnect_that_returns_another_account_changes_nothing() {
     let ok = signed_in::save(
         store.pool(),
         &root,
-        Provider::Google,
-        &identity("sub-a", "a@example.com"),
-        &tokens("A2", "R3"),
-        &MAIL,
-        &MAIL,
-        Some(&saved.account_id),
+        &NewSignIn {
+            provider: Provider::Google,
+            identity: &identity("sub-a", "a@example.com"),
+            tokens: &tokens("A2", "R3"),
+            requested: &MAIL,
+            granted: &MAIL,
+            reconnect: Some(&saved.account_id),
+        },
         at(),
     )
     .await
@@ -195,12 +205,14 @@ async fn removing_an_account_deletes_every_row_and_hands_back_the_refresh_token(
     let saved = signed_in::save(
         store.pool(),
         &root,
-        Provider::Google,
-        &identity("sub-a", "a@example.com"),
-        &tokens("A1", "R1"),
-        &EVERYTHING,
-        &EVERYTHING,
-        None,
+        &NewSignIn {
+            provider: Provider::Google,
+            identity: &identity("sub-a", "a@example.com"),
+            tokens: &tokens("A1", "R1"),
+            requested: &EVERYTHING,
+            granted: &EVERYTHING,
+            reconnect: None,
+        },
         at(),
     )
     .await
@@ -232,12 +244,14 @@ async fn tokens_sealed_for_one_account_do_not_open_as_another() {
     let a = signed_in::save(
         store.pool(),
         &root,
-        Provider::Google,
-        &identity("sub-a", "a@x"),
-        &tokens("A", "RA"),
-        &MAIL,
-        &MAIL,
-        None,
+        &NewSignIn {
+            provider: Provider::Google,
+            identity: &identity("sub-a", "a@x"),
+            tokens: &tokens("A", "RA"),
+            requested: &MAIL,
+            granted: &MAIL,
+            reconnect: None,
+        },
         at(),
     )
     .await
@@ -245,12 +259,14 @@ async fn tokens_sealed_for_one_account_do_not_open_as_another() {
     let b = signed_in::save(
         store.pool(),
         &root,
-        Provider::Google,
-        &identity("sub-b", "b@x"),
-        &tokens("B", "RB"),
-        &MAIL,
-        &MAIL,
-        None,
+        &NewSignIn {
+            provider: Provider::Google,
+            identity: &identity("sub-b", "b@x"),
+            tokens: &tokens("B", "RB"),
+            requested: &MAIL,
+            granted: &MAIL,
+            reconnect: None,
+        },
         at(),
     )
     .await

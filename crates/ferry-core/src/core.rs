@@ -6,6 +6,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use serde::Serialize;
 
+use crate::account::AccessToken;
 use crate::alerts::{Alerts, Notifier};
 use crate::browser::SystemBrowser;
 use crate::clock::Clock;
@@ -345,7 +346,7 @@ impl Core {
 
     /// A fresh access token for the account, refreshing it first if it is due. Concurrent
     /// callers for one account share a single refresh.
-    pub async fn access_token(&self, account_id: &str) -> Result<SecretString, AppError> {
+    pub async fn access_token(&self, account_id: &str) -> Result<AccessToken, AppError> {
         Ok(self.tokens.access_token(account_id).await?)
     }
 

@@ -23,6 +23,7 @@
 //! panic on input from outside (links, callbacks, provider replies, the keychain); a
 //! database written by a newer Ferry being altered by an older one.
 
+pub mod account;
 mod actor;
 pub mod alerts;
 pub mod args;

@@ -409,19 +409,17 @@ impl SignIn {
             return Err(Stale("that sign-in was cancelled".into()));
         }
         let root = self.ctx.vault.root().await.map_err(|e| Fatal(e.into()))?;
-        let saved = signed_in::save(
-            self.ctx.store.pool(),
-            &root,
-            signed.provider,
-            &signed.identity,
-            &signed.tokens,
-            &signed.requested,
-            &signed.granted,
+        let record = signed_in::NewSignIn {
+            provider: signed.provider,
+            identity: &signed.identity,
+            tokens: &signed.tokens,
+            requested: &signed.requested,
+            granted: &signed.granted,
             reconnect,
-            self.ctx.clock.now(),
-        )
-        .await
-        .map_err(|e| Fatal(e.into()))?;
+        };
+        let saved = signed_in::save(self.ctx.store.pool(), &root, &record, self.ctx.clock.now())
+            .await
+            .map_err(|e| Fatal(e.into()))?;
         tracing::info!(
             provider = %signed.provider,
             created = saved.created,

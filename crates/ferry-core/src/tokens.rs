@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
+use crate::account::AccessToken;
 use crate::alerts::Alerts;
 use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
@@ -198,7 +199,7 @@ impl Tokens {
 
     /// A fresh access token for the account, refreshing it first if it is due. Concurrent
     /// callers for one account share a single refresh.
-    pub async fn access_token(&self, account_id: &str) -> Result<SecretString, TokenError> {
+    pub async fn access_token(&self, account_id: &str) -> Result<AccessToken, TokenError> {
         let lock = self.lock_for(account_id);
         let _guard = lock.lock().await;
         let (stored, health, provider) = self.load(account_id).await?;
@@ -221,8 +222,8 @@ impl Tokens {
     pub async fn after_unauthorized(
         &self,
         account_id: &str,
-        rejected: &SecretString,
-    ) -> Result<SecretString, TokenError> {
+        rejected: &AccessToken,
+    ) -> Result<AccessToken, TokenError> {
         let lock = self.lock_for(account_id);
         let _guard = lock.lock().await;
         let (stored, health, provider) = self.load(account_id).await?;

@@ -15,13 +15,14 @@ use oauth2::{
     PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
     StandardTokenResponse, TokenResponse, TokenUrl,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::id_token::{self, Expected, IdClaims, IdTokenError, KeyCache};
 use super::lifetime;
 use super::state::{StateClaims, StateError, StateSigner};
+use crate::account::{AccessToken, Identity, RefreshToken, TokenSet};
 use crate::deeplink::{CallbackOutcome, OAuthCallback};
 use crate::providers::config::OAuthClient;
 use crate::providers::CallbackIssuer;
@@ -87,36 +88,6 @@ pub enum SignInError {
     BadResponse(Provider),
     #[error("the identity token could not be verified: {0}")]
     IdToken(String),
-}
-
-/// Who signed in, as the provider vouches in the id_token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// Microsoft tenant id; empty for Google.
-    pub tenant: String,
-    /// Google `sub`; Microsoft `oid` (stable across apps), or `sub` without it.
-    pub subject: String,
-    pub email: String,
-    pub name: String,
-}
-
-pub struct TokenSet {
-    pub access_token: SecretString,
-    pub refresh_token: Option<SecretString>,
-    pub expires_at: DateTime<Utc>,
-    pub scopes: Vec<String>,
-    /// When the grant itself ends, if the provider said (`refresh_token_expires_in`).
-    pub grant_expires_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSet")
-            .field("expires_at", &self.expires_at)
-            .field("scopes", &self.scopes)
-            .field("grant_expires_at", &self.grant_expires_at)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug)]
@@ -373,8 +344,8 @@ impl SignInFlows {
             .filter(|r| !r.trim().is_empty())
             .ok_or(SignInError::NoRefreshToken(provider))?;
         let tokens = TokenSet {
-            access_token: SecretString::from(access_token.to_owned()),
-            refresh_token: Some(SecretString::from(refresh_token)),
+            access_token: AccessToken::new(access_token),
+            refresh_token: Some(RefreshToken::new(refresh_token)),
             expires_at,
             scopes,
             grant_expires_at: response
@@ -477,7 +448,7 @@ impl SignInFlows {
     async fn userinfo(
         &self,
         oauth: &OAuthClient,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         subject: &str,
         provider: Provider,
     ) -> Result<UserInfo, SignInError> {

@@ -9,9 +9,10 @@ pub mod loopback;
 pub mod refresh;
 pub mod state;
 
+pub use crate::account::{Identity, TokenSet};
 pub use crate::providers::Revocation;
 pub use crate::services::{CalendarAccess, ServiceChoice, ServiceGrants};
-pub use flow::{Begun, Identity, SignInError, SignInFlows, SignedIn, TokenSet};
+pub use flow::{Begun, SignInError, SignInFlows, SignedIn};
 pub use state::{StateClaims, StateError, StateSigner, STATE_TTL};
 
 /// The HTTP client for provider endpoints: no redirects (a token endpoint must not send

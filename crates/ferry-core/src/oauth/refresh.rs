@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
+
+use crate::account::{AccessToken, RefreshToken};
 use serde::Deserialize;
 
 pub use crate::providers::failure::{Cause, ErrorBody, FailureKind, RefreshFailure};
@@ -17,9 +19,9 @@ use crate::providers::ProviderSettings;
 
 /// A successful refresh.
 pub struct Refreshed {
-    pub access_token: SecretString,
+    pub access_token: AccessToken,
     /// Microsoft rotates refresh tokens; Google sends none (keep the old one).
-    pub refresh_token: Option<SecretString>,
+    pub refresh_token: Option<RefreshToken>,
     pub expires_at: DateTime<Utc>,
     /// Granted scopes, when the provider lists them.
     pub scopes: Option<Vec<String>>,
@@ -79,7 +81,7 @@ pub async fn refresh(
     http: &reqwest::Client,
     settings: &ProviderSettings,
     provider: Provider,
-    refresh_token: &SecretString,
+    refresh_token: &RefreshToken,
     scopes: &[String],
     now: DateTime<Utc>,
 ) -> Result<Refreshed, RefreshFailure> {
@@ -149,11 +151,11 @@ pub fn parse_token_reply(body: &str, now: DateTime<Utc>) -> Result<Refreshed, Re
     }
     let expires_at = lifetime::access_expires_at(now, token.expires_in).map_err(|_| malformed())?;
     Ok(Refreshed {
-        access_token: SecretString::from(token.access_token),
+        access_token: AccessToken::new(token.access_token),
         refresh_token: token
             .refresh_token
             .filter(|r| !r.trim().is_empty())
-            .map(SecretString::from),
+            .map(RefreshToken::new),
         expires_at,
         scopes: token
             .scope

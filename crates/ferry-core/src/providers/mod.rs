@@ -10,8 +10,8 @@ pub mod microsoft;
 
 use std::fmt;
 
+use crate::account::RefreshToken;
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 pub use config::{ConfigError, GoogleSettings, MicrosoftSettings, ProviderSettings, Source};
@@ -174,7 +174,7 @@ impl Provider {
         self,
         http: &reqwest::Client,
         settings: &ProviderSettings,
-        token: &SecretString,
+        token: &RefreshToken,
     ) -> Revocation {
         match (self, &settings.google) {
             (Provider::Google, Some(google)) => google::revoke(http, google, token).await,

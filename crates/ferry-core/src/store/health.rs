@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::StoreError;
-use crate::oauth::refresh::Cause;
+use crate::providers::failure::Cause;
 
 /// Where an account's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

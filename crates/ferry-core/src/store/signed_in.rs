@@ -8,9 +8,9 @@ use sqlx::SqlitePool;
 
 use super::health::{self, Health, HealthState, TimelineEntry, TimelineKind};
 use super::StoreError;
-use crate::oauth::{Identity, TokenSet};
+use crate::account::{AccessToken, Identity, RefreshToken, TokenSet};
 use crate::providers::Provider;
-use crate::services::{CalendarAccess, Service, ServiceChoice};
+use crate::services::{CalendarAccess, Service, ServiceChoice, ServiceGrants};
 use crate::vault::{CipherError, RootKey};
 
 /// What is sealed: both tokens together, so one write replaces both.
@@ -44,19 +44,34 @@ pub struct Saved {
     pub created: bool,
 }
 
-/// Saves a sign-in. With `reconnect`, the sign-in must be that account's identity.
-#[allow(clippy::too_many_arguments)]
+/// A sign-in to save: who signed in, with which tokens, what was asked for and granted.
+#[derive(Debug)]
+pub struct NewSignIn<'a> {
+    pub provider: Provider,
+    pub identity: &'a Identity,
+    pub tokens: &'a TokenSet,
+    pub requested: &'a ServiceChoice,
+    pub granted: &'a ServiceGrants,
+    /// Reconnect this account: the sign-in must be its identity.
+    pub reconnect: Option<&'a str>,
+}
+
+/// Saves a sign-in, in one transaction: the account (keyed by provider, tenant and
+/// subject), its sealed tokens, its services, a fresh health and a timeline entry.
 pub async fn save(
     pool: &SqlitePool,
     root: &RootKey,
-    provider: Provider,
-    identity: &Identity,
-    tokens: &TokenSet,
-    requested: &ServiceChoice,
-    granted: &ServiceChoice,
-    reconnect: Option<&str>,
+    sign_in: &NewSignIn<'_>,
     now: DateTime<Utc>,
 ) -> Result<Saved, SaveError> {
+    let NewSignIn {
+        provider,
+        identity,
+        tokens,
+        requested,
+        granted,
+        reconnect,
+    } = *sign_in;
     let now_ms = now.timestamp_millis();
     let mut tx = pool.begin().await?;
     let existing: Option<String> = sqlx::query_scalar(
@@ -255,8 +270,8 @@ fn describe(granted: &ServiceChoice) -> String {
 
 /// An account's tokens as stored: opened with the vault key, with what is known of them.
 pub struct Stored {
-    pub access_token: SecretString,
-    pub refresh_token: Option<SecretString>,
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
     pub expires_at: DateTime<Utc>,
     pub scopes: Vec<String>,
 }
@@ -282,8 +297,8 @@ pub async fn stored(
     let tokens: SealedTokens = serde_json::from_slice(plain.expose_secret())
         .map_err(|_| SaveError::Store(StoreError::Sealed("unreadable token record".into())))?;
     Ok(Some(Stored {
-        access_token: SecretString::from(tokens.access_token),
-        refresh_token: tokens.refresh_token.map(SecretString::from),
+        access_token: AccessToken::new(tokens.access_token),
+        refresh_token: tokens.refresh_token.map(RefreshToken::new),
         expires_at: DateTime::from_timestamp_millis(expires_at).unwrap_or_default(),
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
     }))
@@ -292,8 +307,8 @@ pub async fn stored(
 fn seal(
     root: &RootKey,
     account_id: &str,
-    access: &SecretString,
-    refresh: Option<&SecretString>,
+    access: &AccessToken,
+    refresh: Option<&RefreshToken>,
 ) -> Vec<u8> {
     let plain = SecretString::from(
         serde_json::to_string(&SealedTokens {
@@ -339,7 +354,6 @@ pub async fn replace_tokens(
     Ok(())
 }
 
-/// An account's tokens, opened with the vault key.
 /// When each account's access token expires, by account id.
 pub async fn access_expiries(
     pool: &SqlitePool,
@@ -354,11 +368,12 @@ pub async fn access_expiries(
         .collect())
 }
 
+/// An account's tokens, opened with the vault key.
 pub async fn tokens(
     pool: &SqlitePool,
     root: &RootKey,
     account_id: &str,
-) -> Result<Option<(SecretString, Option<SecretString>)>, SaveError> {
+) -> Result<Option<(AccessToken, Option<RefreshToken>)>, SaveError> {
     let mut conn = pool.acquire().await?;
     Ok(stored(&mut conn, root, account_id)
         .await?
@@ -371,7 +386,7 @@ pub async fn remove(
     pool: &SqlitePool,
     root: &RootKey,
     account_id: &str,
-) -> Result<Option<SecretString>, SaveError> {
+) -> Result<Option<RefreshToken>, SaveError> {
     let refresh = tokens(pool, root, account_id)
         .await
         .ok()

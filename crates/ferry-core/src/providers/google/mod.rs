@@ -4,11 +4,12 @@
 //! clients.
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use super::config::GoogleSettings;
 use super::failure::{Cause, ErrorBody, FailureKind, RefreshFailure};
 use super::Revocation;
+use crate::account::RefreshToken;
 use crate::services::{CalendarAccess, ServiceChoice, ServiceGrants};
 
 /// How long Google honours a grant to a project in Testing status.
@@ -125,7 +126,7 @@ pub fn explain(
 pub async fn revoke(
     http: &reqwest::Client,
     settings: &GoogleSettings,
-    token: &SecretString,
+    token: &RefreshToken,
 ) -> Revocation {
     let mut form = vec![
         ("token", token.expose_secret()),
