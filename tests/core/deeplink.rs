@@ -1,6 +1,6 @@
 //! `ferry://` links: what is accepted, what is refused, and that nothing leaks.
 
-use ferry_core::deeplink::{CallbackOutcome, DeepLink, DeepLinkError};
+use ferry_core::deeplink::{CallbackError, CallbackOutcome, DeepLink, DeepLinkError};
 use ferry_core::providers::Provider;
 use secrecy::ExposeSecret;
 
@@ -70,27 +70,27 @@ fn links_outside_the_allowlist_are_refused_with_a_reason() {
         ),
         (
             "ferry://oauth/microsoft?code=a",
-            DeepLinkError::MissingParameter("state"),
+            DeepLinkError::Callback(CallbackError::MissingParameter("state")),
         ),
         (
             "ferry://oauth/microsoft?state=a",
-            DeepLinkError::MissingParameter("code"),
+            DeepLinkError::Callback(CallbackError::MissingParameter("code")),
         ),
         (
             "ferry://oauth/microsoft?code=&state=a",
-            DeepLinkError::Malformed("code"),
+            DeepLinkError::Callback(CallbackError::Malformed("code")),
         ),
         (
             "ferry://oauth/microsoft?code=a&code=b&state=c",
-            DeepLinkError::DuplicateParameter("code".into()),
+            DeepLinkError::Callback(CallbackError::DuplicateParameter("code".into())),
         ),
         (
             "ferry://oauth/microsoft?code=a&state=c&state=d",
-            DeepLinkError::DuplicateParameter("state".into()),
+            DeepLinkError::Callback(CallbackError::DuplicateParameter("state".into())),
         ),
         (
             "ferry://oauth/microsoft?error=bad%22quote&state=c",
-            DeepLinkError::Malformed("error"),
+            DeepLinkError::Callback(CallbackError::Malformed("error")),
         ),
     ];
     for (raw, expected) in cases {
@@ -108,7 +108,7 @@ fn oversized_links_are_refused_before_parsing() {
     let long_code = format!("ferry://oauth/microsoft?state=s&code={}", "a".repeat(5000));
     assert_eq!(
         DeepLink::parse(&long_code).err(),
-        Some(DeepLinkError::Malformed("code"))
+        Some(DeepLinkError::Callback(CallbackError::Malformed("code")))
     );
 }
 

@@ -19,11 +19,11 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::callback::{CallbackOutcome, OAuthCallback};
 use super::id_token::{self, Expected, IdClaims, IdTokenError, KeyCache};
 use super::lifetime;
 use super::state::{StateClaims, StateError, StateSigner};
 use crate::account::{AccessToken, Identity, RefreshToken, TokenSet};
-use crate::deeplink::{CallbackOutcome, OAuthCallback};
 use crate::providers::config::OAuthClient;
 use crate::providers::CallbackIssuer;
 use crate::providers::Provider;

@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{AbortHandle, JoinSet};
 
-use crate::deeplink::OAuthCallback;
+use super::callback::OAuthCallback;
 use crate::providers::Provider;
 
 /// How long a sign-in may sit in the browser before Ferry gives up on it.

@@ -2,6 +2,7 @@
 //! needs, what a grant actually covers, and the signed `state` that ties a callback to
 //! the sign-in that started it.
 
+pub mod callback;
 pub mod flow;
 pub mod id_token;
 pub mod lifetime;
