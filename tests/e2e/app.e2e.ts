@@ -64,7 +64,7 @@ describe("ferry:// links", () => {
     expect(await byTestId(browser, "notice").isExisting()).toBe(false);
     const log = logText();
     expect(log).toContain('ignored deep link reason=Ferry does not know the link route "delete-all"');
-    expect(log).toContain("ignored deep link reason=the link repeats the code parameter");
+    expect(log).toContain("ignored deep link reason=the sign-in response repeats the code parameter");
   });
 
   it("receives a link that starts Ferry (cold start)", async () => {
