@@ -1,0 +1,31 @@
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { App } from "../App";
+import { account, FakeApi } from "../test/fakeApi";
+
+describe("Settings", () => {
+  it("turns notifications off and changes the patience for passing problems", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Settings" }));
+    await user.click(await screen.findByRole("checkbox", { name: /Notify me/ }));
+    const minutes = screen.getByRole("spinbutton");
+    await user.clear(minutes);
+    await user.type(minutes, "45");
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => { expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument(); });
+    expect(api.settings).toMatchObject({ notifications: false, transientAlertMinutes: 45 });
+  });
+
+  it("offers launch at login once, after the first account", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    api.accounts = { status: "ok", data: [account()] };
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Start at login" }));
+    await waitFor(() => { expect(screen.queryByTestId("launch-at-login-offer")).not.toBeInTheDocument(); });
+    expect(api.settings).toMatchObject({ launchAtLogin: true, launchAtLoginOffered: true });
+  });
+});
