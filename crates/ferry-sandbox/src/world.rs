@@ -334,6 +334,15 @@ impl World {
         client
     }
 
+    /// The registered client `client_id`, if it is one of `provider`'s.
+    pub fn client(&self, provider: Provider, client_id: &str) -> Option<Client> {
+        self.state()
+            .clients
+            .get(client_id)
+            .filter(|c| c.provider == provider)
+            .cloned()
+    }
+
     /// The display name of a client, for the sign-in and consent pages.
     pub fn client_name(&self, client_id: &str) -> String {
         self.state()

@@ -88,13 +88,7 @@ pub async fn start(
     let Some(client_id) = param("client_id") else {
         return blocked("invalid_request", "Missing required parameter: client_id");
     };
-    let Some(client) = world
-        .state()
-        .clients
-        .get(client_id)
-        .filter(|c| c.provider == G)
-        .cloned()
-    else {
+    let Some(client) = world.client(G, client_id) else {
         return oauth::html(
             StatusCode::UNAUTHORIZED,
             html::error(G, "invalid_client", "The OAuth client was not found."),

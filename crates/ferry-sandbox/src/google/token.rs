@@ -41,14 +41,7 @@ pub async fn token(State(world): State<Arc<World>>, body: Bytes) -> Response {
         Err(why) => return error(StatusCode::BAD_REQUEST, "invalid_request", &why),
     };
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let Some(client) = field("client_id").and_then(|id| {
-        world
-            .state()
-            .clients
-            .get(id)
-            .filter(|c| c.provider == Provider::Google)
-            .cloned()
-    }) else {
+    let Some(client) = field("client_id").and_then(|id| world.client(Provider::Google, id)) else {
         return error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -373,15 +366,7 @@ pub async fn revoke(
 /// tokens; an unknown or dead token is a 200 (§2.2), unlike Google's 400.
 fn strict_revoke(world: &World, form: &HashMap<String, String>, token: &str) -> Response {
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let client = field("client_id").and_then(|id| {
-        world
-            .state()
-            .clients
-            .get(id)
-            .filter(|c| c.provider == Provider::Google)
-            .cloned()
-    });
-    let Some(client) = client else {
+    let Some(client) = field("client_id").and_then(|id| world.client(Provider::Google, id)) else {
         return error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

@@ -61,13 +61,7 @@ pub async fn start(
             "The request must contain the parameter 'client_id'.",
         );
     };
-    let Some(client) = world
-        .state()
-        .clients
-        .get(client_id)
-        .filter(|c| c.provider == M)
-        .cloned()
-    else {
+    let Some(client) = world.client(M, client_id) else {
         return blocked(
             700016,
             &format!("Application with identifier '{client_id}' was not found in the directory."),

@@ -32,12 +32,7 @@ pub async fn token(
     let Some(client_id) = field("client_id") else {
         return errors::response(&world, 900144);
     };
-    if !world
-        .state()
-        .clients
-        .get(client_id)
-        .is_some_and(|c| c.provider == Provider::Microsoft)
-    {
+    if world.client(Provider::Microsoft, client_id).is_none() {
         return errors::response(&world, 700016);
     }
     if field("client_secret").is_some() || field("client_assertion").is_some() {
