@@ -3,13 +3,13 @@
 
 use std::sync::Mutex;
 
-use ferry_core::events::{CoreEvent, EventSink, Notice, SignInUpdate};
+use ferry_core::events::{CoreEvent, EventSink, Notice, Progress, SignInUpdate};
 use ferry_core::oauth::ServiceChoice;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::health::TimelineEntry;
 use ferry_core::store::settings::Settings;
-use ferry_core::store::AccountView;
 use ferry_core::vault::VaultStatus;
+use ferry_core::views::AccountView;
 use ferry_core::{AppError, AppInfo, Removed};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -195,9 +195,13 @@ fn ui_ready(shell: State<'_, Shell>) -> Result<(), AppError> {
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct NoticeEvent(pub Notice);
 
-/// The account list changed; the UI reloads it.
+/// These accounts changed (each id once per burst); the UI reloads what it shows of them.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct AccountsChangedEvent;
+pub struct AccountsChangedEvent(pub Vec<String>);
+
+/// Long work moved on ("Sync now" checking connections).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ProgressEvent(pub Progress);
 
 /// A sign-in moved on.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
@@ -231,6 +235,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(collect_events![
             NoticeEvent,
             AccountsChangedEvent,
+            ProgressEvent,
             SignInEvent,
             ReconnectRequestedEvent
         ])
@@ -239,10 +244,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
 /// Events raised while no window listens are kept for the next one, up to this many.
 const MAX_HELD: usize = 20;
 
-/// Forwards core events to the webview, and tells the tray when accounts change. While no
-/// UI listens (before `ui_ready`, or with the window closed) notices and reconnect
-/// requests are held for the next window; other events are dropped, since a new window
-/// loads fresh state anyway.
+/// Forwards core events to the webview, and attention changes to the tray (nothing else
+/// reaches the tray). While no UI listens (before `ui_ready`, or with the window closed)
+/// notices and reconnect requests are held for the next window; other events are dropped,
+/// since a new window loads fresh state anyway.
 pub struct TauriSink {
     app: AppHandle,
     held: Mutex<Option<Vec<CoreEvent>>>,
@@ -276,7 +281,10 @@ impl TauriSink {
     fn deliver(&self, event: CoreEvent) {
         let result = match event {
             CoreEvent::Notice(notice) => NoticeEvent(notice).emit(&self.app),
-            CoreEvent::AccountsChanged => AccountsChangedEvent.emit(&self.app),
+            CoreEvent::AccountsChanged(ids) => AccountsChangedEvent(ids).emit(&self.app),
+            CoreEvent::Progress(progress) => ProgressEvent(progress).emit(&self.app),
+            // The tray's alone; see `emit`.
+            CoreEvent::AttentionChanged(_) => Ok(()),
             CoreEvent::SignIn(update) => SignInEvent(update).emit(&self.app),
             CoreEvent::ReconnectRequested(id) => ReconnectRequestedEvent(id).emit(&self.app),
         };
@@ -288,8 +296,9 @@ impl TauriSink {
 
 impl EventSink for TauriSink {
     fn emit(&self, event: CoreEvent) {
-        if matches!(event, CoreEvent::AccountsChanged) {
-            crate::tray::refresh(&self.app);
+        if let CoreEvent::AttentionChanged(attention) = event {
+            crate::tray::show(&self.app, attention);
+            return;
         }
         if let Some(held) = self.held().as_mut() {
             if matches!(

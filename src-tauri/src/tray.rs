@@ -2,8 +2,7 @@
 //! need the user, the icon carries a red dot and the menu lists each one with Reconnect.
 
 use ferry_core::events::{CoreEvent, EventSink};
-use ferry_core::store::health::HealthState;
-use ferry_core::store::AccountView;
+use ferry_core::views::Attention;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
@@ -19,30 +18,12 @@ const RECONNECT_PREFIX: &str = "reconnect:";
 
 const ATTENTION_ICON: &[u8] = include_bytes!("../../icons/tray-attention.png");
 
-/// An account the tray asks the user about.
-#[derive(Clone, PartialEq, Eq)]
-struct Attention {
-    id: String,
-    email: String,
-}
-
-fn needing_attention(accounts: &[AccountView]) -> Vec<Attention> {
-    accounts
-        .iter()
-        .filter(|a| a.health.state == HealthState::NeedsSignIn)
-        .map(|a| Attention {
-            id: a.id.clone(),
-            email: a.email.clone(),
-        })
-        .collect()
-}
-
 fn menu(app: &AppHandle, attention: &[Attention]) -> tauri::Result<Menu<Wry>> {
     let mut builder = MenuBuilder::new(app);
     for item in attention {
         builder = builder.item(
             &MenuItemBuilder::with_id(
-                format!("{RECONNECT_PREFIX}{}", item.id),
+                format!("{RECONNECT_PREFIX}{}", item.account_id),
                 format!("Reconnect {}", item.email),
             )
             .build(app)?,
@@ -107,41 +88,31 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     }
     tray.build(app)?;
     tracing::info!("tray icon created");
-    refresh(app);
+    show_initial(app);
     Ok(())
 }
 
-/// Rebuilds the icon and menu from the accounts' health (after any change).
-pub fn refresh(app: &AppHandle) {
+/// Shows the accounts at start: the core raises `AttentionChanged` only on a change.
+fn show_initial(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) else {
             return;
         };
-        let accounts = match core.list_accounts().await {
-            Ok(accounts) => accounts,
-            Err(err) => {
-                tracing::warn!(%err, "tray could not read the accounts");
-                return;
-            }
-        };
-        let attention = needing_attention(&accounts);
-        // Most changes (a routine refresh) leave the tray as it is: skip the rebuild.
-        {
-            static SHOWN: std::sync::Mutex<Option<Vec<Attention>>> = std::sync::Mutex::new(None);
-            let mut shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
-            if shown.as_ref() == Some(&attention) {
-                return;
-            }
-            *shown = Some(attention.clone());
+        let attention = core.attention().await;
+        show(&app, attention);
+    });
+}
+
+/// Rebuilds the icon and menu for the accounts needing the user (the core says when that
+/// list changes; nothing else touches the tray).
+pub fn show(app: &AppHandle, attention: Vec<Attention>) {
+    let handle = app.clone();
+    // Menus and icons belong to the main thread.
+    let _ = app.run_on_main_thread(move || {
+        if let Err(err) = apply(&handle, &attention) {
+            tracing::warn!(%err, "could not update the tray");
         }
-        let handle = app.clone();
-        // Menus and icons belong to the main thread.
-        let _ = app.run_on_main_thread(move || {
-            if let Err(err) = apply(&handle, &attention) {
-                tracing::warn!(%err, "could not update the tray");
-            }
-        });
     });
 }
 

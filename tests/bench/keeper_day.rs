@@ -16,12 +16,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Duration, Utc};
-use ferry_core::alerts::Silent;
-use ferry_core::clock::ManualClock;
+use chrono::Duration;
 use ferry_core::oauth::{CalendarAccess, ServiceChoice};
 use ferry_core::providers::Provider;
-use ferry_core::vault::MemoryKeyStore;
 use ferry_sandbox::browser::Person;
 use ferry_sandbox::world::{NewUser, Provider as SandboxProvider};
 use ferry_sandbox::{Sandbox, SandboxOptions};
@@ -58,17 +55,12 @@ async fn main() {
     config.microsoft.access_token_ttl_max_s = 3600;
     sandbox.world().set_config(config);
 
-    let dir = tempfile::tempdir().unwrap();
-    #[allow(clippy::disallowed_methods)] // the simulated day starts now, as the sandbox's does
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let mut ferry = support::start_core(
-        &sandbox,
-        dir.path(),
-        Arc::new(MemoryKeyStore::default()),
-        clock.clone(),
-        Arc::new(Silent),
-    )
-    .await;
+    // Ferry's clock and the sandbox's start now and move together.
+    let mut w = support::World::build()
+        .sandbox(sandbox)
+        .manual_time()
+        .start()
+        .await;
 
     let services = ServiceChoice {
         mail: true,
@@ -90,7 +82,7 @@ async fn main() {
                 format!("user{i}@outlook.example"),
             )
         };
-        sandbox.world().add_user(NewUser {
+        w.sandbox.world().add_user(NewUser {
             provider: Some(sandbox_provider),
             email: email.clone(),
             name: format!("User {i}"),
@@ -98,14 +90,14 @@ async fn main() {
             tenant: None,
             hosted_domain: None,
         });
-        support::add_account(&mut ferry, provider, services, Person::new(&email, "pw")).await;
+        support::add_account(&mut w.ferry, provider, services, Person::new(&email, "pw")).await;
     }
     println!(
         "signed in {ACCOUNTS} accounts in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
-    let core = Arc::clone(&ferry.core);
+    let core = Arc::clone(w.core());
     let stats = core.keeper_stats();
     let refresh_log = |s: &Sandbox| {
         s.world()
@@ -127,11 +119,10 @@ async fn main() {
     let mut idle_minutes = 0;
     let mut max_idle_wakeups = 0;
     for _ in 0..MINUTES {
-        let refreshes = refresh_log(&sandbox);
+        let refreshes = refresh_log(&w.sandbox);
         let wakeups = stats.wakeups.load(Ordering::SeqCst);
         let passes = stats.passes.load(Ordering::SeqCst);
-        clock.advance(Duration::minutes(1));
-        sandbox.world().clock.advance(StdDuration::from_secs(60));
+        w.advance(Duration::minutes(1));
         // Wait for the keeper to wake and finish what this minute brought.
         while stats.passes.load(Ordering::SeqCst) == passes {
             tokio::time::sleep(StdDuration::from_micros(200)).await;
@@ -140,14 +131,14 @@ async fn main() {
             tokio::time::sleep(StdDuration::from_micros(200)).await;
         }
         tokio::time::sleep(StdDuration::from_millis(2)).await;
-        if refresh_log(&sandbox) == refreshes {
+        if refresh_log(&w.sandbox) == refreshes {
             idle_minutes += 1;
             let woke = stats.wakeups.load(Ordering::SeqCst) - wakeups;
             max_idle_wakeups = max_idle_wakeups.max(woke);
         }
     }
     let cpu = cpu_time() - cpu_before;
-    let calls = refresh_log(&sandbox);
+    let calls = refresh_log(&w.sandbox);
     let per_account = calls as f64 / ACCOUNTS as f64;
     // With 60-minute tokens refreshed 5 minutes early, each token lasts 55 minutes.
     let tokens_per_day = MINUTES as f64 / 55.0;

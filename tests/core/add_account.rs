@@ -7,70 +7,28 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::alerts::Silent;
-use ferry_core::clock::SystemClock;
-use ferry_core::events::{CoreEvent, NoticeLevel, RecordingSink, SignInStage};
+use ferry_core::events::{CoreEvent, NoticeLevel, SignInStage};
 use ferry_core::oauth::ServiceChoice;
 use ferry_core::providers::Provider;
 use ferry_core::sign_in::{ReturnPath, SignInRequest};
 use ferry_core::store::Service;
-use ferry_core::vault::{KeyStore, MemoryKeyStore};
-use ferry_core::{Core, ErrorCode, LinkOutcome};
+use ferry_core::{ErrorCode, LinkOutcome};
 use ferry_sandbox::browser::{with_param, Browser, Outcome, Person};
-use ferry_sandbox::{Sandbox, SandboxOptions};
-use tokio::sync::mpsc;
 use url::Url;
 
-use crate::support::{
-    ada, katherine, start_core, LockedKeychain, Mode, ScriptedBrowser, Started, EVERYTHING,
-    MAIL_AND_CALENDAR,
-};
-
-struct World {
-    sandbox: Sandbox,
-    core: Arc<Core>,
-    sink: Arc<RecordingSink>,
-    browser: Arc<ScriptedBrowser>,
-    links: mpsc::UnboundedReceiver<Url>,
-    keys: Arc<dyn KeyStore>,
-    dir: tempfile::TempDir,
-    seen: Vec<CoreEvent>,
-}
+use crate::support::{ada, katherine, LockedKeychain, Mode, World, EVERYTHING, MAIL_AND_CALENDAR};
 
 async fn world() -> World {
-    world_in(Mode::Lenient).await
+    World::build().start().await
 }
 
 async fn world_in(mode: Mode) -> World {
-    let sandbox = mode.sandbox().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
-    let Started {
-        core,
-        sink,
-        browser,
-        links,
-    } = start(&sandbox, dir.path(), keys.clone()).await;
-    World {
-        sandbox,
-        core,
-        sink,
-        browser,
-        links,
-        keys,
-        dir,
-        seen: Vec::new(),
-    }
-}
-
-/// The sandbox issues id_tokens on real time, so these cores use the system clock.
-async fn start(sandbox: &Sandbox, dir: &std::path::Path, keys: Arc<dyn KeyStore>) -> Started {
-    start_core(sandbox, dir, keys, Arc::new(SystemClock), Arc::new(Silent)).await
+    World::build().mode(mode).start().await
 }
 
 impl World {
     fn browse_as(&self, person: Option<Person>) {
-        *self.browser.person.lock().expect("lock") = person;
+        *self.ferry.browser.person.lock().expect("lock") = person;
     }
 
     async fn begin(
@@ -92,7 +50,8 @@ impl World {
 
     async fn begin_request(&mut self, request: SignInRequest, person: Option<Person>) -> String {
         self.browse_as(person);
-        self.core
+        self.ferry
+            .core
             .begin_sign_in(request)
             .await
             .expect("sign-in starts")
@@ -101,31 +60,24 @@ impl World {
 
     /// Waits until `flow` ends, returning how.
     async fn ended(&mut self, flow: &str) -> SignInStage {
-        for _ in 0..500 {
-            self.seen.extend(self.sink.take());
-            let end = self.seen.iter().find_map(|e| match e {
-                CoreEvent::SignIn(u) if u.flow_id == flow && u.stage != SignInStage::Finishing => {
-                    Some(u.stage.clone())
-                }
-                _ => None,
-            });
-            if let Some(end) = end {
-                return end;
+        self.wait_for(&format!("sign-in {flow} to end"), |e| match e {
+            CoreEvent::SignIn(u) if u.flow_id == flow && u.stage != SignInStage::Finishing => {
+                Some(u.stage.clone())
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("sign-in {flow} did not end; events: {:?}", self.seen);
+            _ => None,
+        })
+        .await
     }
 
     async fn next_link(&mut self) -> Url {
-        tokio::time::timeout(Duration::from_secs(10), self.links.recv())
+        tokio::time::timeout(Duration::from_secs(10), self.ferry.links.recv())
             .await
             .expect("the browser came back")
             .expect("link")
     }
 
     fn notices(&mut self) -> Vec<(NoticeLevel, String)> {
-        self.seen.extend(self.sink.take());
+        self.seen.extend(self.ferry.sink.take());
         self.seen
             .iter()
             .filter_map(|e| match e {
@@ -148,7 +100,7 @@ impl World {
 
     async fn rows(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(self.core.store().pool())
+            .fetch_one(self.ferry.core.store().pool())
             .await
             .expect("count")
     }
@@ -181,7 +133,7 @@ async fn a_google_account_is_added_through_the_loopback_listener(mode: Mode) {
     let (account_id, created) = done(&w.ended(&flow).await);
     assert!(created);
 
-    let accounts = w.core.list_accounts().await.expect("list");
+    let accounts = w.core().list_accounts().await.expect("list");
     assert_eq!(accounts.len(), 1);
     let account = &accounts[0];
     assert_eq!(account.id, account_id);
@@ -201,10 +153,11 @@ async fn a_google_account_is_added_through_the_loopback_listener(mode: Mode) {
             (Service::Contacts, false, false)
         ]
     );
-    assert!(w
-        .seen
-        .iter()
-        .any(|e| matches!(e, CoreEvent::AccountsChanged)));
+    w.wait_for("the new account in a change", |e| match e {
+        CoreEvent::AccountsChanged(ids) if ids.contains(&account_id) => Some(()),
+        _ => None,
+    })
+    .await;
     assert!(w
         .notices()
         .iter()
@@ -215,14 +168,14 @@ async fn a_google_account_is_added_through_the_loopback_listener(mode: Mode) {
     let again = w.begin(Provider::Google, EVERYTHING, Some(ada())).await;
     let (same_id, created) = done(&w.ended(&again).await);
     assert_eq!((same_id, created), (account_id, false));
-    assert_eq!(w.core.list_accounts().await.expect("list").len(), 1);
+    assert_eq!(w.core().list_accounts().await.expect("list").len(), 1);
 }
 
 crate::in_both_modes!(a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refused);
 async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refused(mode: Mode) {
     let mut w = world_in(mode).await;
     let started = w
-        .core
+        .core()
         .begin_sign_in(SignInRequest {
             provider: Provider::Microsoft,
             services: EVERYTHING,
@@ -235,10 +188,13 @@ async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refuse
         .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
         .await;
     let link = w.next_link().await;
-    assert_eq!(w.core.open_link(link.as_str()), LinkOutcome::SignInResponse);
+    assert_eq!(
+        w.core().open_link(link.as_str()),
+        LinkOutcome::SignInResponse
+    );
     let (_, created) = done(&w.ended(&flow).await);
     assert!(created);
-    let accounts = w.core.list_accounts().await.expect("list");
+    let accounts = w.core().list_accounts().await.expect("list");
     assert_eq!(accounts[0].email, "katherine@contoso.example");
     assert!(accounts[0]
         .services
@@ -247,12 +203,15 @@ async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refuse
 
     // The same response again (a replayed link) finds no sign-in and changes nothing.
     assert_eq!(
-        w.core.open_link(link.as_str()),
+        w.core().open_link(link.as_str()),
         LinkOutcome::NoPendingSignIn
     );
     // And while another sign-in waits, it is reported and that sign-in keeps waiting.
     let waiting = w.begin(Provider::Microsoft, EVERYTHING, None).await;
-    assert_eq!(w.core.open_link(link.as_str()), LinkOutcome::SignInResponse);
+    assert_eq!(
+        w.core().open_link(link.as_str()),
+        LinkOutcome::SignInResponse
+    );
     for _ in 0..100 {
         if w.notices()
             .iter()
@@ -266,18 +225,18 @@ async fn a_microsoft_account_returns_through_a_ferry_link_and_a_replay_is_refuse
         .notices()
         .iter()
         .any(|(l, t)| *l == NoticeLevel::Warning && t.contains("still waiting")));
-    assert!(w.core.cancel_sign_in(&waiting), "it was still waiting");
+    assert!(w.core().cancel_sign_in(&waiting), "it was still waiting");
     assert_eq!(w.ended(&waiting).await, SignInStage::Cancelled);
-    assert_eq!(w.core.list_accounts().await.expect("list").len(), 1);
+    assert_eq!(w.core().list_accounts().await.expect("list").len(), 1);
 }
 
 #[tokio::test]
 async fn microsoft_falls_back_to_loopback_where_ferry_links_are_not_registered() {
     let mut w = world().await;
-    w.core.set_deep_links_registered(false);
+    w.core().set_deep_links_registered(false);
     w.browse_as(Some(katherine()));
     let started = w
-        .core
+        .core()
         .begin_sign_in(SignInRequest {
             provider: Provider::Microsoft,
             services: MAIL_AND_CALENDAR,
@@ -295,7 +254,7 @@ async fn an_unticked_scope_is_recorded_as_not_granted() {
     let person = ada().untick("https://www.googleapis.com/auth/contacts.readonly");
     let flow = w.begin(Provider::Google, EVERYTHING, Some(person)).await;
     done(&w.ended(&flow).await);
-    let account = &w.core.list_accounts().await.expect("list")[0];
+    let account = &w.core().list_accounts().await.expect("list")[0];
     let contacts = account
         .services
         .iter()
@@ -330,11 +289,11 @@ async fn forged_responses_leave_the_sign_in_waiting_for_its_own() {
         .await;
     let genuine = w.next_link().await;
     let altered = with_param(&genuine, "state", |v| format!("{v}x"));
-    w.core.open_link(altered.as_str());
+    w.core().open_link(altered.as_str());
     let forged = with_param(&genuine, "state", |_| {
         "eyJmbG93IjoiYSJ9.c2lnbmF0dXJl".into()
     });
-    w.core.open_link(forged.as_str());
+    w.core().open_link(forged.as_str());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let ignored = w
         .notices()
@@ -347,12 +306,13 @@ async fn forged_responses_leave_the_sign_in_waiting_for_its_own() {
         0,
         "no forged code was exchanged"
     );
-    w.core.open_link(genuine.as_str());
+    w.core().open_link(genuine.as_str());
     done(&w.ended(&flow).await);
 
     // Google, over loopback: a forged request to the listener is turned away.
     let flow = w.begin(Provider::Google, MAIL_AND_CALENDAR, None).await;
     let page = w
+        .ferry
         .browser
         .last_opened
         .lock()
@@ -369,7 +329,7 @@ async fn forged_responses_leave_the_sign_in_waiting_for_its_own() {
         .expect("the listener answers");
     assert_eq!(forged.status(), 400);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    w.seen.extend(w.sink.take());
+    w.seen.extend(w.ferry.sink.take());
     assert!(
         !w.seen.iter().any(|e| matches!(
             e,
@@ -394,7 +354,7 @@ async fn forged_responses_leave_the_sign_in_waiting_for_its_own() {
 async fn cancel_ends_the_sign_in_once_and_stores_nothing() {
     let mut w = world().await;
     let started = w
-        .core
+        .core()
         .begin_sign_in(SignInRequest {
             provider: Provider::Google,
             services: MAIL_AND_CALENDAR,
@@ -402,9 +362,9 @@ async fn cancel_ends_the_sign_in_once_and_stores_nothing() {
         })
         .await
         .expect("starts");
-    assert!(w.core.cancel_sign_in(&started.flow_id));
+    assert!(w.core().cancel_sign_in(&started.flow_id));
     assert_eq!(w.ended(&started.flow_id).await, SignInStage::Cancelled);
-    assert!(!w.core.cancel_sign_in(&started.flow_id), "only once");
+    assert!(!w.core().cancel_sign_in(&started.flow_id), "only once");
     assert_eq!(w.rows("accounts").await, 0);
 }
 
@@ -432,7 +392,7 @@ async fn reconnect_keeps_the_account_and_refuses_a_different_one() {
         .notices()
         .iter()
         .any(|(_, t)| t.contains("ada@example.com is reconnected")));
-    let account = &w.core.list_accounts().await.expect("list")[0];
+    let account = &w.core().list_accounts().await.expect("list")[0];
     assert!(account.services.iter().all(|s| s.granted), "contacts added");
 
     let flow = w
@@ -451,15 +411,15 @@ async fn reconnect_keeps_the_account_and_refuses_a_different_one() {
         message.contains("grace@example.org") && message.contains("ada@example.com"),
         "{message}"
     );
-    let accounts = w.core.list_accounts().await.expect("list");
+    let accounts = w.core().list_accounts().await.expect("list");
     assert_eq!(accounts.len(), 1, "grace was not added");
 
     // Turning a service off keeps the rest.
-    w.core
+    w.core()
         .set_services(&ada_id, MAIL_AND_CALENDAR)
         .await
         .expect("set services");
-    let account = &w.core.list_accounts().await.expect("list")[0];
+    let account = &w.core().list_accounts().await.expect("list")[0];
     let requested: Vec<bool> = account.services.iter().map(|s| s.requested).collect();
     assert_eq!(requested, [true, true, false]);
 }
@@ -475,24 +435,24 @@ async fn remove_revokes_at_google_and_deletes_every_local_row(mode: Mode) {
         .begin(Provider::Microsoft, EVERYTHING, Some(katherine()))
         .await;
     let link = w.next_link().await;
-    w.core.open_link(link.as_str());
+    w.core().open_link(link.as_str());
     let (ms_id, _) = done(&w.ended(&flow).await);
 
-    let removed = w.core.remove_account(&google_id).await.expect("remove");
+    let removed = w.core().remove_account(&google_id).await.expect("remove");
     assert!(
         removed.revoked,
         "Google accepted the revocation ({mode:?}): {:?}",
         removed.advice
     );
     assert_eq!(w.count("service=google&path=/revoke").await, 1);
-    let removed = w.core.remove_account(&ms_id).await.expect("remove");
+    let removed = w.core().remove_account(&ms_id).await.expect("remove");
     assert!(!removed.revoked);
     assert!(removed.advice.expect("advice").contains("Microsoft"));
 
     for table in ["accounts", "account_tokens", "account_services"] {
         assert_eq!(w.rows(table).await, 0, "{table} is empty");
     }
-    let err = w.core.remove_account(&ms_id).await.expect_err("gone");
+    let err = w.core().remove_account(&ms_id).await.expect_err("gone");
     assert_eq!(err.code, ErrorCode::NotFound);
 }
 
@@ -503,9 +463,8 @@ async fn accounts_survive_a_restart_and_their_tokens_still_open() {
         .begin(Provider::Google, MAIL_AND_CALENDAR, Some(ada()))
         .await;
     let (id, _) = done(&w.ended(&flow).await);
-    w.core.shutdown().await;
-
-    let core = start(&w.sandbox, w.dir.path(), w.keys.clone()).await.core;
+    w.restart().await;
+    let core = w.core();
     let accounts = core.list_accounts().await.expect("list");
     assert_eq!(accounts.len(), 1);
     let root = core.vault().root().await.expect("vault key");
@@ -530,7 +489,7 @@ async fn accounts_survive_a_restart_and_their_tokens_still_open() {
 async fn bad_requests_and_a_missing_browser_are_clear_errors() {
     let mut w = world().await;
     let err = w
-        .core
+        .core()
         .begin_sign_in(SignInRequest {
             provider: Provider::Google,
             services: ServiceChoice::default(),
@@ -540,7 +499,7 @@ async fn bad_requests_and_a_missing_browser_are_clear_errors() {
         .expect_err("no services");
     assert_eq!(err.code, ErrorCode::Validation);
     let err = w
-        .core
+        .core()
         .begin_sign_in(SignInRequest {
             provider: Provider::Google,
             services: MAIL_AND_CALENDAR,
@@ -550,9 +509,9 @@ async fn bad_requests_and_a_missing_browser_are_clear_errors() {
         .expect_err("unknown account");
     assert_eq!(err.code, ErrorCode::NotFound);
 
-    w.browser.broken.store(true, Ordering::SeqCst);
+    w.ferry.browser.broken.store(true, Ordering::SeqCst);
     let err = w
-        .core
+        .core()
         .begin_sign_in(SignInRequest {
             provider: Provider::Google,
             services: MAIL_AND_CALENDAR,
@@ -576,11 +535,8 @@ async fn bad_requests_and_a_missing_browser_are_clear_errors() {
 
 #[tokio::test]
 async fn a_locked_keychain_stops_the_sign_in_before_the_browser_opens() {
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("sandbox");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let Started { core, browser, .. } = start(&sandbox, dir.path(), Arc::new(LockedKeychain)).await;
+    let w = World::build().keys(Arc::new(LockedKeychain)).start().await;
+    let (core, browser) = (w.core(), &w.ferry.browser);
     let err = core
         .begin_sign_in(SignInRequest {
             provider: Provider::Google,

@@ -6,71 +6,31 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
-use ferry_core::alerts::{NotifierCall, RecordingNotifier};
-use ferry_core::clock::{Clock, ManualClock};
+use chrono::Duration;
+use ferry_core::alerts::NotifierCall;
 use ferry_core::providers::Provider;
 use ferry_core::store::health::{HealthState, TimelineKind};
-use ferry_core::store::AccountView;
-use ferry_core::vault::MemoryKeyStore;
+use ferry_core::views::AccountView;
 use ferry_sandbox::browser::Person;
 use ferry_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
 use secrecy::ExposeSecret;
 
 use ferry_core::providers::ProviderSettings;
 
-use crate::support::{
-    add_account, settings, start_core_with, LockedKeychain, Mode, Started, MAIL_AND_CALENDAR,
-};
+use crate::support::{add_account, LockedKeychain, Mode, World, MAIL_AND_CALENDAR};
 
-struct World {
-    sandbox: Sandbox,
-    ferry: Started,
-    clock: Arc<ManualClock>,
-    notifier: Arc<RecordingNotifier>,
-    _dir: tempfile::TempDir,
-}
-
-fn real_now() -> DateTime<Utc> {
-    #[allow(clippy::disallowed_methods)] // the manual clock starts where the sandbox's does
-    Utc::now()
-}
-
+/// Keeper worlds run on manual time: Ferry's clock and the sandbox's move together.
 async fn world() -> World {
-    world_with(|_| {}).await
+    World::build().manual_time().start().await
 }
 
 async fn world_in(mode: Mode) -> World {
-    world_on(mode.sandbox().await, |_| {}).await
+    World::build().mode(mode).manual_time().start().await
 }
 
 /// A world whose provider settings `adjust` changes first.
-async fn world_with(adjust: impl FnOnce(&mut ProviderSettings)) -> World {
-    world_on(Mode::Lenient.sandbox().await, adjust).await
-}
-
-/// A world on a sandbox the test configured.
-async fn world_on(sandbox: Sandbox, adjust: impl FnOnce(&mut ProviderSettings)) -> World {
-    let dir = tempfile::tempdir().expect("dir");
-    let clock = Arc::new(ManualClock::new(real_now()));
-    let notifier = Arc::new(RecordingNotifier::default());
-    let mut providers = settings(&sandbox);
-    adjust(&mut providers);
-    let ferry = start_core_with(
-        providers,
-        dir.path(),
-        Arc::new(MemoryKeyStore::default()),
-        clock.clone(),
-        notifier.clone(),
-    )
-    .await;
-    World {
-        sandbox,
-        ferry,
-        clock,
-        notifier,
-        _dir: dir,
-    }
+async fn world_with(adjust: impl FnOnce(&mut ProviderSettings) + Send + 'static) -> World {
+    World::build().providers(adjust).manual_time().start().await
 }
 
 impl World {
@@ -82,21 +42,6 @@ impl World {
             Person::new(email, password),
         )
         .await
-    }
-
-    /// Lets the notification service's debounce (on the injected clock) run out.
-    async fn settle(&self) {
-        self.advance(Duration::seconds(1));
-        tokio::time::sleep(StdDuration::from_millis(300)).await;
-    }
-
-    /// Moves Ferry's clock and the sandbox's together.
-    fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-        self.sandbox
-            .world()
-            .clock
-            .advance(by.to_std().expect("forward"));
     }
 
     fn refreshes(&self, service: &str) -> usize {
@@ -214,7 +159,7 @@ async fn ten_callers_near_expiry_share_one_refresh(mode: Mode) {
     assert_eq!(health.state, HealthState::Healthy);
     assert_eq!(
         health.last_refresh_at.map(|t| t.timestamp_millis()),
-        Some(w.clock.now().timestamp_millis())
+        Some(w.core().clock().now().timestamp_millis())
     );
 }
 
@@ -467,7 +412,7 @@ async fn a_google_project_in_testing_warns_the_day_before_its_grants_end() {
         .expect("known end");
     assert_eq!(
         ends.timestamp_millis(),
-        (w.clock.now() + Duration::days(7)).timestamp_millis(),
+        (w.core().clock().now() + Duration::days(7)).timestamp_millis(),
         "7 days after consent"
     );
     // Five days on: nothing to say yet.
@@ -509,16 +454,10 @@ async fn an_account_shows_working_while_its_refresh_is_in_flight() {
 async fn a_locked_vault_makes_the_schedule_wait_not_spin() {
     let mut w = world().await;
     w.add(Provider::Google, "ada@example.com", "ada").await;
-    w.ferry.core.shutdown().await;
     // The same data, but the keychain is locked now: no token can be opened.
-    let locked = start_core_with(
-        settings(&w.sandbox),
-        w._dir.path(),
-        Arc::new(LockedKeychain),
-        w.clock.clone(),
-        w.notifier.clone(),
-    )
-    .await;
+    w.keys = Arc::new(LockedKeychain);
+    w.restart().await;
+    let locked = &w.ferry;
     locked.core.start_keeper();
     w.advance(Duration::hours(2));
     tokio::time::sleep(StdDuration::from_millis(500)).await;
@@ -551,7 +490,7 @@ async fn sandbox_with(adjust: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
 #[tokio::test]
 async fn short_lived_tokens_are_renewed_at_half_life_not_in_a_loop() {
     let sandbox = sandbox_with(|c| c.google.access_token_ttl_s = 120).await;
-    let mut w = world_on(sandbox, |_| {}).await;
+    let mut w = World::build().sandbox(sandbox).manual_time().start().await;
     let id = w.add(Provider::Google, "ada@example.com", "ada").await;
     w.ferry.core.start_keeper();
     tokio::time::sleep(StdDuration::from_millis(500)).await;
@@ -597,7 +536,8 @@ async fn numbers_from_the_provider_are_clamped() {
     drop(conn);
     assert_eq!(
         stored.expires_at.timestamp_millis(),
-        (w.clock.now() + ferry_core::oauth::lifetime::MAX_ACCESS_LIFETIME).timestamp_millis(),
+        (w.core().clock().now() + ferry_core::oauth::lifetime::MAX_ACCESS_LIFETIME)
+            .timestamp_millis(),
         "a lifetime of 285,000 years counts as a day"
     );
 
@@ -622,7 +562,7 @@ async fn numbers_from_the_provider_are_clamped() {
         assert_eq!(health.state, HealthState::Retrying);
         let next = health.next_try_at.expect("a retry time");
         assert!(
-            next <= w.clock.now() + Duration::hours(1),
+            next <= w.core().clock().now() + Duration::hours(1),
             "Retry-After {retry_after_s} s waits at most an hour, not until {next}"
         );
     }
@@ -635,27 +575,14 @@ async fn numbers_from_the_provider_are_clamped() {
 async fn quitting_mid_refresh_commits_the_rotated_token_first() {
     const PROVIDER_DELAY_MS: u64 = 1500;
     let sandbox = sandbox_with(|c| c.microsoft.old_refresh_token_stays_valid = false).await;
-    let dir = tempfile::tempdir().expect("dir");
-    let keys: Arc<dyn ferry_core::vault::KeyStore> = Arc::new(MemoryKeyStore::default());
-    let clock = Arc::new(ManualClock::new(real_now()));
-    let notifier = Arc::new(RecordingNotifier::default());
-    let start = || {
-        start_core_with(
-            settings(&sandbox),
-            dir.path(),
-            keys.clone(),
-            clock.clone(),
-            notifier.clone(),
+    let mut w = World::build().sandbox(sandbox).manual_time().start().await;
+    let id = w
+        .add(
+            Provider::Microsoft,
+            "katherine@contoso.example",
+            "katherine",
         )
-    };
-    let mut ferry = start().await;
-    let id = add_account(
-        &mut ferry,
-        Provider::Microsoft,
-        MAIL_AND_CALENDAR,
-        Person::new("katherine@contoso.example", "katherine"),
-    )
-    .await;
+        .await;
     let stored = |core: Arc<ferry_core::Core>, id: String| async move {
         let root = core.vault().root().await.expect("key");
         ferry_core::store::signed_in::tokens(core.store().pool(), &root, &id)
@@ -667,7 +594,7 @@ async fn quitting_mid_refresh_commits_the_rotated_token_first() {
             .expose_secret()
             .to_owned()
     };
-    let first = stored(Arc::clone(&ferry.core), id.clone()).await;
+    let first = stored(Arc::clone(w.core()), id.clone()).await;
 
     // The provider takes its time; the refresh is due.
     let rule = serde_json::json!({
@@ -675,18 +602,14 @@ async fn quitting_mid_refresh_commits_the_rotated_token_first() {
         "action": {"kind": "latency", "ms": PROVIDER_DELAY_MS},
     });
     reqwest::Client::new()
-        .post(format!("{}/faults", sandbox.control_url()))
+        .post(format!("{}/faults", w.sandbox.control_url()))
         .json(&rule)
         .send()
         .await
         .expect("control");
-    ferry.core.start_keeper();
-    let advance = |by: Duration| {
-        clock.advance(by);
-        sandbox.world().clock.advance(by.to_std().expect("forward"));
-    };
-    advance(Duration::minutes(89));
-    let stats = ferry.core.keeper_stats();
+    w.core().start_keeper();
+    w.advance(Duration::minutes(89));
+    let stats = w.core().keeper_stats();
     for _ in 0..200 {
         if stats.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 1 {
             break;
@@ -700,7 +623,7 @@ async fn quitting_mid_refresh_commits_the_rotated_token_first() {
     );
 
     let quitting = std::time::Instant::now();
-    ferry.core.shutdown().await;
+    w.core().shutdown().await;
     let took = quitting.elapsed();
     eprintln!(
         "shutdown with a refresh in flight took {} ms (provider delay {PROVIDER_DELAY_MS} ms)",
@@ -711,17 +634,16 @@ async fn quitting_mid_refresh_commits_the_rotated_token_first() {
         "drained within the deadline"
     );
 
-    let ferry = start().await;
-    let second = stored(Arc::clone(&ferry.core), id.clone()).await;
+    w.restart().await;
+    let second = stored(Arc::clone(w.core()), id.clone()).await;
     assert_ne!(second, first, "the rotated refresh token was committed");
     // The old token is dead at this server: only the committed one can renew access.
-    advance(Duration::minutes(90));
-    ferry
-        .core
+    w.advance(Duration::minutes(90));
+    w.core()
         .access_token(&id)
         .await
         .expect("the committed refresh token works");
-    ferry.core.shutdown().await;
+    w.core().shutdown().await;
 }
 
 /// "The provider said 401": one refresh, and callers holding an already-replaced token get

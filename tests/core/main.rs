@@ -5,6 +5,7 @@ mod accounts;
 mod add_account;
 mod app;
 mod deeplink;
+mod events;
 mod generated;
 mod keeper;
 mod loopback;

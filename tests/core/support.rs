@@ -1,14 +1,15 @@
-//! What several core test files share: a scripted browser standing in for the user's, and
-//! a core started against the provider sandbox.
+//! What the core test files share: the services they ask for, the people who sign in, a
+//! scripted browser standing in for the user's, and [`World`]: a core started against the
+//! provider sandbox, built with [`World::build`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ferry_core::alerts::Notifier;
+use ferry_core::alerts::{Notifier, RecordingNotifier};
 use ferry_core::browser::SystemBrowser;
-use ferry_core::clock::Clock;
-use ferry_core::events::RecordingSink;
+use ferry_core::clock::{Clock, ManualClock, SystemClock};
+use ferry_core::events::{CoreEvent, RecordingSink};
 use ferry_core::oauth::{CalendarAccess, ServiceChoice};
 use ferry_core::profile::Profile;
 use ferry_core::providers::ProviderSettings;
@@ -177,18 +178,9 @@ pub struct Started {
     pub links: mpsc::UnboundedReceiver<Url>,
 }
 
-pub async fn start_core(
-    sandbox: &Sandbox,
-    dir: &std::path::Path,
-    keys: Arc<dyn KeyStore>,
-    clock: Arc<dyn Clock>,
-    notifier: Arc<dyn Notifier>,
-) -> Started {
-    start_core_with(settings(sandbox), dir, keys, clock, notifier).await
-}
-
-/// As [`start_core`], with provider settings the test adjusted.
-pub async fn start_core_with(
+/// Starts a core against the sandbox `providers` describe, with the scripted browser and
+/// a recording sink.
+async fn start_core_with(
     providers: ProviderSettings,
     dir: &std::path::Path,
     keys: Arc<dyn KeyStore>,
@@ -295,5 +287,186 @@ impl KeyStore for LockedKeychain {
         Err(KeychainError::Unavailable(
             "the collection is locked".into(),
         ))
+    }
+}
+
+/// How a world's time runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Time {
+    /// The system clock: for sign-in tests (the sandbox issues id_tokens on real time).
+    Real,
+    /// One manual clock for Ferry and the sandbox, starting now, moved by the test.
+    Manual,
+}
+
+type Adjust = Box<dyn FnOnce(&mut ProviderSettings) + Send>;
+
+/// Builds a [`World`]: the sandbox, a temporary data folder, a keychain, a recording
+/// notifier and a core started on them. Every core test file starts its worlds here.
+pub struct WorldBuilder {
+    mode: Mode,
+    time: Time,
+    sandbox: Option<Sandbox>,
+    keys: Option<Arc<dyn KeyStore>>,
+    adjust: Option<Adjust>,
+}
+
+impl WorldBuilder {
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    pub fn manual_time(mut self) -> Self {
+        self.time = Time::Manual;
+        self
+    }
+
+    /// A sandbox the test configured (instead of one in `mode`).
+    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
+    pub fn keys(mut self, keys: Arc<dyn KeyStore>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Changes the provider settings before the core starts.
+    pub fn providers(
+        mut self,
+        adjust: impl FnOnce(&mut ProviderSettings) + Send + 'static,
+    ) -> Self {
+        self.adjust = Some(Box::new(adjust));
+        self
+    }
+
+    pub async fn start(self) -> World {
+        let sandbox = match self.sandbox {
+            Some(sandbox) => sandbox,
+            None => self.mode.sandbox().await,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = self
+            .keys
+            .unwrap_or_else(|| Arc::new(ferry_core::vault::MemoryKeyStore::default()));
+        let manual = (self.time == Time::Manual).then(|| {
+            #[allow(clippy::disallowed_methods)] // the manual clock starts where the sandbox's does
+            let now = chrono::Utc::now();
+            Arc::new(ManualClock::new(now))
+        });
+        let notifier = Arc::new(RecordingNotifier::default());
+        let mut providers = settings(&sandbox);
+        if let Some(adjust) = self.adjust {
+            adjust(&mut providers);
+        }
+        let ferry = start_core_with(
+            providers.clone(),
+            dir.path(),
+            Arc::clone(&keys),
+            clock_of(&manual),
+            notifier.clone(),
+        )
+        .await;
+        World {
+            sandbox,
+            ferry,
+            providers,
+            manual,
+            notifier,
+            keys,
+            dir,
+            seen: Vec::new(),
+        }
+    }
+}
+
+fn clock_of(manual: &Option<Arc<ManualClock>>) -> Arc<dyn Clock> {
+    match manual {
+        Some(clock) => clock.clone(),
+        None => Arc::new(SystemClock),
+    }
+}
+
+/// A core started against a sandbox, with everything a test looks at.
+pub struct World {
+    pub sandbox: Sandbox,
+    pub ferry: Started,
+    providers: ProviderSettings,
+    manual: Option<Arc<ManualClock>>,
+    pub notifier: Arc<RecordingNotifier>,
+    pub keys: Arc<dyn KeyStore>,
+    pub dir: tempfile::TempDir,
+    /// Every event taken from the sink so far.
+    pub seen: Vec<CoreEvent>,
+}
+
+impl World {
+    /// A lenient sandbox, real time, an in-memory keychain.
+    pub fn build() -> WorldBuilder {
+        WorldBuilder {
+            mode: Mode::Lenient,
+            time: Time::Real,
+            sandbox: None,
+            keys: None,
+            adjust: None,
+        }
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.ferry.core
+    }
+
+    /// Moves Ferry's clock and the sandbox's together (manual time only).
+    pub fn advance(&self, by: chrono::Duration) {
+        let clock = self.manual.as_ref().expect("a world on manual time");
+        clock.advance(by);
+        self.sandbox
+            .world()
+            .clock
+            .advance(by.to_std().expect("forward"));
+    }
+
+    /// Lets the debounces on the injected clock (notifications, event coalescing) run out.
+    pub async fn settle(&self) {
+        if self.manual.is_some() {
+            self.advance(chrono::Duration::seconds(1));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+
+    /// Every event so far.
+    pub fn events(&mut self) -> &[CoreEvent] {
+        self.seen.extend(self.ferry.sink.take());
+        &self.seen
+    }
+
+    /// Waits (up to 10 s of real time) for an event that `find` picks among all seen so
+    /// far; on manual time the clock moves a second per try, so coalesced events arrive.
+    pub async fn wait_for<T>(&mut self, what: &str, find: impl Fn(&CoreEvent) -> Option<T>) -> T {
+        for _ in 0..500 {
+            if let Some(found) = self.events().iter().find_map(&find) {
+                return found;
+            }
+            if self.manual.is_some() {
+                self.advance(chrono::Duration::seconds(1));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("waited for {what}; events: {:?}", self.seen);
+    }
+
+    /// Quits Ferry and starts it again on the same data folder, keychain and clock.
+    pub async fn restart(&mut self) {
+        self.ferry.core.shutdown().await;
+        self.ferry = start_core_with(
+            self.providers.clone(),
+            self.dir.path(),
+            Arc::clone(&self.keys),
+            clock_of(&self.manual),
+            self.notifier.clone(),
+        )
+        .await;
     }
 }

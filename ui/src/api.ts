@@ -10,6 +10,7 @@ import {
   type AppStatus_Serialize,
   type CalendarAccess,
   type Notice,
+  type Progress,
   type Provider,
   type Removed_Serialize,
   type ServiceChoice_Serialize,
@@ -37,6 +38,7 @@ export type {
   AppError,
   CalendarAccess,
   Notice,
+  Progress,
   Provider,
   ServiceView,
   SignInStage,
@@ -74,7 +76,10 @@ export interface Api {
   setSettings(settings: Settings): Promise<Result<Settings>>;
   uiReady(): Promise<Result<null>>;
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
-  onAccountsChanged(handler: () => void): Promise<Unlisten>;
+  /** These accounts changed (added, removed, health, services, timeline). */
+  onAccountsChanged(handler: (accountIds: string[]) => void): Promise<Unlisten>;
+  /** Long work moved on ("Sync now" checking connections). */
+  onProgress(handler: (progress: Progress) => void): Promise<Unlisten>;
   onSignIn(handler: (update: SignInUpdate) => void): Promise<Unlisten>;
   /** Reconnect chosen from a notification or the tray. */
   onReconnectRequested(handler: (accountId: string) => void): Promise<Unlisten>;
@@ -100,7 +105,9 @@ export const tauriApi: Api = {
   setSettings: (settings) => commands.setSettings(settings),
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
-  onAccountsChanged: (handler) => events.accountsChangedEvent.listen(() => { handler(); }),
+  onAccountsChanged: (handler) =>
+    events.accountsChangedEvent.listen((event) => { handler(event.payload); }),
+  onProgress: (handler) => events.progressEvent.listen((event) => { handler(event.payload); }),
   onSignIn: (handler) => events.signInEvent.listen((event) => { handler(event.payload); }),
   onReconnectRequested: (handler) =>
     events.reconnectRequestedEvent.listen((event) => { handler(event.payload); }),

@@ -48,15 +48,16 @@ export const commands = {
 export const events = {
 	accountsChangedEvent: makeEvent<AccountsChangedEvent, AccountsChangedEvent>("accounts-changed-event"),
 	noticeEvent: makeEvent<NoticeEvent, NoticeEvent>("notice-event"),
+	progressEvent: makeEvent<ProgressEvent, ProgressEvent>("progress-event"),
 	reconnectRequestedEvent: makeEvent<ReconnectRequestedEvent, ReconnectRequestedEvent>("reconnect-requested-event"),
 	signInEvent: makeEvent<SignInEvent, SignInEvent>("sign-in-event"),
 };
 
 /* Types */
-/**  What the UI may know about an account. */
+/**  What the UI may know about an account. Tokens never live in these views. */
 export type AccountView = AccountView_Serialize | AccountView_Deserialize;
 
-/**  What the UI may know about an account. */
+/**  What the UI may know about an account. Tokens never live in these views. */
 export type AccountView_Deserialize = {
 	id: string,
 	provider: Provider,
@@ -70,7 +71,7 @@ export type AccountView_Deserialize = {
 	health: HealthView_Deserialize,
 };
 
-/**  What the UI may know about an account. */
+/**  What the UI may know about an account. Tokens never live in these views. */
 export type AccountView_Serialize = {
 	id: string,
 	provider: Provider,
@@ -84,8 +85,8 @@ export type AccountView_Serialize = {
 	health: HealthView_Serialize,
 };
 
-/**  The account list changed; the UI reloads it. */
-export type AccountsChangedEvent = null;
+/**  These accounts changed (each id once per burst); the UI reloads what it shows of them. */
+export type AccountsChangedEvent = string[];
 
 /**
  *  An error as it crosses into the UI. The message is written for a person and never
@@ -232,6 +233,16 @@ export type Profile =
 /**  An automated test run. */
 "test";
 
+/**  How far a piece of long work has come. */
+export type Progress = {
+	task: Task,
+	done: number,
+	total: number,
+};
+
+/**  Long work moved on ("Sync now" checking connections). */
+export type ProgressEvent = Progress;
+
 export type Provider = "google" | "microsoft";
 
 /**
@@ -353,6 +364,11 @@ export type SignInUpdate = {
 	flowId: string,
 	stage: SignInStage,
 };
+
+/**  Long work the user may watch. The sync engines add theirs. */
+export type Task = 
+/**  "Sync now": every connection checked at once. */
+"checkConnections";
 
 /**  One thing that happened to an account. Plain words and provider codes only. */
 export type TimelineEntry = TimelineEntry_Serialize | TimelineEntry_Deserialize;

@@ -34,4 +34,10 @@ impl Context {
         self.events
             .emit(CoreEvent::Notice(Notice { level, message }));
     }
+
+    /// Something about this account that the UI shows changed.
+    pub fn account_changed(&self, account_id: &str) {
+        self.events
+            .emit(CoreEvent::AccountsChanged(vec![account_id.to_owned()]));
+    }
 }

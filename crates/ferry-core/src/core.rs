@@ -13,18 +13,20 @@ use crate::clock::Clock;
 use crate::context::Context;
 use crate::deeplink::{DeepLink, DeepLinkError};
 use crate::error::{AppError, ErrorCode};
-use crate::events::{CoreEvent, EventSink, NoticeLevel};
+use crate::events::hub::Hub;
+use crate::events::{EventSink, NoticeLevel};
 use crate::keeper::{Keeper, KeeperStats, RefreshJob};
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
 use crate::providers::Revocation;
 use crate::sign_in::{SignIn, SignInRequest, SignInStarted};
-use crate::store::health::{self, HealthState, TimelineEntry};
+use crate::store::health::{self, TimelineEntry};
 use crate::store::settings::{self, Settings};
 use crate::store::signed_in;
-use crate::store::{AccountView, Store, DATABASE_FILE};
+use crate::store::{Store, DATABASE_FILE};
 use crate::tokens::Tokens;
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
+use crate::views::{AccountView, Attention};
 
 /// Where and as what this Ferry runs. The shell resolves the OS directories.
 #[derive(Debug, Clone)]
@@ -102,6 +104,7 @@ pub struct Core {
     tokens: Tokens,
     keeper: Keeper,
     alerts: Alerts,
+    hub: Hub,
 }
 
 impl Core {
@@ -114,11 +117,13 @@ impl Core {
             config.data_dir.join(PASSPHRASE_FILE),
         );
         tracing::info!(version = %config.version, started_at = %platform.clock.now(), "core started");
+        let hub = Hub::new(platform.events, store.clone(), Arc::clone(&platform.clock));
+        hub.start(&tokio::runtime::Handle::current());
         let ctx = Context {
             store,
             vault: Arc::new(vault),
             clock: platform.clock,
-            events: platform.events,
+            events: Arc::new(hub.clone()),
             providers: Arc::new(config.providers.clone()),
             http: crate::oauth::http_client(),
             profile: config.profile,
@@ -137,6 +142,7 @@ impl Core {
             tokens,
             keeper,
             alerts,
+            hub,
         })
     }
 
@@ -178,15 +184,19 @@ impl Core {
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<AccountView>, AppError> {
-        let mut accounts = self.ctx.store.list_accounts().await?;
-        for account in &mut accounts {
-            let state = account.health.state;
-            let busy = matches!(state, HealthState::Healthy | HealthState::Retrying);
-            if busy && self.tokens.is_working(&account.id) {
-                account.health.state = HealthState::Working;
-            }
-        }
-        Ok(accounts)
+        let records = self.ctx.store.list_accounts().await?;
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let working = self.tokens.is_working(&record.id);
+                AccountView::new(record, working)
+            })
+            .collect())
+    }
+
+    /// The accounts waiting for the user to sign in again (what the tray lists).
+    pub async fn attention(&self) -> Vec<Attention> {
+        self.hub.attention().await
     }
 
     /// One account as the UI sees it.
@@ -233,7 +243,7 @@ impl Core {
         let provider = account.provider;
         let root = self.ctx.vault.root().await?;
         let refresh = signed_in::remove(self.ctx.store.pool(), &root, account_id).await?;
-        self.ctx.events.emit(CoreEvent::AccountsChanged);
+        self.ctx.account_changed(account_id);
         let revocation = match &refresh {
             Some(token) => {
                 provider
@@ -289,7 +299,7 @@ impl Core {
         if !self.ctx.store.keep_requested(account_id, &services).await? {
             return Err(AppError::account_gone());
         }
-        self.ctx.events.emit(CoreEvent::AccountsChanged);
+        self.ctx.account_changed(account_id);
         Ok(())
     }
 
@@ -388,11 +398,12 @@ impl Core {
     }
 
     /// Stops everything in order: the sign-in in progress, the keeper (its work in flight
-    /// finishes and commits), the notifications, then the database.
+    /// finishes and commits), the notifications, the events they raised, then the database.
     pub async fn shutdown(&self) {
         self.sign_in.cancel_active();
         self.keeper.shutdown().await;
         self.alerts.shutdown().await;
+        self.hub.shutdown().await;
         self.ctx.store.close().await;
         tracing::info!("core stopped");
     }

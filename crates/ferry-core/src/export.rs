@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AppError, ErrorCode};
 use crate::store::health::TimelineEntry;
-use crate::store::AccountView;
+use crate::views::AccountView;
 
 /// Writes `entries` of `account` as JSON into `dir`; returns the file's path. The file
 /// holds the address, provider and what happened, never a secret.

@@ -16,7 +16,9 @@
 //!   them (real, or the sandbox).
 //! - [`services`]: mail, calendar, contacts: one type everywhere.
 //! - [`clock`]: injected time, so tests can move it.
-//! - [`events`]: what the core tells the UI, through a sink the shell provides.
+//! - [`views`]: what the UI and the tray show, built from the store's records.
+//! - [`events`]: what the core tells the UI and the tray, coalesced, through a sink the
+//!   shell provides.
 //! - [`error`]: the `{code, message}` shape every failure takes at the UI boundary.
 //!
 //! What must never happen: a secret in plain text on disk, in a log line or across IPC; a
@@ -46,6 +48,7 @@ pub mod sign_in;
 pub mod store;
 pub mod tokens;
 pub mod vault;
+pub mod views;
 
 pub use crate::core::{AppInfo, Core, CoreConfig, LinkOutcome, Platform, Removed};
 pub use error::{AppError, ErrorCode};

@@ -330,13 +330,13 @@ impl SignIn {
                 let ended = self.end_if_active(
                     &flow_id,
                     SignInStage::Done {
-                        account_id,
+                        account_id: account_id.clone(),
                         email: email.clone(),
                         created,
                     },
                 );
                 if ended {
-                    self.ctx.events.emit(CoreEvent::AccountsChanged);
+                    self.ctx.account_changed(&account_id);
                     // A reconnect may end an incident: its notification goes.
                     self.alerts.review_soon();
                     self.ctx.notice(

@@ -23,7 +23,6 @@ use crate::account::AccessToken;
 use crate::alerts::Alerts;
 use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
-use crate::events::CoreEvent;
 use crate::oauth::refresh::{self, Cause, FailureKind, RefreshFailure, Refreshed};
 use crate::providers::Provider;
 use crate::store::health::{self, Health, HealthState, TimelineEntry, TimelineKind};
@@ -307,7 +306,7 @@ impl Tokens {
             .fetch_max(now_in_flight, Ordering::SeqCst);
         let now = ctx.clock.now();
         self.set_working(account_id, true);
-        ctx.events.emit(CoreEvent::AccountsChanged);
+        ctx.account_changed(account_id);
         let result = refresh::refresh(
             &ctx.http,
             &ctx.providers,
@@ -401,7 +400,7 @@ impl Tokens {
         }
         tx.commit().await?;
         tracing::info!(%provider, rotated, "access token refreshed");
-        ctx.events.emit(CoreEvent::AccountsChanged);
+        ctx.account_changed(account_id);
         if before.state != HealthState::Healthy {
             self.inner.alerts.review_soon();
         }
@@ -456,7 +455,7 @@ impl Tokens {
         }
         tx.commit().await?;
         tracing::warn!(%provider, kind = ?failure.kind, code = %failure.code, "refresh failed");
-        ctx.events.emit(CoreEvent::AccountsChanged);
+        ctx.account_changed(account_id);
         self.inner.alerts.review_soon();
         Ok(after.next_try_at)
     }
@@ -495,7 +494,7 @@ impl Tokens {
         health::put(&mut tx, &health).await?;
         health::append(&mut tx, account_id, &TimelineEntry::new(now, kind, detail)).await?;
         tx.commit().await?;
-        ctx.events.emit(CoreEvent::AccountsChanged);
+        ctx.account_changed(account_id);
         self.inner.alerts.review_soon();
         Ok(true)
     }

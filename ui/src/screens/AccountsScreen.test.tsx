@@ -62,4 +62,22 @@ describe("Accounts screen", () => {
     act(() => { api.sendAccountsChanged(); });
     expect(await screen.findByTestId("account-row")).toHaveTextContent("ada@example.com");
   });
+
+  it("follows Sync now in a polite status line, from the first check to the last", async () => {
+    const api = new FakeApi();
+    api.accounts = { status: "ok", data: [account({ id: "a" }), account({ id: "b" })] };
+    render(<App api={api} />);
+    await screen.findAllByTestId("account-row");
+    const status = screen.getByTestId("check-progress");
+    expect(status).toHaveAttribute("role", "status");
+    expect(status).toHaveTextContent(/^$/);
+    act(() => { api.sendProgress({ task: "checkConnections", done: 1, total: 2 }); });
+    expect(status).toHaveTextContent("Checking connections: 1 of 2…");
+    expect(status).toHaveAttribute("aria-busy", "true");
+    act(() => { api.sendProgress({ task: "checkConnections", done: 2, total: 2 }); });
+    expect(status).toHaveTextContent("Checked 2 connections.");
+    expect(status).toHaveAttribute("aria-busy", "false");
+    act(() => { api.sendProgress({ task: "checkConnections", done: 0, total: 0 }); });
+    expect(status).toHaveTextContent("Nothing to check right now");
+  });
 });

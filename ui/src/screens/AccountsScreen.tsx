@@ -6,6 +6,7 @@ import { AccountPage } from "./AccountPage";
 import { VaultBanner } from "../components/VaultBanner";
 import { SettingsDialog } from "../components/SettingsDialog";
 import { LaunchAtLoginOffer } from "../components/LaunchAtLoginOffer";
+import { CheckProgress } from "../components/CheckProgress";
 import { requestedServices } from "./AccountPage";
 
 type Load =
@@ -167,7 +168,12 @@ export function AccountsScreen() {
           {load.state === "ready" && load.accounts.length > 0 && addButton}
         </div>
       </div>
-      {load.state === "ready" && load.accounts.length > 0 && <LaunchAtLoginOffer />}
+      {load.state === "ready" && load.accounts.length > 0 && (
+        <>
+          <CheckProgress />
+          <LaunchAtLoginOffer />
+        </>
+      )}
 
       {load.state === "loading" && (
         <p className="muted" aria-busy="true" data-testid="accounts-loading">

@@ -3,6 +3,7 @@ import type {
   Api,
   AppStatus,
   Notice,
+  Progress,
   Removed,
   Result,
   ServiceChoice,
@@ -62,7 +63,8 @@ export class FakeApi implements Api {
   removeResult: Result<Removed> = { status: "ok", data: { revoked: true, advice: null } };
   servicesSet: { accountId: string; services: ServiceChoice }[] = [];
   private noticeHandlers: ((notice: Notice) => void)[] = [];
-  private changeHandlers: (() => void)[] = [];
+  private changeHandlers: ((accountIds: string[]) => void)[] = [];
+  private progressHandlers: ((progress: Progress) => void)[] = [];
   private signInHandlers: ((update: SignInUpdate) => void)[] = [];
 
   vault: VaultStatus = { passphrase: false, unlocked: true };
@@ -174,7 +176,7 @@ export class FakeApi implements Api {
       this.noticeHandlers = this.noticeHandlers.filter((h) => h !== handler);
     });
   };
-  onAccountsChanged = (handler: () => void) => {
+  onAccountsChanged = (handler: (accountIds: string[]) => void) => {
     this.changeHandlers.push(handler);
     return Promise.resolve(() => {
       this.changeHandlers = this.changeHandlers.filter((h) => h !== handler);
@@ -189,7 +191,16 @@ export class FakeApi implements Api {
   sendNotice(notice: Notice) {
     this.noticeHandlers.forEach((h) => { h(notice); });
   }
-  sendAccountsChanged() {
-    this.changeHandlers.forEach((h) => { h(); });
+  sendAccountsChanged(accountIds: string[] = ["a1"]) {
+    this.changeHandlers.forEach((h) => { h(accountIds); });
+  }
+  onProgress = (handler: (progress: Progress) => void) => {
+    this.progressHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.progressHandlers = this.progressHandlers.filter((h) => h !== handler);
+    });
+  };
+  sendProgress(progress: Progress) {
+    this.progressHandlers.forEach((h) => { h(progress); });
   }
 }

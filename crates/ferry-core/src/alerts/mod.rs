@@ -115,17 +115,15 @@ impl Alerts {
     pub async fn review(&self) -> Result<(), AppError> {
         let ctx = &self.inner.ctx;
         let now = ctx.clock.now();
-        let accounts = ctx.store.list_accounts().await?;
-        let healths = health::all(ctx.store.pool()).await?;
-        let watched: Vec<Watched> = healths
+        let watched: Vec<Watched> = ctx
+            .store
+            .list_accounts()
+            .await?
             .into_iter()
-            .filter_map(|h| {
-                let account = accounts.iter().find(|a| a.id == h.account_id)?;
-                Some(Watched {
-                    email: account.email.clone(),
-                    provider: account.provider,
-                    health: h,
-                })
+            .map(|account| Watched {
+                email: account.email,
+                provider: account.provider,
+                health: account.health,
             })
             .collect();
         let settings = alert_settings(&settings::load(ctx.store.pool()).await?);
@@ -170,8 +168,15 @@ impl Alerts {
             }
             tx.commit().await?;
         }
-        if !decision.show.is_empty() || !decision.withdraw.is_empty() {
-            ctx.events.emit(CoreEvent::AccountsChanged);
+        // Their timelines gained an entry.
+        let recorded: Vec<String> = decision
+            .mark_notified
+            .iter()
+            .chain(&decision.mark_warned)
+            .cloned()
+            .collect();
+        if !recorded.is_empty() {
+            ctx.events.emit(CoreEvent::AccountsChanged(recorded));
         }
         Ok(())
     }

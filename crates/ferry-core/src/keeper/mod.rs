@@ -12,7 +12,7 @@
 //!   actor owns.
 //! - The schedule wakes at most once a `TICK` when nothing is due, which also notices a
 //!   suspend/resume (the wall clock jumps) within a minute; `Keeper::check_now` re-checks
-//!   at once (network change, "Sync now").
+//!   at once (network change, "Sync now"), reporting its progress as it goes.
 //! - `Keeper::shutdown` stops scheduling and drains the work in flight (a refresh commits
 //!   its rotated token) for up to `DRAIN_DEADLINE`, then stops what is left.
 
@@ -31,6 +31,7 @@ use crate::actor::Mailbox;
 use crate::alerts::Alerts;
 use crate::context::Context;
 use crate::error::AppError;
+use crate::events::{CoreEvent, Progress, Task};
 use crate::store::health::{self, Health, HealthState};
 use crate::store::signed_in;
 use crate::tokens::{obtained_at, renew_at, Tokens};
@@ -137,18 +138,32 @@ impl Keeper {
         let mut forced = false;
         loop {
             let now = ctx.clock.now();
-            let (spawned, next) = self
-                .spawn_due(&mut running, &limit, now, std::mem::take(&mut forced))
-                .await;
+            let checking = std::mem::take(&mut forced);
+            let (spawned, next) = self.spawn_due(&mut running, &limit, now, checking).await;
             stats.passes.fetch_add(1, Ordering::Relaxed);
             if spawned == 0 {
                 stats.idle_wakeups.fetch_add(1, Ordering::Relaxed);
+            }
+            // "Sync now" shows how far it has come.
+            let mut progress = checking.then_some(Progress {
+                task: Task::CheckConnections,
+                done: 0,
+                total: u32::try_from(spawned).unwrap_or(u32::MAX),
+            });
+            if let Some(progress) = &progress {
+                ctx.events.emit(CoreEvent::Progress(progress.clone()));
             }
             // This round's work, commands still heard.
             let mut progressed = false;
             while !running.is_empty() {
                 tokio::select! {
-                    Some(done) = running.join_next() => progressed |= done.unwrap_or(false),
+                    Some(done) = running.join_next() => {
+                        progressed |= done.unwrap_or(false);
+                        if let Some(progress) = &mut progress {
+                            progress.done += 1;
+                            ctx.events.emit(CoreEvent::Progress(progress.clone()));
+                        }
+                    }
                     command = inbox.recv() => match command {
                         Some(Command::CheckNow) => forced = true,
                         Some(Command::Wake) => {}

@@ -1,71 +1,33 @@
-//! Account rows as the UI sees them. Tokens never live in these views.
+//! Account rows: identity, services, health.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::SqlitePool;
 
-use super::health::{self, Health, HealthState};
+use super::health::{self, Health};
 use super::StoreError;
-use crate::help::Help;
 use crate::providers::Provider;
 use crate::services::{CalendarAccess, Service, ServiceChoice};
 
-/// What the UI may know about an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView {
+/// An account as stored: its identity, services and health. Tokens never live here;
+/// `crate::views` turns records into what the UI shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
     pub id: String,
     pub provider: Provider,
     pub email: String,
     pub display_name: String,
     /// Mail, Calendar and Contacts, in that order.
-    pub services: Vec<ServiceView>,
+    pub services: Vec<ServiceRecord>,
     pub added_at: DateTime<Utc>,
     /// The last sign-in, refresh or sync.
     pub last_activity_at: Option<DateTime<Utc>>,
-    pub health: HealthView,
-}
-
-/// How an account's connection is doing, as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct HealthView {
-    pub state: HealthState,
-    pub since: DateTime<Utc>,
-    /// While retrying: when the next attempt is.
-    pub next_try_at: Option<DateTime<Utc>>,
-    /// The provider's code for the last failure, for the curious and for support.
-    pub code: Option<String>,
-    /// What went wrong and what to do, in plain words.
-    pub help: Option<Help>,
-    pub last_refresh_at: Option<DateTime<Utc>>,
-    pub last_sync_at: Option<DateTime<Utc>>,
-    /// When the provider will end this grant, if known ("Needs sign-in in N days").
-    pub grant_expires_at: Option<DateTime<Utc>>,
-}
-
-impl HealthView {
-    fn from_health(health: &Health, provider: Provider) -> Self {
-        Self {
-            state: health.state,
-            since: health.since,
-            next_try_at: health.next_try_at,
-            code: health.code.clone(),
-            help: health
-                .cause
-                .map(|cause| crate::help::for_cause(provider, cause)),
-            last_refresh_at: health.last_refresh_at,
-            last_sync_at: health.last_sync_at,
-            grant_expires_at: health.grant_expires_at,
-        }
-    }
+    pub health: Health,
 }
 
 /// One service of an account: whether the user wants it and whether the provider
-/// granted it ("Not granted" when wanted but not granted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceView {
+/// granted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceRecord {
     pub service: Service,
     pub requested: bool,
     pub granted: bool,
@@ -96,7 +58,7 @@ fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<AccountView>, StoreError> {
+pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<AccountRecord>, StoreError> {
     let rows: Vec<AccountRow> = sqlx::query_as(
         "SELECT id, provider, email, display_name, created_at, last_activity_at
          FROM accounts ORDER BY created_at, id",
@@ -122,7 +84,7 @@ pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<AccountView>, StoreErr
                     let stored = services
                         .iter()
                         .find(|s| s.account_id == row.id && s.service == service.as_str());
-                    ServiceView {
+                    ServiceRecord {
                         service,
                         requested: stored.is_some_and(|s| s.requested),
                         granted: stored.is_some_and(|s| s.granted),
@@ -138,8 +100,8 @@ pub(super) async fn list(pool: &SqlitePool) -> Result<Vec<AccountView>, StoreErr
                 .find(|h| h.account_id == row.id)
                 .cloned()
                 .unwrap_or_else(|| Health::healthy(&row.id, from_millis(row.created_at)));
-            Some(AccountView {
-                health: HealthView::from_health(&health, provider),
+            Some(AccountRecord {
+                health,
                 id: row.id,
                 provider,
                 email: row.email,

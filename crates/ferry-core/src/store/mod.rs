@@ -16,7 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 pub use crate::services::Service;
-pub use accounts::{AccountView, HealthView, ServiceView};
+pub use accounts::{AccountRecord, ServiceRecord};
 
 use crate::error::{AppError, ErrorCode};
 use crate::providers::Provider;
@@ -132,7 +132,7 @@ impl Store {
         self.pool.close().await;
     }
 
-    pub async fn list_accounts(&self) -> Result<Vec<AccountView>, StoreError> {
+    pub async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
         accounts::list(&self.pool).await
     }
 

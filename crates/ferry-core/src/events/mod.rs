@@ -1,11 +1,19 @@
-//! What the core tells the UI. The shell provides an [`EventSink`] that forwards each
-//! event to the webview; tests provide one that records them.
+//! What the core tells the UI and the tray. The shell provides an [`EventSink`] that
+//! forwards each event to the webview and the tray; tests provide one that records them.
+//!
+//! Services raise fine-grained events (this account changed, this task moved on); the
+//! [`hub`] between them and the shell coalesces those over [`hub::COALESCE`] and works out
+//! when the accounts needing the user change, so the window reloads once per burst and
+//! the tray hears only about attention.
+
+pub(crate) mod hub;
 
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+pub use crate::views::Attention;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
@@ -25,8 +33,14 @@ pub struct Notice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoreEvent {
     Notice(Notice),
-    /// The list of accounts, or something shown in it, changed.
-    AccountsChanged,
+    /// These accounts changed: added, removed, or their health, services or timeline.
+    /// Services raise one per change; the shell receives them merged, each id once.
+    AccountsChanged(Vec<String>),
+    /// The accounts waiting for the user to sign in again are now these. Raised by the
+    /// hub, only when the list differs from the last one.
+    AttentionChanged(Vec<Attention>),
+    /// Long work moved on. The shell receives the latest state of each task per burst.
+    Progress(Progress),
     /// A sign-in moved on (the browser answered, it finished, it failed).
     SignIn(SignInUpdate),
     /// The user chose Reconnect for this account outside the window (a notification, the
@@ -59,6 +73,29 @@ pub enum SignInStage {
     Failed { error: AppError },
     /// The user cancelled, or started another sign-in.
     Cancelled,
+}
+
+/// How far a piece of long work has come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub task: Task,
+    pub done: u32,
+    pub total: u32,
+}
+
+impl Progress {
+    pub fn finished(&self) -> bool {
+        self.done >= self.total
+    }
+}
+
+/// Long work the user may watch. The sync engines add theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum Task {
+    /// "Sync now": every connection checked at once.
+    CheckConnections,
 }
 
 pub trait EventSink: Send + Sync + 'static {

@@ -1,0 +1,235 @@
+//! The hub: every service's events pass through it on their way to the shell.
+//!
+//! Notices, sign-in updates and reconnect requests go straight on, in order. Account
+//! changes and progress are collected for [`COALESCE`] on the injected clock after the
+//! first one arrives, then delivered as one `AccountsChanged` (each id once) and the latest
+//! `Progress` of each task. After each burst of account changes the hub reads who needs
+//! the user and raises `AttentionChanged` when that list differs from the last one: the
+//! tray listens to nothing else. A refresh that marks an account Working and then Healthy
+//! within the window reaches the window once, and the tray not at all.
+//!
+//! The hub is an actor; shutdown delivers what is pending, so it stops after the services
+//! that raise events and before the store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Attention, CoreEvent, EventSink, Progress, Task};
+use crate::actor::Mailbox;
+use crate::clock::Clock;
+use crate::store::Store;
+
+/// How long the hub gathers changes after the first before delivering them.
+pub const COALESCE: Duration = Duration::milliseconds(100);
+
+enum Command {
+    Changed(Vec<String>),
+    Progress(Progress),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// What has arrived since the last delivery.
+#[derive(Debug, Default)]
+struct Batch {
+    accounts: BTreeSet<String>,
+    progress: HashMap<Task, Progress>,
+    /// Tasks in the order they first reported, so delivery is stable.
+    order: Vec<Task>,
+}
+
+impl Batch {
+    fn add(&mut self, command: Command) -> Option<oneshot::Sender<()>> {
+        match command {
+            Command::Changed(ids) => self.accounts.extend(ids),
+            Command::Progress(progress) => {
+                if !self.progress.contains_key(&progress.task) {
+                    self.order.push(progress.task);
+                }
+                self.progress.insert(progress.task, progress);
+            }
+            Command::Shutdown(reply) => return Some(reply),
+        }
+        None
+    }
+
+    /// The events to deliver, in order: account changes, then each task's latest progress.
+    fn take(&mut self) -> Vec<CoreEvent> {
+        let mut events = Vec::new();
+        if !self.accounts.is_empty() {
+            let ids = std::mem::take(&mut self.accounts).into_iter().collect();
+            events.push(CoreEvent::AccountsChanged(ids));
+        }
+        for task in std::mem::take(&mut self.order) {
+            if let Some(progress) = self.progress.remove(&task) {
+                events.push(CoreEvent::Progress(progress));
+            }
+        }
+        events
+    }
+}
+
+/// The sink services raise events on; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    out: Arc<dyn EventSink>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// The accounts needing the user as last delivered (`None` before the first look).
+    attention: Mutex<Option<Vec<Attention>>>,
+    mailbox: Mailbox<Command>,
+}
+
+impl Hub {
+    pub fn new(out: Arc<dyn EventSink>, store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                out,
+                store,
+                clock,
+                attention: Mutex::new(None),
+                mailbox: Mailbox::new(),
+            }),
+        }
+    }
+
+    /// Starts delivering (once). Events raised before are kept until then.
+    pub fn start(&self, runtime: &tokio::runtime::Handle) {
+        let this = self.clone();
+        self.inner
+            .mailbox
+            .start(runtime, move |inbox| this.run(inbox));
+    }
+
+    /// Delivers what is pending and stops.
+    pub async fn shutdown(&self) {
+        self.inner.mailbox.stop(Command::Shutdown).await;
+    }
+
+    /// The accounts needing the user now, read from the store.
+    pub async fn attention(&self) -> Vec<Attention> {
+        match self.inner.store.list_accounts().await {
+            Ok(records) => crate::views::attention(&records),
+            Err(err) => {
+                tracing::warn!(%err, "could not read which accounts need attention");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+        let first = self.attention().await;
+        *self.last_attention() = Some(first);
+        let mut batch = Batch::default();
+        loop {
+            let Some(command) = inbox.recv().await else {
+                return;
+            };
+            let mut stop = batch.add(command);
+            if stop.is_none() {
+                let deadline = self.inner.clock.now() + COALESCE;
+                loop {
+                    tokio::select! {
+                        () = self.inner.clock.sleep_until(deadline) => break,
+                        command = inbox.recv() => match command {
+                            Some(command) => {
+                                stop = batch.add(command);
+                                if stop.is_some() {
+                                    break;
+                                }
+                            }
+                            None => break,
+                        },
+                    }
+                }
+            }
+            self.deliver(&mut batch).await;
+            if let Some(reply) = stop {
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+
+    async fn deliver(&self, batch: &mut Batch) {
+        let mut accounts_changed = false;
+        for event in batch.take() {
+            accounts_changed |= matches!(event, CoreEvent::AccountsChanged(_));
+            self.inner.out.emit(event);
+        }
+        if accounts_changed {
+            let now = self.attention().await;
+            let changed = {
+                let mut last = self.last_attention();
+                let changed = last.as_ref() != Some(&now);
+                *last = Some(now.clone());
+                changed
+            };
+            if changed {
+                self.inner.out.emit(CoreEvent::AttentionChanged(now));
+            }
+        }
+    }
+
+    fn last_attention(&self) -> std::sync::MutexGuard<'_, Option<Vec<Attention>>> {
+        self.inner
+            .attention
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl EventSink for Hub {
+    fn emit(&self, event: CoreEvent) {
+        match event {
+            CoreEvent::AccountsChanged(ids) => self.inner.mailbox.send(Command::Changed(ids)),
+            CoreEvent::Progress(progress) => self.inner.mailbox.send(Command::Progress(progress)),
+            other => self.inner.out.emit(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(done: u32, total: u32) -> Command {
+        Command::Progress(Progress {
+            task: Task::CheckConnections,
+            done,
+            total,
+        })
+    }
+
+    #[test]
+    fn a_batch_names_each_account_once_and_keeps_the_latest_progress() {
+        let mut batch = Batch::default();
+        for command in [
+            Command::Changed(vec!["b".into()]),
+            check(0, 3),
+            Command::Changed(vec!["a".into(), "b".into()]),
+            check(2, 3),
+            Command::Changed(vec!["b".into()]),
+        ] {
+            assert!(batch.add(command).is_none());
+        }
+        assert_eq!(
+            batch.take(),
+            [
+                CoreEvent::AccountsChanged(vec!["a".into(), "b".into()]),
+                CoreEvent::Progress(Progress {
+                    task: Task::CheckConnections,
+                    done: 2,
+                    total: 3
+                }),
+            ]
+        );
+        assert!(batch.take().is_empty(), "a delivered batch is empty");
+    }
+}
