@@ -14,7 +14,8 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     let window = WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
         .title("Ferry")
         .inner_size(960.0, 680.0)
-        .min_inner_size(640.0, 480.0)
+        // Narrow enough for a phone-sized column beside other windows (the layout holds at 360 px).
+        .min_inner_size(360.0, 400.0)
         .build()?;
     tune_webview(&window);
     let handle = app.clone();

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
+import { assertAccessible } from "./a11y";
 
 export const DRIVER_PORT = 4444;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,6 +28,11 @@ export const LOG_DIR = join(DATA_DIR, "logs");
 export const DATABASE = join(DATA_DIR, "ferry.sqlite3");
 
 export type Browser = WebdriverIO.Browser;
+
+/** Deletes the test profile's database, so the next file starts with no accounts. */
+export function forgetAccounts(): void {
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(join(DATA_DIR, `ferry.sqlite3${suffix}`), { force: true });
+}
 
 /** Starts Ferry through tauri-driver and waits for its first screen. */
 export async function launch(args: string[] = []): Promise<Browser> {
@@ -115,6 +121,8 @@ export function byTestId(browser: Browser, id: string) {
 /**
  * Saves a PNG of the Ferry window as the X server shows it (ImageMagick's `import`).
  * WebDriver's own screenshot needs WebKit's GPU compositing, which Ferry turns off.
+ * Every state worth a screenshot is also checked for accessibility (a11y.ts): a WCAG 2.1
+ * A or AA violation fails the test.
  */
 export async function screenshot(browser: Browser, name: string): Promise<string> {
   mkdirSync(SHOTS_DIR, { recursive: true });
@@ -126,6 +134,7 @@ export async function screenshot(browser: Browser, name: string): Promise<string
   if (windowId === undefined) throw new Error("no visible Ferry window to capture");
   const path = join(SHOTS_DIR, `${name}.png`);
   execFileSync("import", ["-window", windowId, path]);
+  await assertAccessible(browser, name, SHOTS_DIR);
   return path;
 }
 

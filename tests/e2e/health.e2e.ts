@@ -4,15 +4,14 @@
 //
 // The tests run in order and build on each other's accounts.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { addAccount, healthOf, row } from "./accounts";
 import {
   browseAs,
   byTestId,
-  DATA_DIR,
+  forgetAccounts,
   ferryPids,
   launch,
   notificationsDisplayed,
@@ -52,7 +51,7 @@ afterEach(async () => {
 afterAll(() => {
   host.stop();
   watch.stop();
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(join(DATA_DIR, `ferry.sqlite3${suffix}`), { force: true });
+  forgetAccounts();
 });
 
 async function start(): Promise<Browser> {

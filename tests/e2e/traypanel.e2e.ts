@@ -3,14 +3,13 @@
 // an X11 tray icon, which trayer embeds; right-clicking it opens the real GTK menu. This
 // is what the attention state looks like on screen.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addAccount, healthOf } from "./accounts";
 import {
   byTestId,
-  DATA_DIR,
+  forgetAccounts,
   launch,
   quit,
   revokeAtProvider,
@@ -36,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await quit(browser);
   panel.kill();
-  for (const suffix of ["", "-wal", "-shm"]) rmSync(join(DATA_DIR, `ferry.sqlite3${suffix}`), { force: true });
+  forgetAccounts();
 });
 
 function screenWidth(): number {

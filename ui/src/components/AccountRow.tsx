@@ -49,7 +49,7 @@ export function AccountRow({
   onReconnect: () => void;
 }) {
   return (
-    <li className="account-row" data-testid="account-row" data-email={account.email}>
+    <li className="account-row" data-testid="account-row" data-email={account.email} data-account-id={account.id}>
       <Avatar account={account} />
       <span className="account-text">
         <span className="account-name">{displayName(account)}</span>

@@ -10,6 +10,7 @@ import {
   type ServiceChoice,
   type SignInStage,
 } from "../api";
+import { ACCOUNTS_HEADING, returnFocusTo } from "../focus";
 import { PassphraseForm } from "./PassphraseForm";
 import { PROVIDER_NAMES } from "./providers";
 
@@ -26,6 +27,8 @@ interface Props {
   onOpenChange: (open: boolean) => void;
   /** Set for Reconnect: the provider is fixed and the services start as they are. */
   reconnect?: Reconnect | null;
+  /** Where focus goes when the dialog closes: the first of these selectors that exists. */
+  returnFocus?: string[];
 }
 
 type Step =
@@ -46,13 +49,21 @@ const PROVIDER_HINTS: Record<Provider, string> = {
  * wait here (with Cancel) until the browser comes back. Keyboard-complete: native radio
  * buttons and checkboxes, Escape cancels, focus stays inside the dialog.
  */
-export function AddAccountDialog({ open, onOpenChange, reconnect = null }: Props) {
+/** Add account again, else the Accounts heading. */
+const DEFAULT_RETURN = ['[data-testid="add-account"]', ACCOUNTS_HEADING];
+
+export function AddAccountDialog({ open, onOpenChange, reconnect = null, returnFocus }: Props) {
   const title = reconnect === null ? "Add account" : `Reconnect ${reconnect.email}`;
   return (
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog" data-testid="add-account-dialog" aria-describedby={undefined}>
+        <Dialog.Content
+          className="dialog"
+          data-testid="add-account-dialog"
+          aria-describedby={undefined}
+          onCloseAutoFocus={returnFocusTo(...(returnFocus ?? DEFAULT_RETURN))}
+        >
           <Dialog.Title>{title}</Dialog.Title>
           {/* Mounted per opening, so each opening starts afresh. */}
           <SignIn reconnect={reconnect} onDone={() => { onOpenChange(false); }} />

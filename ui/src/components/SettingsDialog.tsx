@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { Dialog } from "radix-ui";
 import { call, useApi, type AppError, type Settings } from "../api";
+import { returnFocusTo } from "../focus";
 
 /** Notifications, how long to wait before mentioning a passing problem, and launch at login. */
 export function SettingsDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
@@ -8,7 +9,12 @@ export function SettingsDialog({ open, onOpenChange }: { open: boolean; onOpenCh
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog" data-testid="settings-dialog" aria-describedby={undefined}>
+        <Dialog.Content
+          className="dialog"
+          data-testid="settings-dialog"
+          aria-describedby={undefined}
+          onCloseAutoFocus={returnFocusTo('[data-testid="open-settings"]')}
+        >
           <Dialog.Title>Settings</Dialog.Title>
           <SettingsForm onDone={() => { onOpenChange(false); }} />
         </Dialog.Content>

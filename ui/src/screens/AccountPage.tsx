@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { AlertDialog } from "radix-ui";
 import {
   call,
@@ -56,6 +56,13 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
   const [removing, setRemoving] = useState(false);
   const [timeline, setTimeline] = useState<TimelineEntry[] | null>(null);
   const [exported, setExported] = useState<string | null>(null);
+  const title = useRef<HTMLHeadingElement>(null);
+
+  // Opening the page moves focus to its heading, so a screen reader announces it and Tab
+  // continues from the top of the page.
+  useEffect(() => {
+    title.current?.focus();
+  }, [account.id]);
 
   // The timeline reloads whenever the account changes (a refresh, a failure).
   useEffect(() => {
@@ -112,7 +119,9 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
       <header className="account-page-header">
         <Avatar account={account} />
         <div className="account-text">
-          <h1 id="account-title">{displayName(account)}</h1>
+          <h1 id="account-title" ref={title} tabIndex={-1}>
+            {displayName(account)}
+          </h1>
           <span className="muted">
             {account.email} · {provider}
           </span>

@@ -8,6 +8,7 @@ import { SettingsDialog } from "../components/SettingsDialog";
 import { LaunchAtLoginOffer } from "../components/LaunchAtLoginOffer";
 import { CheckProgress } from "../components/CheckProgress";
 import { requestedServices } from "./AccountPage";
+import { ACCOUNTS_HEADING, focusFirst, useFocusRescue } from "../focus";
 
 type Load =
   | { state: "loading" }
@@ -21,6 +22,8 @@ export function AccountsScreen() {
   // Kept in state so the dialog sees the same object for the whole sign-in.
   const [reconnect, setReconnect] = useState<Reconnect | null>(null);
   const [openAccount, setOpenAccount] = useState<string | null>(null);
+  // The account whose page was last open: back on the list, focus returns to its row.
+  const cameFrom = useRef<string | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
   // A Reconnect chosen in a notification or the tray, taken up once the list has loaded.
   const pendingReconnect = useRef<string | null>(null);
@@ -117,6 +120,21 @@ export function AccountsScreen() {
 
   const shownAccount =
     load.state === "ready" ? (load.accounts.find((a) => a.id === openAccount) ?? null) : null;
+  const showingList = shownAccount === null;
+  // The empty state's Add account gives way to the list: focus goes to the header's.
+  useFocusRescue(['[data-testid="add-account"]', ACCOUNTS_HEADING]);
+
+  useEffect(() => {
+    if (!showingList || cameFrom.current === null) return;
+    const id = cameFrom.current;
+    cameFrom.current = null;
+    // Its Manage button; if the account was just removed, Add account.
+    focusFirst(
+      `[data-account-id="${CSS.escape(id)}"] [data-testid="account-open"]`,
+      '[data-testid="add-account"]',
+      ACCOUNTS_HEADING,
+    );
+  }, [showingList]);
 
   const dialog = (
     <AddAccountDialog
@@ -126,6 +144,11 @@ export function AccountsScreen() {
         if (!open) setReconnect(null);
       }}
       reconnect={reconnect}
+      returnFocus={
+        showingList
+          ? ['[data-testid="add-account"]', ACCOUNTS_HEADING]
+          : ['[data-testid="account-reconnect"]', "#account-title"]
+      }
     />
   );
 
@@ -134,7 +157,10 @@ export function AccountsScreen() {
       <main className="accounts" data-testid="accounts-screen">
         <AccountPage
           account={shownAccount}
-          onBack={() => { setOpenAccount(null); }}
+          onBack={() => {
+            cameFrom.current = shownAccount.id;
+            setOpenAccount(null);
+          }}
           onReconnect={(next) => {
             setReconnect(next);
             setAdding(true);
@@ -149,7 +175,9 @@ export function AccountsScreen() {
     <main className="accounts" aria-labelledby="accounts-title" data-testid="accounts-screen">
       <VaultBanner />
       <div className="screen-header">
-        <h1 id="accounts-title">Accounts</h1>
+        <h1 id="accounts-title" tabIndex={-1}>
+          Accounts
+        </h1>
         <div className="header-actions">
           {load.state === "ready" && load.accounts.length > 0 && (
             <button
