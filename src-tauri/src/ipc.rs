@@ -124,6 +124,47 @@ async fn export_timeline(
     shell.core()?.export_timeline(&account_id, &dir).await
 }
 
+/// What "Copy diagnostics" produced.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostics {
+    /// Versions, system, keychain, each account's provider and health, and the last log
+    /// lines; no address and no secret.
+    pub text: String,
+    /// Whether it is on the clipboard; if not, the UI shows it for the user to copy.
+    pub copied: bool,
+}
+
+/// "Copy diagnostics" in Settings: builds the report and puts it on the clipboard.
+#[tauri::command]
+#[specta::specta]
+async fn copy_diagnostics(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+) -> Result<Diagnostics, AppError> {
+    use tauri::Manager;
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    let log_dir = app.path().app_log_dir().map_err(|e| {
+        AppError::new(
+            ferry_core::ErrorCode::Internal,
+            format!("Ferry could not find its log folder: {e}."),
+        )
+    })?;
+    let text = shell
+        .core()?
+        .diagnostics(&crate::diagnostics::machine(), &log_dir)
+        .await?;
+    let copied = match app.clipboard().write_text(text.clone()) {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(%err, "could not put the diagnostics on the clipboard");
+            false
+        }
+    };
+    tracing::info!(copied, lines = text.lines().count(), "diagnostics prepared");
+    Ok(Diagnostics { text, copied })
+}
+
 #[tauri::command]
 #[specta::specta]
 async fn get_settings(shell: State<'_, Shell>) -> Result<Settings, AppError> {
@@ -225,6 +266,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             set_paused,
             account_timeline,
             export_timeline,
+            copy_diagnostics,
             get_settings,
             set_settings,
             vault_status,

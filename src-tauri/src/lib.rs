@@ -4,6 +4,7 @@
 mod args;
 mod autostart;
 mod browser;
+mod diagnostics;
 mod ipc;
 mod links;
 mod notifications;
@@ -75,6 +76,7 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(autostart::plugin())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(invoke_handler)
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -120,6 +122,7 @@ pub fn run() {
             };
             let info = config.info();
             let sink = Arc::new(ipc::TauriSink::new(handle.clone()));
+            diagnostics::install_panic_hook(Arc::clone(&sink));
             let core = providers
                 .map_err(AppError::from)
                 .map(|_| config)

@@ -71,3 +71,63 @@ async fn links_ferry_does_not_understand_are_dropped_quietly() {
     );
     core.shutdown().await;
 }
+
+#[tokio::test]
+async fn diagnostics_name_providers_and_health_but_never_an_address_or_token() {
+    use ferry_core::diagnostics::Machine;
+    let mut w = World::build().start().await;
+    crate::support::add_account(
+        &mut w.ferry,
+        ferry_core::providers::Provider::Google,
+        crate::support::MAIL_AND_CALENDAR,
+        crate::support::ada(),
+    )
+    .await;
+    let logs = tempfile::tempdir().expect("dir");
+    let lines: String = (0..250)
+        .map(|i| format!("2026-11-30T04:00:{:02}Z INFO line {i}\n", i % 60))
+        .chain([
+            "2026-11-30T04:01:00Z INFO sign-in ended email=ada@example.com\n".to_owned(),
+            "2026-11-30T04:01:01Z WARN refresh failed token=ya29.a0AfB_byC3dEfGhIjKlMnOpQrStUvWxYz012345\n"
+                .to_owned(),
+        ])
+        .collect();
+    std::fs::write(logs.path().join("ferry.2026-11-30.log"), lines).expect("log");
+    let machine = Machine {
+        os: "Debian GNU/Linux 12 (bookworm)".into(),
+        desktop: Some("XFCE".into()),
+        webview: Some("2.48.0".into()),
+        shell: "2.9.0".into(),
+    };
+    let text = w
+        .core()
+        .diagnostics(&machine, logs.path())
+        .await
+        .expect("diagnostics");
+    assert!(
+        text.contains("Ferry 0.0.0-test (Test build, provider sandbox)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("System: Debian GNU/Linux 12 (bookworm)"),
+        "{text}"
+    );
+    assert!(text.contains("Desktop: XFCE"), "{text}");
+    assert!(text.contains("Keychain: system keychain"), "{text}");
+    assert!(
+        text.contains("1. Google – Healthy since") && text.contains("services: mail, calendar"),
+        "{text}"
+    );
+    assert!(text.contains("Last 200 log lines:"), "{text}");
+    assert!(
+        text.contains("line 249") && !text.contains("line 51\n"),
+        "the newest 200"
+    );
+    assert!(
+        !text.contains("ada@example.com") && !text.contains("Ada"),
+        "{text}"
+    );
+    assert!(!text.contains("ya29.a0AfB"), "{text}");
+    assert!(text.contains("email=<address>") && text.contains("token=<redacted>"));
+    w.core().shutdown().await;
+}

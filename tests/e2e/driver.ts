@@ -41,21 +41,31 @@ export async function setup() {
   process.env.BROWSER = BROWSER_BIN;
   process.env.FERRY_SANDBOX_BROWSER_DIR = BROWSER_DIR;
   // Ferry, started by tauri-driver through WebKitWebDriver, inherits these.
-  driver = spawn("tauri-driver", ["--port", String(DRIVER_PORT)], {
+  driver = await startDriver(DRIVER_PORT, DRIVER_PORT + 1, process.env);
+}
+
+/**
+ * Starts a tauri-driver on `port` (its WebKitWebDriver on `nativePort`); every Ferry it
+ * launches gets `env`. Tests that need Ferry started with a variable of its own (a
+ * failpoint) start a second one.
+ */
+export async function startDriver(port: number, nativePort: number, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: process.env,
+    env,
   });
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`http://127.0.0.1:${DRIVER_PORT}/status`);
-      if (response.ok) return;
+      const response = await fetch(`http://127.0.0.1:${String(port)}/status`);
+      if (response.ok) return child;
     } catch {
       // not listening yet
     }
     await sleep(100);
   }
-  throw new Error("tauri-driver did not start within 20 s");
+  child.kill();
+  throw new Error(`tauri-driver did not start on port ${String(port)} within 20 s`);
 }
 
 export function teardown() {

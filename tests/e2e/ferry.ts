@@ -34,11 +34,11 @@ export function forgetAccounts(): void {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(join(DATA_DIR, `ferry.sqlite3${suffix}`), { force: true });
 }
 
-/** Starts Ferry through tauri-driver and waits for its first screen. */
-export async function launch(args: string[] = []): Promise<Browser> {
+/** Starts Ferry through tauri-driver (the one on `port`). */
+export async function launch(args: string[] = [], port = DRIVER_PORT): Promise<Browser> {
   return remote({
     hostname: "127.0.0.1",
-    port: DRIVER_PORT,
+    port,
     logLevel: "warn",
     capabilities: {
       browserName: "wry",

@@ -9,6 +9,7 @@ import {
   type AppError,
   type AppStatus_Serialize,
   type CalendarAccess,
+  type Diagnostics,
   type Notice,
   type Progress,
   type Provider,
@@ -37,6 +38,7 @@ export type TimelineEntry = TimelineEntry_Serialize;
 export type {
   AppError,
   CalendarAccess,
+  Diagnostics,
   Notice,
   Progress,
   Provider,
@@ -73,6 +75,8 @@ export interface Api {
   /** Saves the timeline as JSON in Downloads; returns the file's path. */
   exportTimeline(accountId: string): Promise<Result<string>>;
   getSettings(): Promise<Result<Settings>>;
+  /** Builds the support report and puts it on the clipboard. */
+  copyDiagnostics(): Promise<Result<Diagnostics>>;
   setSettings(settings: Settings): Promise<Result<Settings>>;
   uiReady(): Promise<Result<null>>;
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
@@ -102,6 +106,7 @@ export const tauriApi: Api = {
   accountTimeline: (accountId) => commands.accountTimeline(accountId),
   exportTimeline: (accountId) => commands.exportTimeline(accountId),
   getSettings: () => commands.getSettings(),
+  copyDiagnostics: () => commands.copyDiagnostics(),
   setSettings: (settings) => commands.setSettings(settings),
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),

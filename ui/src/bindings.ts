@@ -28,6 +28,8 @@ export const commands = {
 	accountTimeline: (accountId: string) => typedError<TimelineEntry_Serialize[], AppError>(__TAURI_INVOKE("account_timeline", { accountId })),
 	/**  Saves an account's timeline as JSON in the Downloads folder; returns the file's path. */
 	exportTimeline: (accountId: string) => typedError<string, AppError>(__TAURI_INVOKE("export_timeline", { accountId })),
+	/**  "Copy diagnostics" in Settings: builds the report and puts it on the clipboard. */
+	copyDiagnostics: () => typedError<Diagnostics, AppError>(__TAURI_INVOKE("copy_diagnostics")),
 	getSettings: () => typedError<Settings, AppError>(__TAURI_INVOKE("get_settings")),
 	setSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("set_settings", { settings })),
 	/**  Whether a passphrase protects Ferry's key (no system keychain), and if it is unlocked. */
@@ -124,6 +126,17 @@ export type AppStatus_Serialize = {
 };
 
 export type CalendarAccess = "read" | "readWrite";
+
+/**  What "Copy diagnostics" produced. */
+export type Diagnostics = {
+	/**
+	 *  Versions, system, keychain, each account's provider and health, and the last log
+	 *  lines; no address and no secret.
+	 */
+	text: string,
+	/**  Whether it is on the clipboard; if not, the UI shows it for the user to copy. */
+	copied: boolean,
+};
 
 /**
  *  What kind of failure the UI is looking at. Keep this set small: add a code only when

@@ -35,6 +35,12 @@ impl Context {
             .emit(CoreEvent::Notice(Notice { level, message }));
     }
 
+    /// Whether the test run asked for the failure `name` (`FERRY_FAILPOINT=<name>`); never
+    /// outside the test profile.
+    pub fn failpoint(&self, name: &str) -> bool {
+        self.profile == Profile::Test && std::env::var("FERRY_FAILPOINT").is_ok_and(|v| v == name)
+    }
+
     /// Something about this account that the UI shows changed.
     pub fn account_changed(&self, account_id: &str) {
         self.events

@@ -397,6 +397,34 @@ impl Core {
         crate::export::timeline(&account, &entries, self.ctx.clock.now(), dir).await
     }
 
+    /// The report behind "Copy diagnostics": versions, system, keychain, each account's
+    /// provider and health (no addresses), and the last log lines from `log_dir`, masked.
+    pub async fn diagnostics(
+        &self,
+        machine: &crate::diagnostics::Machine,
+        log_dir: &std::path::Path,
+    ) -> Result<String, AppError> {
+        use crate::diagnostics::{last_log_lines, report, Facts, LOG_LINES};
+        let accounts = self.list_accounts().await?;
+        let keychain = if self.ctx.vault.status().passphrase {
+            "passphrase vault (no system keychain answered)".to_owned()
+        } else {
+            format!("system keychain ({})", crate::vault::KEYCHAIN_NAME)
+        };
+        let dir = log_dir.to_owned();
+        let log = tokio::task::spawn_blocking(move || last_log_lines(&dir, LOG_LINES))
+            .await
+            .unwrap_or_default();
+        Ok(report(&Facts {
+            app: &self.info(),
+            machine,
+            keychain: &keychain,
+            accounts: &accounts,
+            log: &log,
+            now: self.ctx.clock.now(),
+        }))
+    }
+
     /// Stops everything in order: the sign-in in progress, the keeper (its work in flight
     /// finishes and commits), the notifications, the events they raised, then the database.
     pub async fn shutdown(&self) {

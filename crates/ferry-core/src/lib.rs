@@ -11,7 +11,8 @@
 //! - [`oauth`]: the protocol: sign-in flows (PKCE, signed `state`, callbacks, id_tokens),
 //!   refresh, the loopback listener, lifetimes read from outside.
 //! - [`deeplink`]: `ferry://` URLs parsed against an allowlist into typed values.
-//! - [`logging`]: daily rolling log files, never a secret in them.
+//! - [`logging`]: daily rolling log files, never a secret in them; [`diagnostics`] the
+//!   report for support, addresses and tokens masked.
 //! - [`providers`]: Google's and Microsoft's rules, one folder each, and where Ferry reaches
 //!   them (real, or the sandbox).
 //! - [`services`]: mail, calendar, contacts: one type everywhere.
@@ -34,6 +35,7 @@ pub mod clock;
 mod context;
 mod core;
 pub mod deeplink;
+pub mod diagnostics;
 pub mod error;
 pub mod events;
 mod export;

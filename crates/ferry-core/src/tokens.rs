@@ -340,12 +340,10 @@ impl Tokens {
         }
     }
 
-    /// Test builds only: `FERRY_FAILPOINT=<name>` ends the process here, as `kill -9`
+    /// Test runs only: `FERRY_FAILPOINT=<name>` ends the process here, as `kill -9`
     /// would, to prove what survives a crash at that point.
     fn failpoint(&self, name: &str) {
-        if self.inner.ctx.profile == crate::profile::Profile::Test
-            && std::env::var("FERRY_FAILPOINT").is_ok_and(|v| v == name)
-        {
+        if self.inner.ctx.failpoint(name) {
             tracing::warn!(failpoint = name, "aborting at failpoint");
             std::process::abort();
         }

@@ -28,4 +28,25 @@ describe("Settings", () => {
     await waitFor(() => { expect(screen.queryByTestId("launch-at-login-offer")).not.toBeInTheDocument(); });
     expect(api.settings).toMatchObject({ launchAtLogin: true, launchAtLoginOffered: true });
   });
+
+  it("copies diagnostics and shows what was copied; without a clipboard the text is shown to copy", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await user.click(await screen.findByRole("button", { name: "Settings" }));
+    await user.click(await screen.findByRole("button", { name: "Copy diagnostics" }));
+    expect(await screen.findByTestId("diagnostics-status")).toHaveTextContent("Copied. Paste it");
+    expect(screen.getByRole("textbox", { name: "Diagnostics" })).toHaveValue(
+      "Ferry diagnostics\nAccounts: 1\n1. Google – Healthy",
+    );
+
+    api.diagnostics = { status: "ok", data: { text: "report", copied: false } };
+    await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+    expect(await screen.findByTestId("diagnostics-status")).toHaveTextContent("could not use the clipboard");
+    expect(screen.getByRole("textbox", { name: "Diagnostics" })).toBeVisible();
+
+    api.diagnostics = { status: "error", error: { code: "Storage", message: "The database is busy." } };
+    await user.click(screen.getByRole("button", { name: "Copy diagnostics" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("The database is busy.");
+  });
 });

@@ -89,6 +89,7 @@ function SettingsForm({ onDone }: { onDone: () => void }) {
           <span className="muted small"> It starts in the tray and keeps your accounts connected.</span>
         </span>
       </label>
+      <SupportSection />
       {error !== null && (
         <p className="small error-text" role="alert">
           {error.message}
@@ -105,5 +106,70 @@ function SettingsForm({ onDone }: { onDone: () => void }) {
         </button>
       </div>
     </form>
+  );
+}
+
+type Copy =
+  | { state: "idle" }
+  | { state: "working" }
+  | { state: "done"; text: string; copied: boolean }
+  | { state: "failed"; error: AppError };
+
+/** "Copy diagnostics": a report for support, with what was copied there to read. */
+function SupportSection() {
+  const api = useApi();
+  const [copy, setCopy] = useState<Copy>({ state: "idle" });
+  const run = async () => {
+    setCopy({ state: "working" });
+    const result = await call(() => api.copyDiagnostics());
+    setCopy(
+      result.status === "ok"
+        ? { state: "done", text: result.data.text, copied: result.data.copied }
+        : { state: "failed", error: result.error },
+    );
+  };
+  return (
+    <fieldset className="support" aria-describedby="support-help">
+      <legend>Support</legend>
+      <p id="support-help" className="muted small">
+        Versions, your system, each account’s provider and connection health, and Ferry’s
+        recent log. No addresses, passwords or tokens.
+      </p>
+      <div>
+        <button
+          type="button"
+          className="button"
+          data-testid="copy-diagnostics"
+          disabled={copy.state === "working"}
+          onClick={() => void run()}
+        >
+          {copy.state === "working" ? "Preparing…" : "Copy diagnostics"}
+        </button>
+      </div>
+      <p className="small" role="status" data-testid="diagnostics-status">
+        {copy.state === "done" &&
+          (copy.copied
+            ? "Copied. Paste it into your message to support."
+            : "Ferry could not use the clipboard. Select the text below and copy it.")}
+      </p>
+      {copy.state === "failed" && (
+        <p className="small error-text" role="alert">
+          {copy.error.message}
+        </p>
+      )}
+      {copy.state === "done" && (
+        <details open={!copy.copied}>
+          <summary>What was copied</summary>
+          <textarea
+            className="diagnostics-text"
+            data-testid="diagnostics-text"
+            aria-label="Diagnostics"
+            readOnly
+            rows={8}
+            value={copy.text}
+          />
+        </details>
+      )}
+    </fieldset>
   );
 }

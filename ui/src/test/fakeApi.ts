@@ -2,6 +2,7 @@ import type {
   AccountView,
   Api,
   AppStatus,
+  Diagnostics,
   Notice,
   Progress,
   Removed,
@@ -95,6 +96,11 @@ export class FakeApi implements Api {
     return Promise.resolve({ status: "ok", data: `/home/ada/Downloads/ferry-timeline-${accountId}.json` });
   };
   getSettings = (): Promise<Result<Settings>> => Promise.resolve({ status: "ok", data: this.settings });
+  diagnostics: Result<Diagnostics> = {
+    status: "ok",
+    data: { text: "Ferry diagnostics\nAccounts: 1\n1. Google – Healthy", copied: true },
+  };
+  copyDiagnostics = (): Promise<Result<Diagnostics>> => Promise.resolve(this.diagnostics);
   setSettings = (settings: Settings): Promise<Result<Settings>> => {
     this.settings = settings;
     return Promise.resolve({ status: "ok", data: settings });

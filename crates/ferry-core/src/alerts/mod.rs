@@ -12,14 +12,14 @@ mod policy;
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use policy::{
     review, Alert, AlertSettings, Decision, Notifier, NotifierCall, RecordingNotifier, Shown,
     Silent, Watched,
 };
 
-use crate::actor::Mailbox;
+use crate::actor::{Inbox, Mailbox};
 use crate::context::Context;
 use crate::error::AppError;
 use crate::events::CoreEvent;
@@ -66,7 +66,9 @@ impl Alerts {
         let this = self.clone();
         self.inner
             .mailbox
-            .start(&self.inner.ctx.runtime, move |inbox| this.run(inbox));
+            .start(&self.inner.ctx.runtime, "alerts", move |inbox| {
+                this.clone().run(inbox)
+            });
         self.review_soon();
     }
 
@@ -80,7 +82,7 @@ impl Alerts {
         self.inner.mailbox.stop(Command::Shutdown).await;
     }
 
-    async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+    async fn run(self, mut inbox: Inbox<Command>) {
         loop {
             match inbox.recv().await {
                 Some(Command::ReviewSoon) => {}

@@ -15,10 +15,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{Attention, CoreEvent, EventSink, Progress, Task};
-use crate::actor::Mailbox;
+use crate::actor::{Inbox, Mailbox};
 use crate::clock::Clock;
 use crate::store::Store;
 
@@ -104,7 +104,7 @@ impl Hub {
         let this = self.clone();
         self.inner
             .mailbox
-            .start(runtime, move |inbox| this.run(inbox));
+            .start(runtime, "event hub", move |inbox| this.clone().run(inbox));
     }
 
     /// Delivers what is pending and stops.
@@ -123,7 +123,7 @@ impl Hub {
         }
     }
 
-    async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+    async fn run(self, mut inbox: Inbox<Command>) {
         let first = self.attention().await;
         *self.last_attention() = Some(first);
         let mut batch = Batch::default();

@@ -22,12 +22,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinSet;
 
 pub use crate::tokens::{KeeperStats, MIN_REFRESH_INTERVAL, REFRESH_MARGIN};
 
-use crate::actor::Mailbox;
+use crate::actor::{Inbox, Mailbox};
 use crate::alerts::Alerts;
 use crate::context::Context;
 use crate::error::AppError;
@@ -111,7 +111,9 @@ impl Keeper {
         let this = self.clone();
         self.inner
             .mailbox
-            .start(&self.inner.ctx.runtime, move |inbox| this.run(inbox));
+            .start(&self.inner.ctx.runtime, "keeper", move |inbox| {
+                this.clone().run(inbox)
+            });
     }
 
     /// Everything that can run, runs now ("Sync now", resume, network back).
@@ -130,7 +132,7 @@ impl Keeper {
         self.inner.mailbox.stop(Command::Shutdown).await;
     }
 
-    async fn run(self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+    async fn run(self, mut inbox: Inbox<Command>) {
         let ctx = &self.inner.ctx;
         let stats = &self.inner.stats;
         let limit = Arc::new(Semaphore::new(MAX_CONCURRENT));
@@ -138,6 +140,12 @@ impl Keeper {
         let mut forced = false;
         loop {
             let now = ctx.clock.now();
+            // Test runs: a bug in the schedule itself, once, to show it is restarted.
+            static PANICKED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if ctx.failpoint("keeper-panic") && !PANICKED.swap(true, Ordering::SeqCst) {
+                panic!("keeper-panic failpoint");
+            }
             let checking = std::mem::take(&mut forced);
             let (spawned, next) = self.spawn_due(&mut running, &limit, now, checking).await;
             stats.passes.fetch_add(1, Ordering::Relaxed);

@@ -27,6 +27,15 @@ use crate::error::{capitalise, AppError, ErrorCode};
 /// The keychain entry holding the vault key, inside the profile's namespace.
 pub const ROOT_ENTRY: &str = "vault-key";
 
+/// The system keychain this build uses, in the words its platform uses.
+pub const KEYCHAIN_NAME: &str = if cfg!(target_os = "macos") {
+    "macOS Keychain"
+} else if cfg!(windows) {
+    "Windows Credential Manager"
+} else {
+    "Secret Service"
+};
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum VaultError {
     #[error(transparent)]

@@ -1,0 +1,84 @@
+// Support in the real window: Copy diagnostics puts a report on the clipboard with no
+// address and no secret, and a panic inside Ferry is logged with its backtrace, shown to
+// the user once, and the background work it hit starts again.
+import { execFileSync } from "node:child_process";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { startDriver } from "./driver";
+import { addAccount } from "./accounts";
+import { byTestId, DRIVER_PORT, forgetAccounts, launch, logText, quit, screenshot, waitUntil, type Browser, type Person } from "./ferry";
+
+const ADA: Person = { email: "ada@example.com", password: "ada" };
+
+let browser: Browser | undefined;
+
+afterEach(async () => {
+  await quit(browser);
+  browser = undefined;
+});
+
+afterAll(() => {
+  forgetAccounts();
+});
+
+/** The X clipboard's text, as another program pasting would get it. */
+function clipboard(): string {
+  return execFileSync("xclip", ["-selection", "clipboard", "-o"], { encoding: "utf8", timeout: 5_000 });
+}
+
+describe("Copy diagnostics", () => {
+  it("puts versions, system and each account's health on the clipboard, without addresses", async () => {
+    const b = (browser = await launch());
+    await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+    await addAccount(b, "google", ADA);
+    await byTestId(b, "open-settings").click();
+    await byTestId(b, "copy-diagnostics").click();
+    const status = byTestId(b, "diagnostics-status");
+    await b.waitUntil(async () => (await status.getText()).startsWith("Copied"), { timeout: 10_000 });
+    await screenshot(b, "settings-diagnostics");
+
+    const copied = clipboard();
+    expect(copied).toMatch(/^Ferry diagnostics, \d{4}-/);
+    expect(copied).toMatch(/Ferry \d+\.\d+\.\d+ \(Test build, provider sandbox\)/);
+    expect(copied).toContain("Keychain: system keychain (Secret Service)");
+    expect(copied).toMatch(/1\. Google – Healthy since .*; services: mail, calendar/);
+    expect(copied).toMatch(/Last \d+ log lines:/);
+    expect(copied, "no address anywhere, log included").not.toContain("ada@example.com");
+    expect(copied).not.toMatch(/[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z]/);
+    expect(await byTestId(b, "diagnostics-text").getValue()).toBe(copied);
+  });
+});
+
+describe("A panic inside Ferry", () => {
+  it("is logged with a backtrace, shown once, and the keeper runs again", async () => {
+    // A driver of its own, so that this Ferry starts with the failpoint set.
+    const port = DRIVER_PORT + 2;
+    const driver = await startDriver(port, port + 1, { ...process.env, FERRY_FAILPOINT: "keeper-panic" });
+    try {
+      const b = (browser = await launch([], port));
+      await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+      const notice = byTestId(b, "notice");
+      await notice.waitForDisplayed({ timeout: 10_000 });
+      expect(await notice.getText()).toContain("Something went wrong inside Ferry");
+      const log = logText();
+      expect(log).toContain("internal error (panic)");
+      expect(log).toContain("keeper-panic failpoint");
+      expect(log, "the backtrace names where it happened").toMatch(/ferry_core::keeper/);
+      expect(log).toMatch(/stopped by a panic; restarting it actor="?keeper"?/);
+
+      // The restarted keeper does its work: Sync now checks the account.
+      await addAccount(b, "google", ADA);
+      await byTestId(b, "sync-now").click();
+      const progress = byTestId(b, "check-progress");
+      expect(
+        await waitUntil(async () => (await progress.getText()) === "Checked 1 connection.", 15_000),
+        await progress.getText(),
+      ).toBe(true);
+    } finally {
+      await quit(browser);
+      browser = undefined;
+      const exited = new Promise((resolve) => driver.once("exit", resolve));
+      driver.kill();
+      await exited;
+    }
+  });
+});
