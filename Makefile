@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup sandbox bindings bench fmt
+.PHONY: run test setup sandbox bindings bench fmt package
 
 ## Install everything, build, and start Ferry (a development build, with its own data),
 ## against the provider sandbox unless you configured real client IDs.
@@ -20,6 +20,11 @@ test: setup
 
 setup:
 	scripts/setup.sh
+
+## The release .deb and .rpm, in target/release/bundle/ (icons, desktop entry with the
+## ferry:// handler, AppStream metadata).
+package: setup
+	scripts/package.sh
 
 ## Regenerate ui/src/bindings.ts after changing the IPC contract.
 bindings:

@@ -12,3 +12,7 @@ cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$reports/rust.l
 # The real window, through tauri-driver and WebKitWebDriver. Screenshots: target/e2e/.
 (cd tests/e2e && npx vitest run --reporter=default --reporter=json \
   --outputFile.json="$reports/e2e.json")
+
+# The release .deb and .rpm (built by `make package` before the session): validated,
+# unpacked into a throwaway root, and opened through xdg-open with a ferry:// link.
+tests/package/deb.sh 2>&1 | tee "$reports/package.log"

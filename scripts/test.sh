@@ -30,6 +30,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build the app and the provider sandbox for the end-to-end tests"
 cargo build --locked -p ferry -p ferry-sandbox
 
+step "release packages (.deb, .rpm) for the package test"
+scripts/package.sh
+
 step "Rust tests and end-to-end tests, inside the private headless session"
 tests/session/run.sh scripts/test-in-session.sh
 

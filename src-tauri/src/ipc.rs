@@ -8,6 +8,7 @@ use ferry_core::oauth::ServiceChoice;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::health::TimelineEntry;
 use ferry_core::store::settings::Settings;
+use ferry_core::updates::UpdateStatus;
 use ferry_core::vault::VaultStatus;
 use ferry_core::views::AccountView;
 use ferry_core::{AppError, AppInfo, Removed};
@@ -165,6 +166,28 @@ async fn copy_diagnostics(
     Ok(Diagnostics { text, copied })
 }
 
+/// Where updates stand (the window asks once, then follows `UpdateEvent`).
+#[tauri::command]
+#[specta::specta]
+fn update_status(updates: State<'_, crate::updates::Updates>) -> UpdateStatus {
+    updates.status()
+}
+
+/// "Check for updates" in Settings: looks now, whatever the daily schedule says. The
+/// outcome arrives as an `UpdateEvent`.
+#[tauri::command]
+#[specta::specta]
+fn check_for_updates(app: AppHandle) {
+    tauri::async_runtime::spawn(async move { crate::updates::check(&app).await });
+}
+
+/// Installs the downloaded, verified update and restarts Ferry into it.
+#[tauri::command]
+#[specta::specta]
+async fn install_update(app: AppHandle) -> Result<(), AppError> {
+    crate::updates::install(&app).await
+}
+
 #[tauri::command]
 #[specta::specta]
 async fn get_settings(shell: State<'_, Shell>) -> Result<Settings, AppError> {
@@ -267,6 +290,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             account_timeline,
             export_timeline,
             copy_diagnostics,
+            update_status,
+            check_for_updates,
+            install_update,
             get_settings,
             set_settings,
             vault_status,
@@ -278,6 +304,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             NoticeEvent,
             AccountsChangedEvent,
             ProgressEvent,
+            crate::updates::UpdateEvent,
             SignInEvent,
             ReconnectRequestedEvent
         ])

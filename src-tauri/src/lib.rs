@@ -10,6 +10,7 @@ mod links;
 mod notifications;
 mod signals;
 mod tray;
+mod updates;
 #[cfg(target_os = "linux")]
 mod wake;
 mod window;
@@ -77,6 +78,8 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .plugin(autostart::plugin())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(updates::plugin(profile))
+        .manage(updates::Updates::default())
         .invoke_handler(invoke_handler)
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -165,6 +168,7 @@ pub fn run() {
                 tracing::warn!(%err, "could not create the tray icon");
             }
             links::on_cold_start(&handle);
+            updates::start(&handle);
             signals::quit_on_terminate(&handle);
             Ok(())
         })

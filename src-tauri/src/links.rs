@@ -18,15 +18,20 @@ fn link_arguments(args: &[String]) -> impl Iterator<Item = &str> {
 pub fn on_cold_start(app: &AppHandle) {
     #[cfg(any(target_os = "linux", windows))]
     {
-        use tauri_plugin_deep_link::DeepLinkExt;
         // Installs ~/.local/share/applications/…-handler.desktop (or the registry entry)
-        // so a build that was not installed by a package still receives its links.
-        let registered = match app.deep_link().register_all() {
-            Ok(()) => true,
-            Err(err) => {
-                tracing::warn!(%err, "could not register the ferry:// scheme; Microsoft sign-ins will return over loopback");
-                false
-            }
+        // so a build that was not installed by a package still receives its links. An
+        // installed package's own entry already does, and is left in charge.
+        #[cfg(target_os = "linux")]
+        let handled = scheme_handled_by_this_ferry();
+        #[cfg(not(target_os = "linux"))]
+        let handled = false;
+        let registered = if handled {
+            tracing::info!(
+                "ferry:// already opens this Ferry (a desktop entry); not registering another"
+            );
+            true
+        } else {
+            register(app)
         };
         if let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) {
             core.set_deep_links_registered(registered);
@@ -46,6 +51,68 @@ pub fn on_cold_start(app: &AppHandle) {
             }
         });
     }
+}
+
+#[cfg(any(target_os = "linux", windows))]
+fn register(app: &AppHandle) -> bool {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    match app.deep_link().register_all() {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(%err, "could not register the ferry:// scheme; Microsoft sign-ins will return over loopback");
+            false
+        }
+    }
+}
+
+/// Whether the desktop's handler for `ferry://` (its default for the scheme, found in the
+/// XDG data folders) starts this executable.
+#[cfg(target_os = "linux")]
+fn scheme_handled_by_this_ferry() -> bool {
+    use std::path::{Path, PathBuf};
+    let Ok(out) = std::process::Command::new("xdg-mime")
+        .args(["query", "default", &format!("x-scheme-handler/{SCHEME}")])
+        .output()
+    else {
+        return false;
+    };
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+        return false;
+    };
+    if id.is_empty() || id.contains('/') {
+        return false;
+    }
+    let home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    let dirs = std::env::var("XDG_DATA_DIRS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "/usr/local/share:/usr/share".to_owned());
+    let search: Vec<PathBuf> = home
+        .into_iter()
+        .chain(dirs.split(':').map(PathBuf::from))
+        .collect();
+    let resolve = |program: &str| -> Option<PathBuf> {
+        let path = Path::new(program);
+        if path.is_absolute() {
+            return path.canonicalize().ok();
+        }
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+            .and_then(|found| found.canonicalize().ok())
+    };
+    search.iter().any(|dir| {
+        std::fs::read_to_string(dir.join("applications").join(&id))
+            .ok()
+            .and_then(|text| ferry_core::deeplink::desktop_entry_program(&text))
+            .and_then(|program| resolve(&program))
+            .is_some_and(|program| program == me)
+    })
 }
 
 /// Another `ferry` process started and handed us its arguments before exiting.

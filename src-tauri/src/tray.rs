@@ -1,5 +1,6 @@
 //! The tray icon and its menu. All well: Sync now, Open Ferry, Quit Ferry. When accounts
-//! need the user, the icon carries a red dot and the menu lists each one with Reconnect.
+//! need the user, the icon carries a red dot and the menu lists each one with Reconnect;
+//! when an update is downloaded and verified, the menu offers it first.
 
 use ferry_core::events::{CoreEvent, EventSink};
 use ferry_core::views::Attention;
@@ -15,11 +16,39 @@ const OPEN: &str = "open";
 const QUIT: &str = "quit";
 const SYNC: &str = "sync";
 const RECONNECT_PREFIX: &str = "reconnect:";
+const INSTALL_UPDATE: &str = "install-update";
+
+/// What the tray shows besides its fixed items.
+struct Shown {
+    attention: Vec<Attention>,
+    /// The version of an update that is downloaded and verified.
+    update: Option<String>,
+}
+
+static SHOWN: std::sync::Mutex<Shown> = std::sync::Mutex::new(Shown {
+    attention: Vec::new(),
+    update: None,
+});
 
 const ATTENTION_ICON: &[u8] = include_bytes!("../../icons/tray-attention.png");
 
-fn menu(app: &AppHandle, attention: &[Attention]) -> tauri::Result<Menu<Wry>> {
+fn menu(
+    app: &AppHandle,
+    attention: &[Attention],
+    update: Option<&str>,
+) -> tauri::Result<Menu<Wry>> {
     let mut builder = MenuBuilder::new(app);
+    if let Some(version) = update {
+        builder = builder
+            .item(
+                &MenuItemBuilder::with_id(
+                    INSTALL_UPDATE,
+                    format!("Update ready: restart into Ferry {version}"),
+                )
+                .build(app)?,
+            )
+            .separator();
+    }
     for item in attention {
         builder = builder.item(
             &MenuItemBuilder::with_id(
@@ -47,6 +76,15 @@ fn on_menu(app: &AppHandle, id: &str) {
             tracing::info!("quit chosen from the tray");
             app.exit(0);
         }
+        INSTALL_UPDATE => {
+            tracing::info!("update install chosen from the tray");
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(err) = crate::updates::install(&app).await {
+                    tracing::warn!(%err, "update install from the tray failed");
+                }
+            });
+        }
         SYNC => {
             if let Some(Ok(core)) = app.try_state::<Shell>().map(|s| s.core.clone()) {
                 tracing::info!("sync now chosen from the tray");
@@ -70,7 +108,7 @@ fn on_menu(app: &AppHandle, id: &str) {
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("Ferry")
-        .menu(&menu(app, &[])?)
+        .menu(&menu(app, &[], None)?)
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .on_tray_icon_event(|tray, event| {
@@ -105,32 +143,60 @@ fn show_initial(app: &AppHandle) {
 }
 
 /// Rebuilds the icon and menu for the accounts needing the user (the core says when that
-/// list changes; nothing else touches the tray).
+/// list changes; apart from updates, nothing else touches the tray).
 pub fn show(app: &AppHandle, attention: Vec<Attention>) {
+    SHOWN.lock().unwrap_or_else(|p| p.into_inner()).attention = attention;
+    redraw(app);
+}
+
+/// Adds or removes the "Update ready" item.
+pub fn show_update(app: &AppHandle, status: &ferry_core::updates::UpdateStatus) {
+    let version = match status {
+        ferry_core::updates::UpdateStatus::Ready { version, .. } => Some(version.clone()),
+        _ => None,
+    };
+    {
+        let mut shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+        if shown.update == version {
+            return;
+        }
+        shown.update = version;
+    }
+    redraw(app);
+}
+
+fn redraw(app: &AppHandle) {
     let handle = app.clone();
     // Menus and icons belong to the main thread.
     let _ = app.run_on_main_thread(move || {
-        if let Err(err) = apply(&handle, &attention) {
+        let (attention, update) = {
+            let shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+            (shown.attention.clone(), shown.update.clone())
+        };
+        if let Err(err) = apply(&handle, &attention, update.as_deref()) {
             tracing::warn!(%err, "could not update the tray");
         }
     });
 }
 
-fn apply(app: &AppHandle, attention: &[Attention]) -> tauri::Result<()> {
+fn apply(app: &AppHandle, attention: &[Attention], update: Option<&str>) -> tauri::Result<()> {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return Ok(());
     };
-    tray.set_menu(Some(menu(app, attention)?))?;
-    if attention.is_empty() {
+    tray.set_menu(Some(menu(app, attention, update)?))?;
+    let mut text = if attention.is_empty() {
         tray.set_icon(app.default_window_icon().cloned())?;
-        tray.set_tooltip(Some("Ferry: all accounts connected"))?;
+        "Ferry: all accounts connected".to_owned()
     } else {
         tray.set_icon(Some(Image::from_bytes(ATTENTION_ICON)?))?;
-        let text = match attention {
+        match attention {
             [one] => format!("Ferry: {} needs you to sign in again", one.email),
             many => format!("Ferry: {} accounts need you to sign in again", many.len()),
-        };
-        tray.set_tooltip(Some(text))?;
+        }
+    };
+    if let Some(version) = update {
+        text.push_str(&format!(". Update ready: Ferry {version}"));
     }
+    tray.set_tooltip(Some(text))?;
     Ok(())
 }

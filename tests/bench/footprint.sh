@@ -91,6 +91,7 @@ report_memory() {
       'BEGIN { printf "  %-8s %-24s %10.1f %10.1f\n", p, c, r / 1024, s / 1024 }'
   done
   echo "memory of all Ferry processes, $2, after ${idle} s idle: RSS $((total_rss / 1024)) MiB (PSS $((total_pss / 1024)) MiB, shared pages counted once)   (target: under 150 MB)"
+  last_total_kib="$total_pss"
 }
 
 echo
@@ -104,6 +105,24 @@ window="$(xdotool search --onlyvisible --name '^Ferry$' | head -n 1)"
 xdotool windowfocus --sync "$window" key ctrl+w
 sleep "$idle"
 report_memory "$pid" "window closed to the tray"
+closed_kib="$last_total_kib"
+
+# Reopening, as Open Ferry in the tray does (a second launch asks the running Ferry to
+# show its window): time from the request to the Accounts screen's first paint.
+reopens=()
+for _ in 1 2 3; do
+  before="$(paint_lines)"
+  t0="$(date +%s%3N)"
+  "$bin" >/dev/null 2>&1 || true
+  for _ in $(seq 500); do (( $(paint_lines) > before )) && break; sleep 0.01; done
+  line="$(cat "$log_dir"/*.log | grep 'first paint' | tail -n 1)"
+  painted="${line##*unix_ms=}"; painted="${painted%% *}"
+  reopens+=("$((painted - t0))")
+  window="$(xdotool search --onlyvisible --name '^Ferry$' | head -n 1)"
+  xdotool windowfocus --sync "$window" key ctrl+w
+  sleep 3
+done
+echo "reopen from the tray to first paint, 3 times (ms): ${reopens[*]}   (target: under 500 ms)"
 stop_ferry "$pid"
 
 echo
@@ -112,4 +131,7 @@ echo "idling ${idle} s in the tray (started with --hidden, as at login) ..."
 pid=$!
 sleep "$idle"
 report_memory "$pid" "tray only"
+hidden_kib="$last_total_kib"
 stop_ferry "$pid"
+echo
+echo "window closed vs started hidden (PSS): $((closed_kib / 1024)) MiB vs $((hidden_kib / 1024)) MiB, $(( (closed_kib * 100 / (hidden_kib > 0 ? hidden_kib : 1)) - 100 ))% more   (target: within 20%)"

@@ -24,6 +24,7 @@ import {
   type HealthView_Serialize,
   type Settings,
   type TimelineEntry_Serialize,
+  type UpdateStatus_Serialize,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
@@ -34,6 +35,7 @@ export type SignInRequest = SignInRequest_Deserialize;
 export type ServiceChoice = ServiceChoice_Serialize;
 export type HealthView = HealthView_Serialize;
 export type TimelineEntry = TimelineEntry_Serialize;
+export type UpdateStatus = UpdateStatus_Serialize;
 
 export type {
   AppError,
@@ -75,6 +77,12 @@ export interface Api {
   /** Saves the timeline as JSON in Downloads; returns the file's path. */
   exportTimeline(accountId: string): Promise<Result<string>>;
   getSettings(): Promise<Result<Settings>>;
+  updateStatus(): Promise<UpdateStatus>;
+  /** Looks for an update now; the outcome arrives through `onUpdate`. */
+  checkForUpdates(): Promise<void>;
+  /** Installs the verified update and restarts Ferry. */
+  installUpdate(): Promise<Result<null>>;
+  onUpdate(handler: (status: UpdateStatus) => void): Promise<Unlisten>;
   /** Builds the support report and puts it on the clipboard. */
   copyDiagnostics(): Promise<Result<Diagnostics>>;
   setSettings(settings: Settings): Promise<Result<Settings>>;
@@ -107,6 +115,10 @@ export const tauriApi: Api = {
   exportTimeline: (accountId) => commands.exportTimeline(accountId),
   getSettings: () => commands.getSettings(),
   copyDiagnostics: () => commands.copyDiagnostics(),
+  updateStatus: () => commands.updateStatus(),
+  checkForUpdates: () => commands.checkForUpdates(),
+  installUpdate: () => commands.installUpdate(),
+  onUpdate: (handler) => events.updateEvent.listen((event) => { handler(event.payload); }),
   setSettings: (settings) => commands.setSettings(settings),
   uiReady: () => commands.uiReady(),
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),

@@ -30,6 +30,15 @@ export const commands = {
 	exportTimeline: (accountId: string) => typedError<string, AppError>(__TAURI_INVOKE("export_timeline", { accountId })),
 	/**  "Copy diagnostics" in Settings: builds the report and puts it on the clipboard. */
 	copyDiagnostics: () => typedError<Diagnostics, AppError>(__TAURI_INVOKE("copy_diagnostics")),
+	/**  Where updates stand (the window asks once, then follows `UpdateEvent`). */
+	updateStatus: () => __TAURI_INVOKE<UpdateStatus_Serialize>("update_status"),
+	/**
+	 *  "Check for updates" in Settings: looks now, whatever the daily schedule says. The
+	 *  outcome arrives as an `UpdateEvent`.
+	 */
+	checkForUpdates: () => __TAURI_INVOKE<void>("check_for_updates"),
+	/**  Installs the downloaded, verified update and restarts Ferry into it. */
+	installUpdate: () => typedError<null, AppError>(__TAURI_INVOKE("install_update")),
 	getSettings: () => typedError<Settings, AppError>(__TAURI_INVOKE("get_settings")),
 	setSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("set_settings", { settings })),
 	/**  Whether a passphrase protects Ferry's key (no system keychain), and if it is unlocked. */
@@ -53,6 +62,7 @@ export const events = {
 	progressEvent: makeEvent<ProgressEvent, ProgressEvent>("progress-event"),
 	reconnectRequestedEvent: makeEvent<ReconnectRequestedEvent, ReconnectRequestedEvent>("reconnect-requested-event"),
 	signInEvent: makeEvent<SignInEvent, SignInEvent>("sign-in-event"),
+	updateEvent: makeEvent<UpdateEvent_Serialize, UpdateEvent_Deserialize>("update-event"),
 };
 
 /* Types */
@@ -406,6 +416,56 @@ export type TimelineEntry_Serialize = {
 
 /**  Kinds of timeline entries. */
 export type TimelineKind = "added" | "signedInAgain" | "scopesChanged" | "refreshed" | "refreshFailed" | "needsSignIn" | "recovered" | "notified" | "paused" | "resumed";
+
+/**  Sent to the window whenever the status changes. */
+export type UpdateEvent = UpdateEvent_Serialize | UpdateEvent_Deserialize;
+
+/**  Sent to the window whenever the status changes. */
+export type UpdateEvent_Deserialize = UpdateStatus_Deserialize;
+
+/**  Sent to the window whenever the status changes. */
+export type UpdateEvent_Serialize = UpdateStatus_Serialize;
+
+/**  Where updates stand, as the window and the tray show it. */
+export type UpdateStatus = UpdateStatus_Serialize | UpdateStatus_Deserialize;
+
+/**  Where updates stand, as the window and the tray show it. */
+export type UpdateStatus_Deserialize = 
+/**  Nothing known: not checked yet, or no update endpoint configured. */
+{ state: "idle" } | { state: "checking" } | 
+/**  Checked: this is the newest version. */
+{ state: "upToDate"; checkedAt: string } | 
+/**
+ *  A newer version is downloaded and its signature verified; it installs on the
+ *  user's word.
+ */
+{ state: "ready"; version: string; notes?: string | null } | 
+/**  Installing; Ferry restarts when done. */
+{ state: "installing"; version: string } | 
+/**
+ *  The check or the download failed, or the download did not verify; nothing was
+ *  installed and the running version carries on.
+ */
+{ state: "failed"; message: string };
+
+/**  Where updates stand, as the window and the tray show it. */
+export type UpdateStatus_Serialize = 
+/**  Nothing known: not checked yet, or no update endpoint configured. */
+{ state: "idle" } | { state: "checking" } | 
+/**  Checked: this is the newest version. */
+{ state: "upToDate"; checkedAt: string } | 
+/**
+ *  A newer version is downloaded and its signature verified; it installs on the
+ *  user's word.
+ */
+{ state: "ready"; version: string; notes: string | null } | 
+/**  Installing; Ferry restarts when done. */
+{ state: "installing"; version: string } | 
+/**
+ *  The check or the download failed, or the download did not verify; nothing was
+ *  installed and the running version carries on.
+ */
+{ state: "failed"; message: string };
 
 /**  Where the vault key is kept, and whether Ferry holds it now. */
 export type VaultStatus = {

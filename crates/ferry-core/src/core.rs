@@ -381,6 +381,18 @@ impl Core {
         Ok(settings)
     }
 
+    /// Whether the daily update check is due now (see [`crate::updates::check_due`]).
+    pub async fn update_check_due(&self) -> Result<bool, AppError> {
+        let last = settings::last_update_check(self.ctx.store.pool()).await?;
+        Ok(crate::updates::check_due(last, self.ctx.clock.now()))
+    }
+
+    /// Records that Ferry asked for an update now.
+    pub async fn update_checked(&self) -> Result<(), AppError> {
+        let now = self.ctx.clock.now();
+        Ok(settings::set_last_update_check(self.ctx.store.pool(), now).await?)
+    }
+
     /// What happened to an account, oldest first.
     pub async fn timeline(&self, account_id: &str) -> Result<Vec<TimelineEntry>, AppError> {
         Ok(health::timeline(self.ctx.store.pool(), account_id).await?)

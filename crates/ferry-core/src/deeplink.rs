@@ -106,3 +106,47 @@ impl fmt::Display for DeepLink {
         f.write_str(&self.describe())
     }
 }
+
+/// The program a desktop entry's `Exec` line starts (its first word, unquoted), from the
+/// `[Desktop Entry]` group; `None` if there is none. Used on Linux to tell whether the
+/// `ferry://` handler the desktop already knows (say, from an installed package) starts
+/// this very Ferry, in which case Ferry does not register one of its own.
+pub fn desktop_entry_program(text: &str) -> Option<String> {
+    let mut in_entry = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_entry = line == "[Desktop Entry]";
+            continue;
+        }
+        let Some(exec) = line.strip_prefix("Exec=").filter(|_| in_entry) else {
+            continue;
+        };
+        let exec = exec.trim_start();
+        let program = match exec.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or_default(),
+            None => exec.split_whitespace().next().unwrap_or_default(),
+        };
+        return (!program.is_empty()).then(|| program.to_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod desktop_entry_tests {
+    use super::desktop_entry_program;
+
+    #[test]
+    fn the_program_is_the_first_word_of_exec_in_the_desktop_entry_group() {
+        let package =
+            "[Desktop Entry]\nName=Ferry\nExec=ferry %u\nMimeType=x-scheme-handler/ferry;\n";
+        assert_eq!(desktop_entry_program(package).as_deref(), Some("ferry"));
+        let handler = "[Desktop Entry]\nExec=\"/opt/My Apps/ferry\" %u\n";
+        assert_eq!(
+            desktop_entry_program(handler).as_deref(),
+            Some("/opt/My Apps/ferry")
+        );
+        let action_only = "[Desktop Action new]\nExec=other\n[Desktop Entry]\nName=x\n";
+        assert_eq!(desktop_entry_program(action_only), None);
+        assert_eq!(desktop_entry_program("[Desktop Entry]\nExec=\n"), None);
+    }
+}

@@ -17,6 +17,7 @@
 //!   them (real, or the sandbox).
 //! - [`services`]: mail, calendar, contacts: one type everywhere.
 //! - [`clock`]: injected time, so tests can move it.
+//! - [`updates`]: when to look for a new version, and what to tell the user.
 //! - [`views`]: what the UI and the tray show, built from the store's records.
 //! - [`events`]: what the core tells the UI and the tray, coalesced, through a sink the
 //!   shell provides.
@@ -49,6 +50,7 @@ pub mod services;
 pub mod sign_in;
 pub mod store;
 pub mod tokens;
+pub mod updates;
 pub mod vault;
 pub mod views;
 

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { Dialog } from "radix-ui";
 import { call, useApi, type AppError, type Settings } from "../api";
 import { returnFocusTo } from "../focus";
+import { UpdateSettings } from "./Updates";
 
 /** Notifications, how long to wait before mentioning a passing problem, and launch at login. */
 export function SettingsDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
@@ -89,6 +90,7 @@ function SettingsForm({ onDone }: { onDone: () => void }) {
           <span className="muted small"> It starts in the tray and keeps your accounts connected.</span>
         </span>
       </label>
+      <UpdateSettings />
       <SupportSection />
       {error !== null && (
         <p className="small error-text" role="alert">

@@ -7,6 +7,7 @@ import { VaultBanner } from "../components/VaultBanner";
 import { SettingsDialog } from "../components/SettingsDialog";
 import { LaunchAtLoginOffer } from "../components/LaunchAtLoginOffer";
 import { CheckProgress } from "../components/CheckProgress";
+import { UpdateBanner } from "../components/Updates";
 import { requestedServices } from "./AccountPage";
 import { ACCOUNTS_HEADING, focusFirst, useFocusRescue } from "../focus";
 
@@ -174,6 +175,7 @@ export function AccountsScreen() {
   return (
     <main className="accounts" aria-labelledby="accounts-title" data-testid="accounts-screen">
       <VaultBanner />
+      <UpdateBanner />
       <div className="screen-header">
         <h1 id="accounts-title" tabIndex={-1}>
           Accounts

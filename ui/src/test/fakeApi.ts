@@ -13,6 +13,7 @@ import type {
   SignInUpdate,
   Settings,
   TimelineEntry,
+  UpdateStatus,
   VaultStatus,
 } from "../api";
 
@@ -101,6 +102,29 @@ export class FakeApi implements Api {
     data: { text: "Ferry diagnostics\nAccounts: 1\n1. Google – Healthy", copied: true },
   };
   copyDiagnostics = (): Promise<Result<Diagnostics>> => Promise.resolve(this.diagnostics);
+  update: UpdateStatus = { state: "idle" };
+  updateChecks = 0;
+  installs = 0;
+  private updateHandlers: ((status: UpdateStatus) => void)[] = [];
+  updateStatus = () => Promise.resolve(this.update);
+  checkForUpdates = () => {
+    this.updateChecks += 1;
+    return Promise.resolve();
+  };
+  installUpdate = (): Promise<Result<null>> => {
+    this.installs += 1;
+    return Promise.resolve({ status: "ok", data: null });
+  };
+  onUpdate = (handler: (status: UpdateStatus) => void) => {
+    this.updateHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.updateHandlers = this.updateHandlers.filter((h) => h !== handler);
+    });
+  };
+  sendUpdate(status: UpdateStatus) {
+    this.update = status;
+    this.updateHandlers.forEach((h) => { h(status); });
+  }
   setSettings = (settings: Settings): Promise<Result<Settings>> => {
     this.settings = settings;
     return Promise.resolve({ status: "ok", data: settings });

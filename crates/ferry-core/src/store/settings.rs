@@ -78,3 +78,30 @@ pub async fn save(pool: &SqlitePool, settings: &Settings) -> Result<(), StoreErr
     tx.commit().await?;
     Ok(())
 }
+
+/// When Ferry last asked for an update (not a preference: kept beside them).
+const LAST_UPDATE_CHECK: &str = "last_update_check_ms";
+
+pub async fn last_update_check(
+    pool: &SqlitePool,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        .bind(LAST_UPDATE_CHECK)
+        .fetch_optional(pool)
+        .await?;
+    Ok(value
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(chrono::DateTime::from_timestamp_millis))
+}
+
+pub async fn set_last_update_check(
+    pool: &SqlitePool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
+        .bind(LAST_UPDATE_CHECK)
+        .bind(at.timestamp_millis().to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
