@@ -432,7 +432,9 @@ export type UpdateStatus = UpdateStatus_Serialize | UpdateStatus_Deserialize;
 /**  Where updates stand, as the window and the tray show it. */
 export type UpdateStatus_Deserialize = 
 /**  Nothing known: not checked yet, or no update endpoint configured. */
-{ state: "idle" } | { state: "checking" } | 
+{ state: "idle" } | 
+/**  Asking the update endpoint, or downloading and verifying. */
+{ state: "checking" } | 
 /**  Checked: this is the newest version. */
 { state: "upToDate"; checkedAt: string } | 
 /**
@@ -451,7 +453,9 @@ export type UpdateStatus_Deserialize =
 /**  Where updates stand, as the window and the tray show it. */
 export type UpdateStatus_Serialize = 
 /**  Nothing known: not checked yet, or no update endpoint configured. */
-{ state: "idle" } | { state: "checking" } | 
+{ state: "idle" } | 
+/**  Asking the update endpoint, or downloading and verifying. */
+{ state: "checking" } | 
 /**  Checked: this is the newest version. */
 { state: "upToDate"; checkedAt: string } | 
 /**
