@@ -44,34 +44,30 @@ async fn check_now_and_wait(w: &World) {
     panic!("the check did not finish");
 }
 
+/// The payloads `pick` finds among `events`, in order.
+fn picked<T>(events: &[CoreEvent], pick: impl Fn(&CoreEvent) -> Option<T>) -> Vec<T> {
+    events.iter().filter_map(pick).collect()
+}
+
 fn changes(events: &[CoreEvent]) -> Vec<Vec<String>> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            CoreEvent::AccountsChanged(ids) => Some(ids.clone()),
-            _ => None,
-        })
-        .collect()
+    picked(events, |e| match e {
+        CoreEvent::AccountsChanged(ids) => Some(ids.clone()),
+        _ => None,
+    })
 }
 
 fn attention(events: &[CoreEvent]) -> Vec<Vec<Attention>> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            CoreEvent::AttentionChanged(list) => Some(list.clone()),
-            _ => None,
-        })
-        .collect()
+    picked(events, |e| match e {
+        CoreEvent::AttentionChanged(list) => Some(list.clone()),
+        _ => None,
+    })
 }
 
 fn progress(events: &[CoreEvent]) -> Vec<Progress> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            CoreEvent::Progress(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect()
+    picked(events, |e| match e {
+        CoreEvent::Progress(p) => Some(p.clone()),
+        _ => None,
+    })
 }
 
 #[tokio::test]

@@ -1,28 +1,19 @@
 // Accessibility and narrow windows in the real window: axe-core on every state reached
 // (through `screenshot`), the keyboard alone adding, inspecting and removing an account,
 // focus put back where the user was, text at 200%, and widths from 360 px to full screen.
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { browseAs, byTestId, forgetAccounts, launch, quit, screenshot, type Browser, type Person } from "./ferry";
-import { addAccount, row } from "./accounts";
+import { describe, expect, it } from "vitest";
+import { browseAs, byTestId, DRIVER_PORT, launch, oneFerryPerTest, screenshot, type Browser } from "./ferry";
+import { withOwnFerry } from "./driver";
+import { ADA, addAccount, row } from "./accounts";
 
-const ADA: Person = { email: "ada@example.com", password: "ada" };
 const WIDTHS = [360, 800, 1280];
 
-let browser: Browser | undefined;
-
-afterEach(async () => {
-  await quit(browser);
-  browser = undefined;
-});
-
-afterAll(() => {
-  forgetAccounts();
-});
+const ferry = oneFerryPerTest();
 
 async function start(): Promise<Browser> {
-  browser = await launch();
-  await byTestId(browser, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
-  return browser;
+  const b = (ferry.browser = await launch());
+  await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+  return b;
 }
 
 /** The focused element's test id, or its tag and id when it has none. */
@@ -169,5 +160,25 @@ describe("Narrow windows and large text", () => {
     await screenshot(b, "add-account-text-200");
     await byTestId(b, "add-account-close").click();
     await byTestId(b, "add-account-dialog").waitForDisplayed({ reverse: true });
+  });
+});
+
+describe("Dark mode", () => {
+  it("follows the desktop's dark theme and still passes every contrast check", async () => {
+    // A Ferry started under a dark GTK theme.
+    await withOwnFerry(DRIVER_PORT + 6, { GTK_THEME: "Adwaita:dark" }, async (b) => {
+      const dark = await b.execute(() => window.matchMedia("(prefers-color-scheme: dark)").matches);
+      expect(dark, "WebKit reports the dark theme to the page").toBe(true);
+      await screenshot(b, "accounts-dark");
+      await addAccount(b, "google", ADA);
+      await screenshot(b, "accounts-list-dark");
+      await row(b, ADA.email).$('[data-testid="account-open"]').click();
+      await byTestId(b, "account-page").waitForDisplayed();
+      await screenshot(b, "account-page-dark");
+      await byTestId(b, "account-back").click();
+      await byTestId(b, "open-settings").click();
+      await byTestId(b, "settings-dialog").waitForDisplayed();
+      await screenshot(b, "settings-dialog-dark");
+    });
   });
 });

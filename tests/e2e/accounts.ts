@@ -2,6 +2,12 @@
 import { expect } from "vitest";
 import { browseAs, browserLink, byTestId, runSecondInstance, type Browser, type Person } from "./ferry";
 
+/** The sandbox's Google demo person, whom most tests sign in as. */
+export const ADA: Person = { email: "ada@example.com", password: "ada" };
+/** A second Google person, and the sandbox's Microsoft work account. */
+export const GRACE: Person = { email: "grace@example.org", password: "grace" };
+export const KATHERINE: Person = { email: "katherine@contoso.example", password: "katherine" };
+
 /** Opens Add account and chooses the provider and services (true = ticked). */
 export async function chooseInDialog(
   b: Browser,

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdirSync } from "node:fs";
-import { BROWSER_BIN, BROWSER_DIR, DRIVER_PORT, SANDBOX_BIN } from "./ferry";
+import { BROWSER_BIN, BROWSER_DIR, byTestId, DRIVER_PORT, launch, quit, SANDBOX_BIN, type Browser } from "./ferry";
 
 let driver: ChildProcess | undefined;
 let sandbox: ChildProcess | undefined;
@@ -66,6 +66,30 @@ export async function startDriver(port: number, nativePort: number, env: NodeJS.
   }
   child.kill();
   throw new Error(`tauri-driver did not start on port ${String(port)} within 20 s`);
+}
+
+/**
+ * Runs `body` against a Ferry that a tauri-driver of its own (on `port`) launches with
+ * `env` added to its environment (a failpoint, an update endpoint, a theme), once its
+ * Accounts screen is up; then quits that Ferry and stops the driver, whatever happened.
+ */
+export async function withOwnFerry(
+  port: number,
+  env: Record<string, string>,
+  body: (b: Browser) => Promise<void>,
+): Promise<void> {
+  const driver = await startDriver(port, port + 1, { ...process.env, ...env });
+  let b: Browser | undefined;
+  try {
+    b = await launch([], port);
+    await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+    await body(b);
+  } finally {
+    await quit(b);
+    const exited = new Promise((done) => driver.once("exit", done));
+    driver.kill();
+    await exited;
+  }
 }
 
 export function teardown() {

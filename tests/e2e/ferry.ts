@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { remote } from "webdriverio";
+import { afterAll, afterEach } from "vitest";
 import { assertAccessible } from "./a11y";
 
 export const DRIVER_PORT = 4444;
@@ -28,6 +29,22 @@ export const LOG_DIR = join(DATA_DIR, "logs");
 export const DATABASE = join(DATA_DIR, "ferry.sqlite3");
 
 export type Browser = WebdriverIO.Browser;
+
+/**
+ * One Ferry per test: whatever the holder's `browser` is, it is quit after each test, and
+ * the file's accounts are forgotten after its last test.
+ */
+export function oneFerryPerTest(): { browser?: Browser } {
+  const holder: { browser?: Browser } = {};
+  afterEach(async () => {
+    await quit(holder.browser);
+    holder.browser = undefined;
+  });
+  afterAll(() => {
+    forgetAccounts();
+  });
+  return holder;
+}
 
 /** Deletes the test profile's database, so the next file starts with no accounts. */
 export function forgetAccounts(): void {

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { addAccount, healthOf, row } from "./accounts";
+import { ADA, GRACE, KATHERINE, addAccount, healthOf, row } from "./accounts";
 import {
   browseAs,
   byTestId,
@@ -24,13 +24,9 @@ import {
   spawnFerry,
   waitUntil,
   type Browser,
-  type Person,
 } from "./ferry";
 import { TrayHost, type TrayItem } from "./trayhost";
 
-const ADA: Person = { email: "ada@example.com", password: "ada" };
-const GRACE: Person = { email: "grace@example.org", password: "grace" };
-const KATHERINE: Person = { email: "katherine@contoso.example", password: "katherine" };
 
 let host: TrayHost;
 let watch: NotificationWatch;
@@ -150,6 +146,8 @@ describe("A revoked grant", () => {
     await waitUntil(async () => (await healthOf(b, ADA.email)) === "healthy", 15_000);
     await waitUntil(() => notificationsDisplayed() === 0, 10_000);
     expect(notificationsDisplayed(), "the notification was withdrawn").toBe(0);
+    // The bus monitor's line may still be on its way to this process.
+    await waitUntil(() => watch.closed > closedBefore, 5_000);
     expect(watch.closed, "Ferry closed it").toBeGreaterThan(closedBefore);
     await waitUntil(async () => !(await labels(item)).some((l) => l.startsWith("Reconnect")), 10_000);
     expect(await trayPicture(item), "the calm icon is back").toBe(calmIcon);

@@ -27,13 +27,9 @@ import {
   tracedIpc,
   waitUntil,
   type Browser,
-  type Person,
 } from "./ferry";
-import { chips, chooseInDialog, row, rowShownAt, watchForRow } from "./accounts";
+import { ADA, GRACE, KATHERINE, chips, chooseInDialog, row, rowShownAt, watchForRow } from "./accounts";
 
-const ADA: Person = { email: "ada@example.com", password: "ada" };
-const GRACE: Person = { email: "grace@example.org", password: "grace" };
-const KATHERINE: Person = { email: "katherine@contoso.example", password: "katherine" };
 const CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts.readonly";
 
 let browser: Browser | undefined;

@@ -2,23 +2,13 @@
 // address and no secret, and a panic inside Ferry is logged with its backtrace, shown to
 // the user once, and the background work it hit starts again.
 import { execFileSync } from "node:child_process";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { startDriver } from "./driver";
-import { addAccount } from "./accounts";
-import { byTestId, DRIVER_PORT, forgetAccounts, launch, logText, quit, screenshot, waitUntil, type Browser, type Person } from "./ferry";
+import { describe, expect, it } from "vitest";
+import { withOwnFerry } from "./driver";
+import { ADA, addAccount } from "./accounts";
+import { byTestId, DRIVER_PORT, launch, logText, oneFerryPerTest, screenshot, waitUntil } from "./ferry";
 
-const ADA: Person = { email: "ada@example.com", password: "ada" };
 
-let browser: Browser | undefined;
-
-afterEach(async () => {
-  await quit(browser);
-  browser = undefined;
-});
-
-afterAll(() => {
-  forgetAccounts();
-});
+const ferry = oneFerryPerTest();
 
 /** The X clipboard's text, as another program pasting would get it. */
 function clipboard(): string {
@@ -27,7 +17,7 @@ function clipboard(): string {
 
 describe("Copy diagnostics", () => {
   it("puts versions, system and each account's health on the clipboard, without addresses", async () => {
-    const b = (browser = await launch());
+    const b = (ferry.browser = await launch());
     await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
     await addAccount(b, "google", ADA);
     await byTestId(b, "open-settings").click();
@@ -50,12 +40,8 @@ describe("Copy diagnostics", () => {
 
 describe("A panic inside Ferry", () => {
   it("is logged with a backtrace, shown once, and the keeper runs again", async () => {
-    // A driver of its own, so that this Ferry starts with the failpoint set.
-    const port = DRIVER_PORT + 2;
-    const driver = await startDriver(port, port + 1, { ...process.env, FERRY_FAILPOINT: "keeper-panic" });
-    try {
-      const b = (browser = await launch([], port));
-      await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+    // A Ferry started with the failpoint set.
+    await withOwnFerry(DRIVER_PORT + 2, { FERRY_FAILPOINT: "keeper-panic" }, async (b) => {
       const notice = byTestId(b, "notice");
       await notice.waitForDisplayed({ timeout: 10_000 });
       expect(await notice.getText()).toContain("Something went wrong inside Ferry");
@@ -73,12 +59,6 @@ describe("A panic inside Ferry", () => {
         await waitUntil(async () => (await progress.getText()) === "Checked 1 connection.", 15_000),
         await progress.getText(),
       ).toBe(true);
-    } finally {
-      await quit(browser);
-      browser = undefined;
-      const exited = new Promise((resolve) => driver.once("exit", resolve));
-      driver.kill();
-      await exited;
-    }
+    });
   });
 });

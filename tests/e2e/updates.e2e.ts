@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDriver } from "./driver";
-import { byTestId, DRIVER_PORT, launch, logText, quit, screenshot, type Browser } from "./ferry";
+import { withOwnFerry } from "./driver";
+import { byTestId, DRIVER_PORT, logText, screenshot } from "./ferry";
 
 const TAURI_CLI = resolve(import.meta.dirname, "../../node_modules/.bin/tauri");
 const NEW_VERSION = "9.9.9";
@@ -88,21 +88,13 @@ afterAll(async () => {
 
 describe("Signed updates", () => {
   it("offers a verified update, refuses tampered or foreign ones, and keeps the running version", async () => {
-    const port = DRIVER_PORT + 4;
-    const driver = await startDriver(port, port + 1, {
-      ...process.env,
-      FERRY_UPDATE_ENDPOINT: `${base}/latest.json`,
-      FERRY_UPDATE_PUBKEY: trusted.publicKey,
-    });
-    let b: Browser | undefined;
-    try {
-      b = await launch([], port);
-      await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+    const env = { FERRY_UPDATE_ENDPOINT: `${base}/latest.json`, FERRY_UPDATE_PUBKEY: trusted.publicKey };
+    await withOwnFerry(DRIVER_PORT + 4, env, async (b) => {
       await byTestId(b, "open-settings").click();
       const status = byTestId(b, "update-status");
       const checkAndWait = async (expected: string) => {
-        await byTestId(b as Browser, "check-updates").click();
-        await (b as Browser).waitUntil(async () => (await status.getText()).includes(expected), {
+        await byTestId(b, "check-updates").click();
+        await b.waitUntil(async () => (await status.getText()).includes(expected), {
           timeout: 20_000,
           timeoutMsg: `update status never said "${expected}"`,
         });
@@ -137,11 +129,6 @@ describe("Signed updates", () => {
       expect(log).toContain("update downloaded and its signature verified");
       expect(log.match(/update refused: its signature does not verify/g)?.length).toBe(2);
       expect(log).not.toContain("update installed");
-    } finally {
-      await quit(b);
-      const exited = new Promise((done) => driver.once("exit", done));
-      driver.kill();
-      await exited;
-    }
+    });
   });
 });

@@ -67,8 +67,10 @@ ok ".rpm lists the binary, desktop entry, metadata and icons"
 # --- the ferry:// handler, as the desktop resolves it -----------------------------------
 update-desktop-database "$root/usr/share/applications"
 export XDG_DATA_DIRS="$root/usr/share:${XDG_DATA_DIRS:-/usr/local/share:/usr/share}"
-# Forget what the development builds registered in this session's home.
-rm -f "$XDG_DATA_HOME"/applications/*ferry*handler*.desktop "$XDG_CONFIG_HOME/mimeapps.list" 2>/dev/null || true
+# A user who has only ever had the package: the development builds that ran in this
+# session registered handlers of their own in its home.
+export XDG_DATA_HOME="$root/user/data" XDG_CONFIG_HOME="$root/user/config"
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 handler="$(xdg-mime query default x-scheme-handler/ferry)"
 [[ "$handler" == Ferry.desktop ]] || fail "x-scheme-handler/ferry resolves to '$handler', not Ferry.desktop"
 ok "x-scheme-handler/ferry resolves to the package's Ferry.desktop"
