@@ -1,5 +1,6 @@
 // Adds up what every test runner of `make test` reported and prints one closing line.
-// Inputs: Vitest JSON reports and cargo test's text output, under target/test-reports/.
+// Inputs: Vitest JSON reports, cargo test's text output, and the package test's
+// "package test: ok: …" lines, under target/test-reports/.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -19,11 +20,15 @@ for (const file of readdirSync(dir).sort()) {
     parts.push(`${file.replace(/\.json$/, "")} ${report.numPassedTests}`);
   } else if (file.endsWith(".log")) {
     let here = 0;
-    for (const m of readFileSync(path, "utf8").matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
+    const text = readFileSync(path, "utf8");
+    for (const m of text.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g)) {
       here += Number(m[1]);
       failed += Number(m[2]);
       skipped += Number(m[3]);
     }
+    // A script's checks, one line each.
+    here += (text.match(/^package test: ok: /gm) ?? []).length;
+    failed += (text.match(/^package test: FAILED/gm) ?? []).length;
     passed += here;
     parts.push(`${file.replace(/\.log$/, "")} ${here}`);
   }
