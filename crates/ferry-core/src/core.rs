@@ -428,7 +428,9 @@ impl Core {
             .await
             .unwrap_or_default();
         Ok(report(&Facts {
-            app: &self.info(),
+            version: &self.config.version,
+            profile: self.config.profile,
+            sandbox: self.config.providers.uses_sandbox(),
             machine,
             keychain: &keychain,
             accounts: &accounts,

@@ -11,8 +11,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use regex::Regex;
 
 use crate::logging::LOG_FILE_PREFIX;
+use crate::profile::Profile;
 use crate::views::AccountView;
-use crate::AppInfo;
 
 /// How many log lines the report carries.
 pub const LOG_LINES: usize = 200;
@@ -83,7 +83,10 @@ pub fn last_log_lines(dir: &Path, n: usize) -> Vec<String> {
 
 /// Everything the report says, gathered by the core and the shell.
 pub struct Facts<'a> {
-    pub app: &'a AppInfo,
+    pub version: &'a str,
+    pub profile: Profile,
+    /// Some provider is the local sandbox.
+    pub sandbox: bool,
     pub machine: &'a Machine,
     pub keychain: &'a str,
     pub accounts: &'a [AccountView],
@@ -99,9 +102,9 @@ pub fn report(facts: &Facts<'_>) -> String {
     let _ = writeln!(
         out,
         "Ferry {} ({:?} build{})",
-        facts.app.version,
-        facts.app.profile,
-        if facts.app.sandbox {
+        facts.version,
+        facts.profile,
+        if facts.sandbox {
             ", provider sandbox"
         } else {
             ""
