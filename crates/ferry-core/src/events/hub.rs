@@ -11,13 +11,13 @@
 //! The hub is an actor; shutdown delivers what is pending, so it stops after the services
 //! that raise events and before the store.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use tokio::sync::oneshot;
 
-use super::{Attention, CoreEvent, EventSink, Progress, Task};
+use super::{Attention, CoreEvent, EventSink, Progress};
 use crate::actor::{Inbox, Mailbox};
 use crate::clock::Clock;
 use crate::store::Store;
@@ -35,9 +35,8 @@ enum Command {
 #[derive(Debug, Default)]
 struct Batch {
     accounts: BTreeSet<String>,
-    progress: HashMap<Task, Progress>,
-    /// Tasks in the order they first reported, so delivery is stable.
-    order: Vec<Task>,
+    /// The latest progress of each task, in the order the tasks first reported.
+    progress: Vec<Progress>,
 }
 
 impl Batch {
@@ -45,10 +44,10 @@ impl Batch {
         match command {
             Command::Changed(ids) => self.accounts.extend(ids),
             Command::Progress(progress) => {
-                if !self.progress.contains_key(&progress.task) {
-                    self.order.push(progress.task);
+                match self.progress.iter_mut().find(|p| p.task == progress.task) {
+                    Some(latest) => *latest = progress,
+                    None => self.progress.push(progress),
                 }
-                self.progress.insert(progress.task, progress);
             }
             Command::Shutdown(reply) => return Some(reply),
         }
@@ -62,11 +61,7 @@ impl Batch {
             let ids = std::mem::take(&mut self.accounts).into_iter().collect();
             events.push(CoreEvent::AccountsChanged(ids));
         }
-        for task in std::mem::take(&mut self.order) {
-            if let Some(progress) = self.progress.remove(&task) {
-                events.push(CoreEvent::Progress(progress));
-            }
-        }
+        events.extend(self.progress.drain(..).map(CoreEvent::Progress));
         events
     }
 }
@@ -198,6 +193,7 @@ impl EventSink for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Task;
 
     fn check(done: u32, total: u32) -> Command {
         Command::Progress(Progress {
