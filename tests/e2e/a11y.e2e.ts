@@ -2,7 +2,7 @@
 // (through `screenshot`), the keyboard alone adding, inspecting and removing an account,
 // focus put back where the user was, text at 200%, and widths from 360 px to full screen.
 import { describe, expect, it } from "vitest";
-import { browseAs, byTestId, DRIVER_PORT, launch, oneFerryPerTest, screenshot, type Browser } from "./ferry";
+import { browseAs, byTestId, DRIVER_PORT, launchReady, oneFerryPerTest, screenshot, type Browser } from "./ferry";
 import { withOwnFerry } from "./driver";
 import { ADA, addAccount, row } from "./accounts";
 
@@ -11,9 +11,7 @@ const WIDTHS = [360, 800, 1280];
 const ferry = oneFerryPerTest();
 
 async function start(): Promise<Browser> {
-  const b = (ferry.browser = await launch());
-  await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
-  return b;
+  return (ferry.browser = await launchReady());
 }
 
 /** The focused element's test id, or its tag and id when it has none. */

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdirSync } from "node:fs";
-import { BROWSER_BIN, BROWSER_DIR, byTestId, DRIVER_PORT, launch, quit, SANDBOX_BIN, type Browser } from "./ferry";
+import { BROWSER_BIN, BROWSER_DIR, DRIVER_PORT, launchReady, quit, SANDBOX_BIN, type Browser } from "./ferry";
 
 let driver: ChildProcess | undefined;
 let sandbox: ChildProcess | undefined;
@@ -81,8 +81,7 @@ export async function withOwnFerry(
   const driver = await startDriver(port, port + 1, { ...process.env, ...env });
   let b: Browser | undefined;
   try {
-    b = await launch([], port);
-    await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+    b = await launchReady([], port);
     await body(b);
   } finally {
     await quit(b);

@@ -65,6 +65,13 @@ export async function launch(args: string[] = [], port = DRIVER_PORT): Promise<B
   });
 }
 
+/** Starts Ferry through tauri-driver (the one on `port`) and waits for its Accounts screen. */
+export async function launchReady(args: string[] = [], port = DRIVER_PORT): Promise<Browser> {
+  const b = await launch(args, port);
+  await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+  return b;
+}
+
 /** The output lines of a search command (pgrep, xdotool search), which exits 1 on no match. */
 function matchingLines(command: string, args: string[]): string[] {
   try {

@@ -11,9 +11,9 @@ import { ADA, GRACE, KATHERINE, addAccount, healthOf, row } from "./accounts";
 import {
   browseAs,
   byTestId,
-  forgetAccounts,
   ferryPids,
-  launch,
+  forgetAccounts,
+  launchReady,
   notificationsDisplayed,
   NotificationWatch,
   quit,
@@ -51,8 +51,7 @@ afterAll(() => {
 });
 
 async function start(): Promise<Browser> {
-  browser = await launch();
-  await byTestId(browser, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+  browser = await launchReady();
   return browser;
 }
 

@@ -12,10 +12,10 @@ import {
   browserLink,
   browserVisits,
   byTestId,
-  forgetAccounts,
   databaseBytes,
+  forgetAccounts,
   keychainItems,
-  launch,
+  launchReady,
   logText,
   quit,
   runSecondInstance,
@@ -23,8 +23,8 @@ import {
   screenshot,
   SHOTS_DIR,
   sql,
-  traceIpc,
   tracedIpc,
+  traceIpc,
   waitUntil,
   type Browser,
 } from "./ferry";
@@ -40,8 +40,7 @@ let microsoftLink = "";
 const metrics: Record<string, number> = {};
 
 async function start(): Promise<Browser> {
-  browser = await launch();
-  await byTestId(browser, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+  browser = await launchReady();
   await traceIpc(browser);
   return browser;
 }

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { withOwnFerry } from "./driver";
 import { ADA, addAccount } from "./accounts";
-import { byTestId, DRIVER_PORT, launch, logText, oneFerryPerTest, screenshot, waitUntil } from "./ferry";
+import { byTestId, DRIVER_PORT, launchReady, logText, oneFerryPerTest, screenshot, waitUntil } from "./ferry";
 
 
 const ferry = oneFerryPerTest();
@@ -17,8 +17,7 @@ function clipboard(): string {
 
 describe("Copy diagnostics", () => {
   it("puts versions, system and each account's health on the clipboard, without addresses", async () => {
-    const b = (ferry.browser = await launch());
-    await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+    const b = (ferry.browser = await launchReady());
     await addAccount(b, "google", ADA);
     await byTestId(b, "open-settings").click();
     await byTestId(b, "copy-diagnostics").click();
