@@ -342,6 +342,11 @@ impl TauriSink {
         }
     }
 
+    /// Whether notices wait for the next window.
+    pub fn holds_notices(&self) -> bool {
+        self.held().as_ref().is_some_and(|held| !held.is_empty())
+    }
+
     /// No UI is listening any more (the window closed).
     pub fn hold(&self) {
         self.held().get_or_insert_with(Vec::new);

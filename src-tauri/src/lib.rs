@@ -9,6 +9,7 @@ mod ipc;
 mod links;
 mod notifications;
 mod signals;
+mod slim;
 mod tray;
 mod updates;
 #[cfg(target_os = "linux")]
@@ -36,6 +37,7 @@ pub(crate) struct Shell {
     pub info: AppInfo,
     pub core: Result<Arc<Core>, AppError>,
     pub sink: Arc<ipc::TauriSink>,
+    pub notifier: Arc<notifications::DesktopNotifier>,
     pub started: Instant,
 }
 
@@ -50,6 +52,7 @@ pub fn run() {
     // Before any plugin reads the command line (see args.rs).
     args::ensure_text();
     let dropped_args = args::dropped_by_restart();
+    let handover = slim::await_predecessor();
     let profile = match Profile::select(
         std::env::var(PROFILE_ENV).ok().as_deref(),
         cfg!(debug_assertions),
@@ -80,6 +83,7 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(updates::plugin(profile))
         .manage(updates::Updates::default())
+        .manage(slim::Slim::default())
         .invoke_handler(invoke_handler)
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -96,10 +100,19 @@ pub fn run() {
             app.manage(log_guard);
             tracing::info!(
                 %profile,
+                pid = std::process::id(),
                 identifier = %app.config().identifier,
                 log_dir = %log_dir.display(),
                 "Ferry starting"
             );
+            if let Some(handover) = &handover {
+                tracing::info!(
+                    predecessor = handover.predecessor,
+                    quit = handover.gone,
+                    waited_ms = handover.waited.as_millis() as u64,
+                    "taking over from the Ferry that restarted in the tray"
+                );
+            }
             if dropped_args > 0 {
                 tracing::warn!(
                     count = dropped_args,
@@ -125,6 +138,10 @@ pub fn run() {
             };
             let info = config.info();
             let sink = Arc::new(ipc::TauriSink::new(handle.clone()));
+            let notifier = Arc::new(notifications::DesktopNotifier::new(
+                handle.clone(),
+                sink.clone(),
+            ));
             diagnostics::install_panic_hook(Arc::clone(&sink));
             let core = providers
                 .map_err(AppError::from)
@@ -137,10 +154,7 @@ pub fn run() {
                             clock: Arc::new(SystemClock),
                             events: sink.clone(),
                             browser: Arc::new(browser::Opener::new(handle.clone())),
-                            notifier: Arc::new(notifications::DesktopNotifier::new(
-                                handle.clone(),
-                                sink.clone(),
-                            )),
+                            notifier: notifier.clone(),
                         },
                     ))
                 })
@@ -155,6 +169,7 @@ pub fn run() {
                 info,
                 core,
                 sink,
+                notifier,
                 started,
             });
 

@@ -118,7 +118,11 @@ fn scheme_handled_by_this_ferry() -> bool {
 /// Another `ferry` process started and handed us its arguments before exiting.
 pub fn on_second_instance(app: &AppHandle, args: &[String]) {
     let mut links = link_arguments(args).peekable();
-    if links.peek().is_none() {
+    if args.iter().any(|arg| arg == window::HIDDEN_FLAG) {
+        // Started for the tray (at login, or a restart that lost the race to a user's
+        // launch): Ferry is already there, so there is nothing to show.
+        tracing::info!("a second Ferry started hidden; this one stays as it is");
+    } else if links.peek().is_none() {
         // Launching Ferry again means "show me Ferry".
         window::show_main(app);
     }

@@ -18,7 +18,8 @@ type Handle = ();
 pub struct DesktopNotifier {
     app: AppHandle,
     sink: Arc<TauriSink>,
-    shown: Mutex<HashMap<String, Handle>>,
+    /// Notifications on screen, by alert key, until answered, dismissed or withdrawn.
+    shown: Arc<Mutex<HashMap<String, Handle>>>,
 }
 
 impl DesktopNotifier {
@@ -26,8 +27,17 @@ impl DesktopNotifier {
         Self {
             app,
             sink,
-            shown: Mutex::new(HashMap::new()),
+            shown: Arc::default(),
         }
+    }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, HashMap<String, Handle>> {
+        self.shown.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a notification on screen waits for a click that only this process hears.
+    pub fn waiting(&self) -> bool {
+        !self.shown().is_empty()
     }
 }
 
@@ -55,8 +65,13 @@ impl Notifier for DesktopNotifier {
         #[cfg(all(unix, not(target_os = "macos")))]
         {
             let id = handle.id();
+            if let Some(old) = self.shown().insert(alert.key.clone(), handle) {
+                old.close();
+            }
             let app = self.app.clone();
             let sink = Arc::clone(&self.sink);
+            let shown = Arc::clone(&self.shown);
+            let key = alert.key.clone();
             let account = alert.reconnect.clone();
             // Waits for a click on this notification's actions, on a thread of its own
             // (the call blocks until an action or until the notification closes).
@@ -68,15 +83,13 @@ impl Notifier for DesktopNotifier {
                     };
                     on_action(&app, &sink, chosen, account.as_deref());
                 });
+                // Answered or dismissed: it no longer waits for this process. (A newer
+                // notification under the same key has its own id and stays.)
+                let mut shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+                if shown.get(&key).is_some_and(|h| h.id() == id) {
+                    shown.remove(&key);
+                }
             });
-            if let Some(old) = self
-                .shown
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(alert.key.clone(), handle)
-            {
-                old.close();
-            }
         }
         #[cfg(not(all(unix, not(target_os = "macos"))))]
         {
@@ -87,11 +100,7 @@ impl Notifier for DesktopNotifier {
     }
 
     fn withdraw(&self, key: &str) {
-        let handle = self
-            .shown
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        let handle = self.shown().remove(key);
         #[cfg(all(unix, not(target_os = "macos")))]
         if let Some(handle) = handle {
             handle.close();

@@ -58,6 +58,17 @@ impl Updates {
             .clone()
             .unwrap_or(UpdateStatus::Idle)
     }
+
+    /// Whether a check or an install is running, or a verified package waits for the
+    /// user's word (it lives in this process's memory).
+    pub fn in_progress(&self) -> bool {
+        *self.busy.lock().unwrap_or_else(|p| p.into_inner())
+            || self
+                .ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+    }
 }
 
 fn set_status(app: &AppHandle, status: UpdateStatus) {

@@ -40,6 +40,10 @@ export async function setup() {
   mkdirSync(BROWSER_DIR, { recursive: true });
   process.env.BROWSER = BROWSER_BIN;
   process.env.FERRY_SANDBOX_BROWSER_DIR = BROWSER_DIR;
+  // A Ferry under WebDriver must stay the process the driver started, so it does not
+  // restart itself in the tray after its window closes; tray.e2e.ts tests that restart
+  // with a Ferry of its own.
+  process.env.FERRY_SLIM_AFTER_MS = "off";
   // Ferry, started by tauri-driver through WebKitWebDriver, inherits these.
   driver = await startDriver(DRIVER_PORT, DRIVER_PORT + 1, process.env);
 }

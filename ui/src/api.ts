@@ -132,6 +132,24 @@ export const tauriApi: Api = {
 };
 
 /**
+ * Starts the first screen's queries at once, side by side, instead of one after another as
+ * the screens mount: the first call of each goes to the request already under way, later
+ * calls ask again. Saves a window's opening a round trip or two.
+ */
+export function startedEarly(api: Api): Api {
+  const early: Partial<Pick<Api, "appStatus" | "listAccounts">> = {};
+  const status = api.appStatus();
+  const accounts = api.listAccounts();
+  early.appStatus = () => { delete early.appStatus; return status; };
+  early.listAccounts = () => { delete early.listAccounts; return accounts; };
+  return {
+    ...api,
+    appStatus: () => (early.appStatus ?? api.appStatus)(),
+    listAccounts: () => (early.listAccounts ?? api.listAccounts)(),
+  };
+}
+
+/**
  * Starts an event subscription from an effect and returns the effect's cleanup. The
  * listener is registered asynchronously, so a cleanup that runs first stops it as soon as
  * it exists. `onListening` runs once the listener is in place.

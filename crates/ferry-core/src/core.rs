@@ -163,6 +163,11 @@ impl Core {
         self.sign_in.cancel(flow_id)
     }
 
+    /// Whether a sign-in is waiting for the browser to come back.
+    pub fn sign_in_pending(&self) -> bool {
+        self.sign_in.pending()
+    }
+
     pub fn info(&self) -> AppInfo {
         self.config.info()
     }

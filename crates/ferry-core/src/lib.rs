@@ -18,6 +18,7 @@
 //! - [`services`]: mail, calendar, contacts: one type everywhere.
 //! - [`clock`]: injected time, so tests can move it.
 //! - [`updates`]: when to look for a new version, and what to tell the user.
+//! - [`slim`]: when Ferry restarts itself in the tray to give back a closed window's memory.
 //! - [`views`]: what the UI and the tray show, built from the store's records.
 //! - [`events`]: what the core tells the UI and the tray, coalesced, through a sink the
 //!   shell provides.
@@ -48,6 +49,7 @@ pub mod profile;
 pub mod providers;
 pub mod services;
 pub mod sign_in;
+pub mod slim;
 pub mod store;
 pub mod tokens;
 pub mod updates;

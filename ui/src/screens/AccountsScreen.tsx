@@ -86,8 +86,9 @@ export function AccountsScreen() {
   useEffect(() => {
     if (load.state === "loading" || reportedReady.current) return;
     reportedReady.current = true;
+    // The animation frame comes just before the paint; a task queued from it runs just after.
     requestAnimationFrame(() => {
-      requestAnimationFrame(() => void api.uiReady().catch(() => undefined));
+      setTimeout(() => void api.uiReady().catch(() => undefined), 0);
     });
   }, [api, load.state]);
 
@@ -137,7 +138,14 @@ export function AccountsScreen() {
     );
   }, [showingList]);
 
-  const dialog = (
+  // The dialogs are built the first time they open, and kept from then on: a window opens
+  // faster without them, and a sign-in under way keeps its dialog.
+  const [addBuilt, setAddBuilt] = useState(false);
+  if (adding && !addBuilt) setAddBuilt(true);
+  const [settingsBuilt, setSettingsBuilt] = useState(false);
+  if (settingsOpen && !settingsBuilt) setSettingsBuilt(true);
+
+  const dialog = addBuilt && (
     <AddAccountDialog
       open={adding}
       onOpenChange={(open) => {
@@ -246,7 +254,7 @@ export function AccountsScreen() {
       )}
 
       {dialog}
-      <SettingsDialog open={settingsOpen} onOpenChange={setSettingsOpen} />
+      {settingsBuilt && <SettingsDialog open={settingsOpen} onOpenChange={setSettingsOpen} />}
     </main>
   );
 }
