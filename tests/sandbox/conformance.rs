@@ -14,7 +14,7 @@ use crate::support::{self, param, read_spec, DEMO_GOOGLE_CLIENT_ID, DEMO_MICROSO
 /// Checks `value` against schema `id` of a discovery document, strictly: every property
 /// the sandbox sends must be described, with the described type (64-bit integers are
 /// JSON strings in this dialect).
-fn check_discovery(
+pub(crate) fn check_discovery(
     doc: &Value,
     schema: &Value,
     value: &Value,

@@ -7,5 +7,6 @@ mod support;
 
 mod conformance;
 mod control;
+mod gmail;
 mod google;
 mod microsoft;

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::quota::GmailProfile;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxConfig {
@@ -44,6 +46,15 @@ pub struct GoogleConfig {
     pub dead_token_description: String,
     /// Accept `code_challenge_method=plain` (Google does; Ferry must not need it).
     pub allow_plain_pkce: bool,
+    /// Gmail keeps history this long; older `startHistoryId`s get 404 (about a week,
+    /// sometimes only hours).
+    pub gmail_history_retention_s: u64,
+    /// `maxResults` above 500: clamp to 500, or answer 400 (not documented).
+    pub gmail_clamp_max_results: bool,
+    /// The status for `q`, `full` or `raw` under the `gmail.metadata` scope.
+    pub gmail_metadata_refusal_status: u16,
+    /// How long Gmail works on each call, holding one of the user's concurrent slots.
+    pub gmail_service_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,8 +78,15 @@ pub struct MicrosoftConfig {
 pub struct QuotaConfig {
     /// Apply the quotas at all (on in benchmarks and the demo; tests turn them on as needed).
     pub enabled: bool,
-    /// Gmail quota units per user per minute (2026 table: 6,000; 2024-25: 15,000).
-    pub gmail_units_per_user_per_min: u64,
+    /// Gmail's quota table: `2026` (6,000 units per user per minute, `messages.get` 20)
+    /// or `2024` (15,000, `messages.get` 5).
+    pub gmail_profile: GmailProfile,
+    /// Overrides the profile's units per user per minute (benchmarks scale it).
+    pub gmail_units_per_user_per_min: Option<u64>,
+    /// Concurrent Gmail requests per user, across all clients (undocumented; ~10-25).
+    pub gmail_max_concurrent_per_user: usize,
+    /// Status of Gmail's over-quota answers: 429 or 403 (both are seen).
+    pub gmail_quota_status: u16,
     /// Graph requests per app and mailbox per 10 minutes.
     pub graph_requests_per_10_min: u64,
     /// Graph concurrent requests per app and mailbox.
@@ -102,6 +120,10 @@ impl Default for GoogleConfig {
             testing_refresh_ttl_days: 7,
             dead_token_description: "Token has been expired or revoked.".into(),
             allow_plain_pkce: false,
+            gmail_history_retention_s: 7 * 86_400,
+            gmail_clamp_max_results: true,
+            gmail_metadata_refusal_status: 403,
+            gmail_service_ms: 20,
         }
     }
 }
@@ -123,10 +145,21 @@ impl Default for QuotaConfig {
     fn default() -> Self {
         Self {
             enabled: false,
-            gmail_units_per_user_per_min: 6_000,
+            gmail_profile: GmailProfile::Y2026,
+            gmail_units_per_user_per_min: None,
+            gmail_max_concurrent_per_user: 10,
+            gmail_quota_status: 429,
             graph_requests_per_10_min: 10_000,
             graph_concurrent_per_mailbox: 4,
             graph_retry_after_s: 2,
         }
+    }
+}
+
+impl QuotaConfig {
+    /// Gmail units per user per minute in force.
+    pub fn gmail_units(&self) -> u64 {
+        self.gmail_units_per_user_per_min
+            .unwrap_or_else(|| self.gmail_profile.units_per_user_per_min())
     }
 }

@@ -87,6 +87,25 @@ pub fn seed_demo(world: &World) {
     }
 }
 
+/// Mail for the demo's Google users (the command-line sandbox seeds it; in-process tests
+/// fill the mailboxes they need themselves).
+pub fn seed_demo_mail(world: &World) {
+    for (email, count) in [("ada@example.com", 250), ("grace@example.org", 120)] {
+        if let Some(owner) = world.find_user_by_email(Provider::Google, email) {
+            crate::mail::control::seed_mailbox(
+                world,
+                &owner,
+                &crate::mail::control::SeedRequest {
+                    seed: 1,
+                    count,
+                    span_days: None,
+                    also_to: Vec::new(),
+                },
+            );
+        }
+    }
+}
+
 pub fn router(world: Arc<World>) -> Router {
     Router::new()
         .route("/users", get(list_users).post(add_user))
@@ -105,6 +124,7 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/requests/count", get(count_requests))
         .route("/secrets", get(secrets))
         .route("/health", get(|| async { "ok" }))
+        .merge(crate::mail::control::router())
         .with_state(world)
 }
 

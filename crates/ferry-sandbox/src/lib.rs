@@ -7,7 +7,8 @@
 //! - [`google`] and [`microsoft`] follow `shared/provider-reference.md`: same paths,
 //!   parameters, JSON bodies and errors, including where the providers depart from the RFCs.
 //! - [`control`] lets a test create users and clients, revoke grants, change passwords,
-//!   move the virtual clock, inject faults and read the request log.
+//!   move the virtual clock, inject faults and read the request log; [`mail`] generates
+//!   mailboxes and acts on them as another mail client would.
 //! - [`browser`] signs in through the same HTML forms a person would use.
 //!
 //! Everything the providers keep (users, grants, codes, tokens) lives in one [`world::World`]
@@ -20,6 +21,7 @@ pub mod faults;
 pub mod google;
 mod html;
 pub mod jwt;
+pub mod mail;
 pub mod microsoft;
 mod oauth;
 pub mod quota;

@@ -51,6 +51,7 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let options = parse_args();
+    let seed = options.seed_demo;
     let sandbox = match Sandbox::start(options).await {
         Ok(sandbox) => sandbox,
         Err(err) => {
@@ -58,6 +59,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    if seed {
+        ferry_sandbox::control::seed_demo_mail(sandbox.world());
+    }
     let line = serde_json::json!({
         "google": sandbox.google_url(),
         "microsoft": sandbox.microsoft_url(),

@@ -6,14 +6,41 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Gmail quota units per method (the 2026 table).
-pub fn gmail_method_cost(method: &str) -> u64 {
+use serde::{Deserialize, Serialize};
+
+/// Which of Gmail's published quota tables applies (§3.1): the page of 2026 (for Cloud
+/// projects created since May 2026) or the one of 2024-25.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum GmailProfile {
+    #[default]
+    #[serde(rename = "2026")]
+    Y2026,
+    #[serde(rename = "2024")]
+    Y2024,
+}
+
+impl GmailProfile {
+    /// Units per user per minute.
+    pub fn units_per_user_per_min(self) -> u64 {
+        match self {
+            GmailProfile::Y2026 => 6_000,
+            GmailProfile::Y2024 => 15_000,
+        }
+    }
+}
+
+/// Gmail quota units per method under `profile` (the 2024-25 table differs in
+/// `messages.get` and `attachments.get`: 5 instead of 20).
+pub fn gmail_method_cost(profile: GmailProfile, method: &str) -> u64 {
     match method {
         "users.getProfile" | "users.labels.list" | "users.labels.get" => 1,
         "users.history.list" => 2,
         "users.messages.list" | "users.messages.modify" => 5,
         "users.threads.list" | "users.threads.modify" => 10,
-        "users.messages.get" | "users.messages.attachments.get" => 20,
+        "users.messages.get" | "users.messages.attachments.get" => match profile {
+            GmailProfile::Y2026 => 20,
+            GmailProfile::Y2024 => 5,
+        },
         "users.threads.get" => 40,
         "users.messages.batchModify" => 50,
         "users.messages.send" => 100,
@@ -36,6 +63,8 @@ pub enum ThrottleReason {
     GraphRequests,
     /// Graph: over 4 concurrent requests for this app and mailbox.
     GraphConcurrency,
+    /// Gmail: "Too many concurrent requests for user".
+    GmailConcurrency,
 }
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -45,17 +74,17 @@ const TEN_MINUTES: Duration = Duration::from_secs(600);
 pub struct Quotas {
     gmail: Mutex<HashMap<String, VecDeque<(SystemTime, u64)>>>,
     graph: Mutex<HashMap<(String, String), VecDeque<SystemTime>>>,
-    graph_in_flight: Arc<Mutex<HashMap<(String, String), usize>>>,
+    in_flight: Arc<Mutex<HashMap<(String, String), usize>>>,
 }
 
-/// Holds one of a mailbox's concurrent Graph slots until dropped.
+/// Holds one of a mailbox's concurrent request slots until dropped.
 #[derive(Debug)]
-pub struct GraphPermit {
+pub struct Permit {
     key: (String, String),
     in_flight: Arc<Mutex<HashMap<(String, String), usize>>>,
 }
 
-impl Drop for GraphPermit {
+impl Drop for Permit {
     fn drop(&mut self) {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(count) = in_flight.get_mut(&self.key) {
@@ -70,11 +99,10 @@ impl Quotas {
     pub fn charge_gmail(
         &self,
         user: &str,
-        method: &str,
+        cost: u64,
         now: SystemTime,
         limit: u64,
     ) -> Result<(), Throttled> {
-        let cost = gmail_method_cost(method);
         let mut all = self.gmail.lock().unwrap_or_else(|p| p.into_inner());
         let window = all.entry(user.to_owned()).or_default();
         while window
@@ -96,6 +124,37 @@ impl Quotas {
         Ok(())
     }
 
+    /// Takes one of `user`'s concurrent Gmail slots (shared by all the user's clients),
+    /// or refuses when `cap` are in use.
+    pub fn enter_gmail(&self, user: &str, cap: usize) -> Result<Permit, Throttled> {
+        self.enter_slot(
+            ("gmail".to_owned(), user.to_owned()),
+            cap,
+            Throttled {
+                retry_after: Duration::from_secs(1),
+                reason: ThrottleReason::GmailConcurrency,
+            },
+        )
+    }
+
+    fn enter_slot(
+        &self,
+        key: (String, String),
+        cap: usize,
+        refusal: Throttled,
+    ) -> Result<Permit, Throttled> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let count = in_flight.entry(key.clone()).or_default();
+        if *count >= cap {
+            return Err(refusal);
+        }
+        *count += 1;
+        Ok(Permit {
+            key,
+            in_flight: Arc::clone(&self.in_flight),
+        })
+    }
+
     /// Admits one Graph request for `app` on `mailbox`, or refuses it.
     pub fn enter_graph(
         &self,
@@ -105,26 +164,16 @@ impl Quotas {
         per_10_min: u64,
         concurrent: usize,
         retry_after: Duration,
-    ) -> Result<GraphPermit, Throttled> {
+    ) -> Result<Permit, Throttled> {
         let key = (app.to_owned(), mailbox.to_owned());
-        {
-            let mut in_flight = self
-                .graph_in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let count = in_flight.entry(key.clone()).or_default();
-            if *count >= concurrent {
-                return Err(Throttled {
-                    retry_after,
-                    reason: ThrottleReason::GraphConcurrency,
-                });
-            }
-            *count += 1;
-        }
-        let permit = GraphPermit {
-            key: key.clone(),
-            in_flight: Arc::clone(&self.graph_in_flight),
-        };
+        let permit = self.enter_slot(
+            key.clone(),
+            concurrent,
+            Throttled {
+                retry_after,
+                reason: ThrottleReason::GraphConcurrency,
+            },
+        )?;
         let mut all = self.graph.lock().unwrap_or_else(|p| p.into_inner());
         let window = all.entry(key).or_default();
         while window
@@ -156,13 +205,18 @@ mod tests {
     #[test]
     fn gmail_charges_units_per_method_within_a_sliding_minute() {
         let q = Quotas::default();
+        let cost = |method| gmail_method_cost(GmailProfile::Y2026, method);
+        assert_eq!(
+            gmail_method_cost(GmailProfile::Y2024, "users.messages.get"),
+            5
+        );
         // 2026 table: messages.get costs 20, so 300 fit in 6,000 units.
         for _ in 0..300 {
-            q.charge_gmail("u", "users.messages.get", at(0), 6_000)
+            q.charge_gmail("u", cost("users.messages.get"), at(0), 6_000)
                 .expect("within quota");
         }
         let refused = q
-            .charge_gmail("u", "users.getProfile", at(30), 6_000)
+            .charge_gmail("u", cost("users.getProfile"), at(30), 6_000)
             .expect_err("over quota");
         assert_eq!(refused.reason, ThrottleReason::GmailUserRate);
         assert_eq!(
@@ -171,12 +225,12 @@ mod tests {
             "until the oldest unit leaves the window"
         );
         assert!(
-            q.charge_gmail("other", "users.getProfile", at(30), 6_000)
+            q.charge_gmail("other", cost("users.getProfile"), at(30), 6_000)
                 .is_ok(),
             "quotas are per user"
         );
         assert!(
-            q.charge_gmail("u", "users.getProfile", at(60), 6_000)
+            q.charge_gmail("u", cost("users.getProfile"), at(60), 6_000)
                 .is_ok(),
             "the window slid past"
         );

@@ -16,6 +16,9 @@ pub struct RequestRecord {
     /// For token requests: the `grant_type` form field.
     pub grant_type: Option<String>,
     pub status: u16,
+    /// One call inside a batch request (Gmail's `/batch/gmail/v1`, Graph's `$batch`).
+    #[serde(default)]
+    pub in_batch: bool,
 }
 
 #[derive(Debug, Default)]

@@ -248,6 +248,7 @@ async fn observe(
         path,
         grant_type,
         status: response.status().as_u16(),
+        in_batch: false,
     });
     response
 }

@@ -237,6 +237,8 @@ pub struct World {
     pub log: RequestLog,
     pub faults: Faults,
     pub quotas: Quotas,
+    /// Gmail mailboxes by user id.
+    pub gmail: crate::google::gmail::Mailboxes,
     urls: OnceLock<Urls>,
 }
 
@@ -250,6 +252,7 @@ impl World {
             log: RequestLog::default(),
             faults: Faults::default(),
             quotas: Quotas::default(),
+            gmail: crate::google::gmail::Mailboxes::default(),
             urls: OnceLock::new(),
         }
     }

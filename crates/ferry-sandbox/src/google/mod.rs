@@ -3,6 +3,7 @@
 //! `openidconnect.googleapis.com`, `www.googleapis.com`), served from one origin.
 
 mod authorize;
+pub mod gmail;
 mod token;
 
 pub(crate) use token::no_store as token_no_store;
@@ -41,7 +42,8 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/oauth2/v3/userinfo", get(oidc_userinfo))
         .route("/oauth2/v2/userinfo", get(v2_userinfo))
         .route("/userinfo/v2/me", get(v2_userinfo))
-        .with_state(world)
+        .with_state(Arc::clone(&world))
+        .merge(gmail::router(world))
 }
 
 /// Google spells `email` and `profile` as URLs in granted scopes.
@@ -122,7 +124,7 @@ fn profile_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
     claims
 }
 
-fn unauthenticated() -> Response {
+pub(crate) fn unauthenticated() -> Response {
     let mut response = (
         StatusCode::UNAUTHORIZED,
         Json(json!({"error": {

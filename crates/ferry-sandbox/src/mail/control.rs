@@ -1,0 +1,300 @@
+//! Test controls for mail, on the control port: fill a mailbox with generated mail, and
+//! act on it as another mail client would (deliver, delete, relabel, read), or expire
+//! its history. Each is also a plain function for in-process tests.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::generate::{self, Letter, Spec};
+use crate::world::{Provider, User, World};
+
+/// How long before the sandbox's "now" generated mail starts, by default (13 months, so
+/// that a 12-month backfill leaves some out).
+const DEFAULT_SPAN_DAYS: u32 = 400;
+
+pub fn router() -> Router<Arc<World>> {
+    Router::new()
+        .route("/mail/{user}/seed", post(seed))
+        .route("/mail/{user}/messages", post(deliver))
+        .route("/mail/{user}/messages/{id}", delete(remove))
+        .route("/mail/{user}/messages/{id}/labels", post(relabel))
+        .route("/mail/{user}/history/expire", post(expire))
+        .route("/mail/{user}/summary", get(summary))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRequest {
+    #[serde(default)]
+    pub seed: u64,
+    pub count: usize,
+    #[serde(default)]
+    pub span_days: Option<u32>,
+    /// Other users (by e-mail) who receive the same messages: another account of the
+    /// same person, so that one `Message-ID` arrives in two mailboxes.
+    #[serde(default)]
+    pub also_to: Vec<String>,
+}
+
+fn user(world: &World, key: &str) -> Option<User> {
+    let state = world.state();
+    state
+        .users
+        .get(key)
+        .or_else(|| {
+            state
+                .users
+                .values()
+                .find(|u| u.email.eq_ignore_ascii_case(key))
+        })
+        .cloned()
+}
+
+fn missing(what: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": format!("no such {what}")})),
+    )
+        .into_response()
+}
+
+/// Gmail labels for a generated letter (user labels created by name).
+fn gmail_labels(
+    mailbox: &mut crate::google::gmail::store::GmailBox,
+    letter: &Letter,
+) -> BTreeSet<String> {
+    let mut labels = BTreeSet::new();
+    if letter.sent {
+        labels.insert("SENT".to_owned());
+    } else {
+        labels.insert("INBOX".to_owned());
+        labels.insert("CATEGORY_PERSONAL".to_owned());
+    }
+    if letter.unread {
+        labels.insert("UNREAD".to_owned());
+    }
+    if letter.starred {
+        labels.insert("STARRED".to_owned());
+    }
+    if let Some(id) = letter
+        .folder
+        .as_deref()
+        .and_then(|f| mailbox.label_named(f))
+    {
+        labels.insert(id);
+    }
+    labels
+}
+
+/// Fills `owner`'s mailbox (and those of `also_to`) with generated mail, as it was before
+/// any client looked: nothing of it is in the history. Returns how many were delivered.
+pub fn seed_mailbox(world: &World, owner: &User, request: &SeedRequest) -> usize {
+    let letters = generate::mailbox(&Spec {
+        seed: request.seed,
+        count: request.count,
+        owner: owner.email.clone(),
+        also_to: request.also_to.clone(),
+        newest_ms: crate::world::unix(world.clock.now()) as i64 * 1000,
+        span_days: request.span_days.unwrap_or(DEFAULT_SPAN_DAYS),
+    });
+    let mut recipients = vec![owner.clone()];
+    recipients.extend(
+        request
+            .also_to
+            .iter()
+            .filter_map(|email| user(world, email)),
+    );
+    for recipient in &recipients {
+        if recipient.provider != Provider::Google {
+            continue; // Outlook mailboxes arrive with Graph mail.
+        }
+        world.gmail.with(world, &recipient.id, |mailbox| {
+            // Oldest first, so that replies find their threads.
+            for letter in letters.iter().rev() {
+                let labels = gmail_labels(mailbox, letter);
+                mailbox.insert(
+                    letter.raw.clone().into(),
+                    labels,
+                    letter.received_ms,
+                    world.clock.now(),
+                    false,
+                );
+            }
+        });
+    }
+    letters.len()
+}
+
+async fn seed(
+    State(world): State<Arc<World>>,
+    Path(key): Path<String>,
+    Json(request): Json<SeedRequest>,
+) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let count = seed_mailbox(&world, &owner, &request);
+    let history = world.gmail.with(&world, &owner.id, |m| m.history_id());
+    Json(json!({"delivered": count, "historyId": history.to_string()})).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Delivery {
+    /// The message as text, or as base64 when it is not text.
+    #[serde(default)]
+    raw: Option<String>,
+    #[serde(default)]
+    raw_base64: Option<String>,
+    /// Label ids (or user label names); INBOX and UNREAD when none are given.
+    #[serde(default)]
+    labels: Option<Vec<String>>,
+    /// Milliseconds since the epoch; the sandbox's now when absent.
+    #[serde(default)]
+    received_ms: Option<i64>,
+}
+
+async fn deliver(
+    State(world): State<Arc<World>>,
+    Path(key): Path<String>,
+    Json(delivery): Json<Delivery>,
+) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let raw = match (delivery.raw, delivery.raw_base64) {
+        (Some(text), None) => text.into_bytes(),
+        (None, Some(b64)) => match STANDARD.decode(b64) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                return (StatusCode::BAD_REQUEST, format!("raw_base64: {err}")).into_response()
+            }
+        },
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "give exactly one of raw and raw_base64",
+            )
+                .into_response()
+        }
+    };
+    let now = world.clock.now();
+    let received = delivery
+        .received_ms
+        .unwrap_or(crate::world::unix(now) as i64 * 1000);
+    let id = world.gmail.with(&world, &owner.id, |mailbox| {
+        let labels = delivery
+            .labels
+            .unwrap_or_else(|| vec!["INBOX".into(), "UNREAD".into()])
+            .iter()
+            .filter_map(|l| {
+                mailbox
+                    .label(l)
+                    .map(|l| l.id.clone())
+                    .or_else(|| mailbox.label_named(l))
+            })
+            .collect();
+        mailbox.insert(raw.into(), labels, received, now, true)
+    });
+    Json(json!({"id": id})).into_response()
+}
+
+async fn remove(
+    State(world): State<Arc<World>>,
+    Path((key, id)): Path<(String, String)>,
+) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let now = world.clock.now();
+    if world.gmail.with(&world, &owner.id, |m| m.delete(&id, now)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        missing("message")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Relabel {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+async fn relabel(
+    State(world): State<Arc<World>>,
+    Path((key, id)): Path<(String, String)>,
+    Json(change): Json<Relabel>,
+) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let now = world.clock.now();
+    let done = world.gmail.with(&world, &owner.id, |m| {
+        let mut resolve = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .filter_map(|l| {
+                    m.label(l)
+                        .map(|l| l.id.clone())
+                        .or_else(|| m.label_named(l))
+                })
+                .collect()
+        };
+        let add = resolve(&change.add);
+        let remove = resolve(&change.remove);
+        m.modify(&id, &add, &remove, now)
+    });
+    if done {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        missing("message")
+    }
+}
+
+async fn expire(State(world): State<Arc<World>>, Path(key): Path<String>) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    world
+        .gmail
+        .with(&world, &owner.id, |m| m.expire_all_history());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The mailbox in brief, for comparing with what a client synced: the message count and
+/// a SHA-256 over every message's id, labels and bytes, in id order.
+async fn summary(State(world): State<Arc<World>>, Path(key): Path<String>) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let (count, hash, history) = world.gmail.with(&world, &owner.id, |m| {
+        let mut messages: Vec<_> = m.newest_first().collect();
+        messages.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut hasher = Sha256::new();
+        for message in &messages {
+            hasher.update(message.id.as_bytes());
+            for label in &message.labels {
+                hasher.update(label.as_bytes());
+            }
+            hasher.update(Sha256::digest(&message.raw));
+        }
+        (messages.len(), hasher.finalize(), m.history_id())
+    });
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    Json(json!({"messages": count, "sha256": hex, "historyId": history.to_string()}))
+        .into_response()
+}
