@@ -89,7 +89,7 @@ fn openapi_to_json_schema(node: &mut Value) {
     }
 }
 
-fn graph_validator(schema_name: &str) -> (jsonschema::Validator, Value) {
+pub(crate) fn graph_validator(schema_name: &str) -> (jsonschema::Validator, Value) {
     let mut spec = read_spec("microsoft/graph-v1.0-subset.json");
     openapi_to_json_schema(&mut spec);
     let root = json!({
@@ -103,7 +103,7 @@ fn graph_validator(schema_name: &str) -> (jsonschema::Validator, Value) {
 }
 
 /// Every property of a Graph schema, following `allOf` through `$ref`s.
-fn graph_properties(spec: &Value, schema: &Value, into: &mut Vec<String>) {
+pub(crate) fn graph_properties(spec: &Value, schema: &Value, into: &mut Vec<String>) {
     if let Some(name) = schema.get("$ref").and_then(Value::as_str) {
         let key = name.trim_start_matches("#/components/schemas/");
         return graph_properties(spec, &spec["components"]["schemas"][key], into);
@@ -118,7 +118,7 @@ fn graph_properties(spec: &Value, schema: &Value, into: &mut Vec<String>) {
     }
 }
 
-fn assert_valid(validator: &jsonschema::Validator, value: &Value, what: &str) {
+pub(crate) fn assert_valid(validator: &jsonschema::Validator, value: &Value, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(value)
         .map(|e| format!("{} at {}", e, e.instance_path()))

@@ -9,4 +9,5 @@ mod conformance;
 mod control;
 mod gmail;
 mod google;
+mod graph_mail;
 mod microsoft;

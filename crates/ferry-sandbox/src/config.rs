@@ -71,6 +71,21 @@ pub struct MicrosoftConfig {
     pub revocation_error_code: u32,
     /// The `error` value sent with AADSTS50076: `invalid_grant` or `interaction_required`.
     pub mfa_error_value: String,
+    /// Graph's page size when the client sends no `Prefer: odata.maxpagesize`.
+    pub graph_default_page_size: usize,
+    /// The largest `odata.maxpagesize` honoured for messages (undocumented).
+    pub graph_max_page_size_messages: usize,
+    /// Share of delta pages that come back empty with a `nextLink`.
+    pub graph_empty_page_rate: f64,
+    /// Share of delta pages that repeat the previous page's last item.
+    pub graph_replay_rate: f64,
+    /// Delta tokens older than this are evicted (no fixed lifetime; 30 days here).
+    pub graph_delta_token_max_age_s: u64,
+    /// Status and `code` for an evicted delta token.
+    pub graph_expired_token_status: u16,
+    pub graph_expired_token_code: String,
+    /// How long Graph works on each call, holding one of the mailbox's concurrent slots.
+    pub graph_service_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -137,6 +152,14 @@ impl Default for MicrosoftConfig {
             refresh_inactivity_days: 90,
             revocation_error_code: 50173,
             mfa_error_value: "invalid_grant".into(),
+            graph_default_page_size: 10,
+            graph_max_page_size_messages: 1000,
+            graph_empty_page_rate: 0.05,
+            graph_replay_rate: 0.02,
+            graph_delta_token_max_age_s: 30 * 86_400,
+            graph_expired_token_status: 410,
+            graph_expired_token_code: "syncStateNotFound".into(),
+            graph_service_ms: 20,
         }
     }
 }

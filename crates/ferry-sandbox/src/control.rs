@@ -87,11 +87,16 @@ pub fn seed_demo(world: &World) {
     }
 }
 
-/// Mail for the demo's Google users (the command-line sandbox seeds it; in-process tests
-/// fill the mailboxes they need themselves).
+/// Mail for the demo's users (the command-line sandbox seeds it; in-process tests fill
+/// the mailboxes they need themselves).
 pub fn seed_demo_mail(world: &World) {
-    for (email, count) in [("ada@example.com", 250), ("grace@example.org", 120)] {
-        if let Some(owner) = world.find_user_by_email(Provider::Google, email) {
+    for (provider, email, count) in [
+        (Provider::Google, "ada@example.com", 250),
+        (Provider::Google, "grace@example.org", 120),
+        (Provider::Microsoft, "alan@outlook.example", 150),
+        (Provider::Microsoft, "katherine@contoso.example", 200),
+    ] {
+        if let Some(owner) = world.find_user_by_email(provider, email) {
             crate::mail::control::seed_mailbox(
                 world,
                 &owner,

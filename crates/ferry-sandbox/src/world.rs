@@ -239,6 +239,8 @@ pub struct World {
     pub quotas: Quotas,
     /// Gmail mailboxes by user id.
     pub gmail: crate::google::gmail::Mailboxes,
+    /// Outlook mailboxes by user id.
+    pub outlook: crate::microsoft::mail::Mailboxes,
     urls: OnceLock<Urls>,
 }
 
@@ -253,6 +255,7 @@ impl World {
             faults: Faults::default(),
             quotas: Quotas::default(),
             gmail: crate::google::gmail::Mailboxes::default(),
+            outlook: crate::microsoft::mail::Mailboxes::default(),
             urls: OnceLock::new(),
         }
     }

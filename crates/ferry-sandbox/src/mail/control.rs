@@ -30,6 +30,10 @@ pub fn router() -> Router<Arc<World>> {
         .route("/mail/{user}/messages/{id}", delete(remove))
         .route("/mail/{user}/messages/{id}/labels", post(relabel))
         .route("/mail/{user}/history/expire", post(expire))
+        .route("/mail/{user}/messages/{id}/move", post(move_message))
+        .route("/mail/{user}/messages/{id}/flags", post(flags))
+        .route("/mail/{user}/delta/expire", post(expire_delta))
+        .route("/mail/{user}/delta/reset", post(reset_delta))
         .route("/mail/{user}/summary", get(summary))
 }
 
@@ -116,8 +120,30 @@ pub fn seed_mailbox(world: &World, owner: &User, request: &SeedRequest) -> usize
             .filter_map(|email| user(world, email)),
     );
     for recipient in &recipients {
-        if recipient.provider != Provider::Google {
-            continue; // Outlook mailboxes arrive with Graph mail.
+        if recipient.provider == Provider::Microsoft {
+            world.outlook.with(&recipient.id, |mailbox| {
+                for letter in letters.iter().rev() {
+                    let folder = match (&letter.folder, letter.sent) {
+                        (_, true) => mailbox
+                            .folder("sentitems")
+                            .map(|f| f.id.clone())
+                            .unwrap_or_default(),
+                        (Some(path), false) => mailbox.folder_at(path),
+                        (None, false) => mailbox
+                            .folder("inbox")
+                            .map(|f| f.id.clone())
+                            .unwrap_or_default(),
+                    };
+                    mailbox.insert(
+                        letter.raw.clone().into(),
+                        &folder,
+                        letter.received_ms,
+                        !letter.unread,
+                        letter.starred,
+                    );
+                }
+            });
+            continue;
         }
         world.gmail.with(world, &recipient.id, |mailbox| {
             // Oldest first, so that replies find their threads.
@@ -157,7 +183,8 @@ struct Delivery {
     raw: Option<String>,
     #[serde(default)]
     raw_base64: Option<String>,
-    /// Label ids (or user label names); INBOX and UNREAD when none are given.
+    /// Gmail: label ids (or user label names); INBOX and UNREAD when none are given.
+    /// Outlook: the first is the folder (id, well-known name or path; Inbox if none).
     #[serde(default)]
     labels: Option<Vec<String>>,
     /// Milliseconds since the epoch; the sandbox's now when absent.
@@ -193,6 +220,21 @@ async fn deliver(
     let received = delivery
         .received_ms
         .unwrap_or(crate::world::unix(now) as i64 * 1000);
+    if owner.provider == Provider::Microsoft {
+        let folder = delivery
+            .labels
+            .as_ref()
+            .and_then(|l| l.first().cloned())
+            .unwrap_or_else(|| "inbox".into());
+        let id = world.outlook.with(&owner.id, |mailbox| {
+            let folder = mailbox
+                .folder(&folder)
+                .map(|f| f.id.clone())
+                .unwrap_or_else(|| mailbox.folder_at(&folder));
+            mailbox.insert(raw.into(), &folder, received, false, false)
+        });
+        return Json(json!({"id": id})).into_response();
+    }
     let id = world.gmail.with(&world, &owner.id, |mailbox| {
         let labels = delivery
             .labels
@@ -218,7 +260,12 @@ async fn remove(
         return missing("user");
     };
     let now = world.clock.now();
-    if world.gmail.with(&world, &owner.id, |m| m.delete(&id, now)) {
+    let deleted = if owner.provider == Provider::Microsoft {
+        world.outlook.with(&owner.id, |m| m.delete(&id))
+    } else {
+        world.gmail.with(&world, &owner.id, |m| m.delete(&id, now))
+    };
+    if deleted {
         StatusCode::NO_CONTENT.into_response()
     } else {
         missing("message")
@@ -275,12 +322,114 @@ async fn expire(State(world): State<Arc<World>>, Path(key): Path<String>) -> Res
     StatusCode::NO_CONTENT.into_response()
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Move {
+    /// A folder id, well-known name or path (created if new).
+    folder: String,
+}
+
+/// Outlook: moves a message to another folder (its default id changes).
+async fn move_message(
+    State(world): State<Arc<World>>,
+    Path((key, id)): Path<(String, String)>,
+    Json(request): Json<Move>,
+) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let now_ms = crate::world::unix(world.clock.now()) as i64 * 1000;
+    let moved = world.outlook.with(&owner.id, |m| {
+        let folder = m
+            .folder(&request.folder)
+            .map(|f| f.id.clone())
+            .unwrap_or_else(|| m.folder_at(&request.folder));
+        m.move_to(&id, &folder, now_ms)
+    });
+    if moved {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        missing("message")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Flags {
+    #[serde(default)]
+    read: Option<bool>,
+    #[serde(default)]
+    flagged: Option<bool>,
+}
+
+/// Outlook: marks a message read or unread, flagged or not.
+async fn flags(
+    State(world): State<Arc<World>>,
+    Path((key, id)): Path<(String, String)>,
+    Json(request): Json<Flags>,
+) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    let now_ms = crate::world::unix(world.clock.now()) as i64 * 1000;
+    let changed = world.outlook.with(&owner.id, |m| {
+        m.update(&id, now_ms, |message| {
+            if let Some(read) = request.read {
+                message.is_read = read;
+            }
+            if let Some(flagged) = request.flagged {
+                message.flagged = flagged;
+            }
+        })
+    });
+    if changed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        missing("message")
+    }
+}
+
+/// Outlook: every delta token issued so far is evicted (`syncStateNotFound`).
+async fn expire_delta(State(world): State<Arc<World>>, Path(key): Path<String>) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    world.outlook.with(&owner.id, |m| m.epoch += 1);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Outlook: every delta token issued so far gets 410 Gone with the initial query's URL.
+async fn reset_delta(State(world): State<Arc<World>>, Path(key): Path<String>) -> Response {
+    let Some(owner) = user(&world, &key) else {
+        return missing("user");
+    };
+    world.outlook.with(&owner.id, |m| m.reset_epoch += 1);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// The mailbox in brief, for comparing with what a client synced: the message count and
-/// a SHA-256 over every message's id, labels and bytes, in id order.
+/// a SHA-256 over every message's id, labels (Gmail) or folder and flags (Outlook) and
+/// bytes, in id order.
 async fn summary(State(world): State<Arc<World>>, Path(key): Path<String>) -> Response {
     let Some(owner) = user(&world, &key) else {
         return missing("user");
     };
+    if owner.provider == Provider::Microsoft {
+        let (count, hash) = world.outlook.with(&owner.id, |m| {
+            let mut messages: Vec<_> = m.folders.keys().flat_map(|f| m.in_folder(f)).collect();
+            messages.sort_by(|a, b| a.immutable_id.cmp(&b.immutable_id));
+            let mut hasher = Sha256::new();
+            for message in &messages {
+                hasher.update(message.immutable_id.as_bytes());
+                hasher.update(message.folder.as_bytes());
+                hasher.update([u8::from(message.is_read), u8::from(message.flagged)]);
+                hasher.update(Sha256::digest(&message.raw));
+            }
+            (messages.len(), hasher.finalize())
+        });
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        return Json(json!({"messages": count, "sha256": hex})).into_response();
+    }
     let (count, hash, history) = world.gmail.with(&world, &owner.id, |m| {
         let mut messages: Vec<_> = m.newest_first().collect();
         messages.sort_by(|a, b| a.id.cmp(&b.id));

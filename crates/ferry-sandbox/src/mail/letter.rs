@@ -185,6 +185,104 @@ fn body_json(bytes: &[u8], part_id: &str, bodies: bool, attachment: bool) -> Val
     }
 }
 
+/// A mailbox address: display name and address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: String,
+    pub address: String,
+}
+
+/// One attachment (or inline image) of a message, in part order.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+    pub inline: bool,
+    pub content_id: Option<String>,
+}
+
+/// What Graph shows of a message: its headers decoded, one body (HTML where the message
+/// has it), and its attachments.
+#[derive(Debug, Clone, Default)]
+pub struct Outlook {
+    pub subject: String,
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub sent_ms: Option<i64>,
+    pub internet_message_id: Option<String>,
+    pub html: Option<String>,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+}
+
+fn mailboxes(address: Option<&mail_parser::Address<'_>>) -> Vec<Mailbox> {
+    address
+        .map(|a| {
+            a.iter()
+                .map(|addr| Mailbox {
+                    name: addr.name().unwrap_or_default().to_owned(),
+                    address: addr.address().unwrap_or_default().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn outlook(raw: &[u8]) -> Outlook {
+    let Some(message) = parse(raw) else {
+        return Outlook {
+            text: String::from_utf8_lossy(raw).into_owned(),
+            ..Outlook::default()
+        };
+    };
+    let attachments = message
+        .attachments()
+        .map(|part| Attachment {
+            name: part.attachment_name().unwrap_or("attachment").to_owned(),
+            content_type: part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+                    None => ct.ctype().to_ascii_lowercase(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_owned()),
+            size: part.contents().len(),
+            inline: part
+                .content_disposition()
+                .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline")),
+            content_id: part
+                .content_id()
+                .map(|id| id.trim_matches(|c| c == '<' || c == '>').to_owned()),
+        })
+        .collect();
+    Outlook {
+        subject: message.subject().unwrap_or_default().to_owned(),
+        from: mailboxes(message.from()).into_iter().next(),
+        to: mailboxes(message.to()),
+        cc: mailboxes(message.cc()),
+        sent_ms: message.date().map(|d| d.to_timestamp() * 1000),
+        internet_message_id: message.message_id().map(angle),
+        html: (message.html_body_count() > 0)
+            .then(|| message.body_html(0).map(|h| h.into_owned()))
+            .flatten(),
+        text: message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default(),
+        attachments,
+    }
+}
+
+/// The bytes of the `index`-th attachment, in [`Outlook::attachments`] order.
+pub fn attachment_bytes(raw: &[u8], index: usize) -> Option<Vec<u8>> {
+    parse(raw)?
+        .attachments()
+        .nth(index)
+        .map(|p| p.contents().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! Graph `GET /v1.0/me`, with Graph's error envelope and the per-mailbox throttling.
+//! Graph `GET /v1.0/me`, with Graph's error envelope and the per-mailbox throttling that
+//! every Graph call goes through ([`caller`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use axum::Json;
 use serde_json::json;
 
 use crate::oauth::bearer;
-use crate::quota::ThrottleReason;
-use crate::world::{Provider, World};
+use crate::quota::{Permit, ThrottleReason};
+use crate::world::{AccessToken, Provider, User, World};
 
 /// Graph's error body: `{"error":{"code","message","innerError":{...}}}`.
 pub fn graph_error(world: &World, status: StatusCode, code: &str, message: &str) -> Response {
@@ -30,28 +31,36 @@ pub fn graph_error(world: &World, status: StatusCode, code: &str, message: &str)
         .into_response()
 }
 
-pub async fn me(State(world): State<Arc<World>>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
-        return graph_error(
-            &world,
+/// Who is calling Graph: authenticated, admitted by the mailbox's throttling, holding
+/// one of its concurrent slots for Graph's own service time and until dropped.
+pub struct Caller {
+    pub access: AccessToken,
+    pub user: User,
+    _slot: Option<Permit>,
+}
+
+pub async fn caller(world: &World, headers: &HeaderMap) -> Result<Caller, Response> {
+    let Some(token) = bearer(headers) else {
+        return Err(graph_error(
+            world,
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Access token is empty.",
-        );
+        ));
     };
     let Some((access, user)) = world
         .access_token(token)
         .filter(|(_, u)| u.provider == Provider::Microsoft)
     else {
-        return graph_error(
-            &world,
+        return Err(graph_error(
+            world,
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Lifetime validation failed, the token is expired.",
-        );
+        ));
     };
     let config = world.config().quotas;
-    let _permit = if config.enabled {
+    let slot = if config.enabled {
         match world.quotas.enter_graph(
             &access.client_id,
             &user.id,
@@ -62,27 +71,43 @@ pub async fn me(State(world): State<Arc<World>>, headers: HeaderMap) -> Response
         ) {
             Ok(permit) => Some(permit),
             Err(throttled) => {
-                let (code, message) = match throttled.reason {
-                    ThrottleReason::GraphConcurrency => (
-                        "ApplicationThrottled",
-                        "Application is over its MailboxConcurrency limit.",
-                    ),
-                    _ => (
-                        "ApplicationThrottled",
-                        "Application is over its MailboxRequests limit.",
-                    ),
+                let message = match throttled.reason {
+                    ThrottleReason::GraphConcurrency => {
+                        "Application is over its MailboxConcurrency limit."
+                    }
+                    _ => "Application is over its MailboxRequests limit.",
                 };
-                let mut response =
-                    graph_error(&world, StatusCode::TOO_MANY_REQUESTS, code, message);
+                let mut response = graph_error(
+                    world,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "ApplicationThrottled",
+                    message,
+                );
                 response.headers_mut().insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(throttled.retry_after.as_secs()),
                 );
-                return response;
+                return Err(response);
             }
         }
     } else {
         None
+    };
+    let service = world.config().microsoft.graph_service_ms;
+    if service > 0 {
+        tokio::time::sleep(Duration::from_millis(service)).await;
+    }
+    Ok(Caller {
+        access,
+        user,
+        _slot: slot,
+    })
+}
+
+pub async fn me(State(world): State<Arc<World>>, headers: HeaderMap) -> Response {
+    let user = match caller(&world, &headers).await {
+        Ok(caller) => caller.user,
+        Err(response) => return response,
     };
     Json(json!({
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",

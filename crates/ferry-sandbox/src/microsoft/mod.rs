@@ -1,10 +1,11 @@
-//! The Microsoft identity platform (v2.0 endpoints, public desktop client) and the
-//! Graph `/me` endpoint. Paths are `login.microsoftonline.com`'s and `graph.microsoft.com`'s,
+//! The Microsoft identity platform (v2.0 endpoints, public desktop client), the Graph
+//! `/me` endpoint and Graph mail ([`mail`]). Paths are `login.microsoftonline.com`'s and `graph.microsoft.com`'s,
 //! served from one origin.
 
 mod authorize;
 mod errors;
 mod graph;
+pub mod mail;
 mod token;
 
 use std::sync::Arc;
@@ -45,7 +46,8 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/v1.0/me", get(graph::me))
         .route("/oidc/userinfo", get(graph::userinfo))
-        .with_state(world)
+        .with_state(Arc::clone(&world))
+        .merge(mail::router(world))
 }
 
 /// The error body the token endpoint sends for an AADSTS code (also used for injected faults).
