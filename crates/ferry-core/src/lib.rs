@@ -18,6 +18,8 @@
 //! - [`services`]: mail, calendar, contacts: one type everywhere.
 //! - [`clock`]: injected time, so tests can move it.
 //! - [`updates`]: when to look for a new version, and what to tell the user.
+//! - [`sync`]: bringing mail (then calendar and contacts) into the store; so far, reading
+//!   messages from outside and making their HTML safe to show.
 //! - [`slim`]: when Ferry restarts itself in the tray to give back a closed window's memory.
 //! - [`views`]: what the UI and the tray show, built from the store's records.
 //! - [`events`]: what the core tells the UI and the tray, coalesced, through a sink the
@@ -51,6 +53,7 @@ pub mod services;
 pub mod sign_in;
 pub mod slim;
 pub mod store;
+pub mod sync;
 pub mod tokens;
 pub mod updates;
 pub mod vault;

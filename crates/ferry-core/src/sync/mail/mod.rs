@@ -1,0 +1,3 @@
+//! Mail: reading messages from outside ([`parse`]).
+
+pub mod parse;
