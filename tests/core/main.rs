@@ -9,6 +9,7 @@ mod events;
 mod generated;
 mod keeper;
 mod loopback;
+mod mail_store;
 mod providers;
 mod signin;
 mod store;

@@ -4,6 +4,7 @@
 
 mod accounts;
 pub mod health;
+pub mod mail;
 pub mod settings;
 pub mod signed_in;
 

@@ -1,0 +1,346 @@
+//! Mail in the store: messages, their labels or folders, full-text search, and the sync
+//! checkpoints and run log. [`apply`] writes a page of changes and the checkpoint that
+//! covers it in one transaction, so a crash at any moment loses nothing and, on the next
+//! start, repeats nothing: every write is an idempotent upsert or delete by id.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use super::StoreError;
+use crate::services::Service;
+
+/// An address on a message, with the header it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// `to`, `cc` or `bcc`.
+    pub kind: String,
+    pub name: String,
+    pub address: String,
+}
+
+/// An attachment's description (its bytes stay in the raw message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRecord {
+    pub index: usize,
+    pub filename: String,
+    pub content_type: String,
+    pub size: usize,
+    pub inline: bool,
+    pub content_id: Option<String>,
+}
+
+/// A message as the sync engine hands it over: the provider's ids and state, what Ferry
+/// read from it, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub id: String,
+    pub thread_id: String,
+    pub message_id: Option<String>,
+    pub subject: String,
+    pub from_name: String,
+    pub from_address: String,
+    pub recipients: Vec<Recipient>,
+    /// Unix ms.
+    pub received_at: i64,
+    pub snippet: String,
+    pub body_text: String,
+    pub has_html: bool,
+    pub unread: bool,
+    pub starred: bool,
+    pub attachments: Vec<AttachmentRecord>,
+    pub raw: Vec<u8>,
+    /// Why it could not be read (it is kept and shown raw).
+    pub problem: Option<String>,
+    /// Gmail historyId or Graph changeKey.
+    pub version: Option<String>,
+    /// Label or folder ids.
+    pub folders: Vec<String>,
+}
+
+/// A label or folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderRecord {
+    pub id: String,
+    pub name: String,
+    pub system: bool,
+    pub parent_id: Option<String>,
+}
+
+/// One change the provider reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailChange {
+    /// New, or changed in full: written over what was there.
+    Upsert(Box<NewMessage>),
+    /// The provider said it is gone (never inferred from an absence).
+    Remove { id: String },
+    /// Read state, star, labels: a message Ferry does not have yet is left alone.
+    Flags {
+        id: String,
+        unread: Option<bool>,
+        starred: Option<bool>,
+        add_folders: Vec<String>,
+        remove_folders: Vec<String>,
+    },
+}
+
+/// A page of changes and the checkpoint that covers it.
+#[derive(Debug, Clone)]
+pub struct MailPage {
+    pub account_id: String,
+    /// `''` when the service has one checkpoint; a folder id for Graph's per-folder rounds.
+    pub scope: String,
+    pub folders: Vec<FolderRecord>,
+    pub changes: Vec<MailChange>,
+    /// The provider's checkpoint after this page, as JSON.
+    pub checkpoint: String,
+    /// Unix ms.
+    pub at: i64,
+}
+
+/// What a page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+}
+
+async fn write_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: &str,
+    m: &NewMessage,
+) -> Result<bool, StoreError> {
+    let existed: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM mail_messages WHERE account_id = ? AND id = ?")
+            .bind(account)
+            .bind(&m.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let recipients = serde_json::to_string(&m.recipients).unwrap_or_else(|_| "[]".into());
+    let attachments = serde_json::to_string(&m.attachments).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO mail_messages (account_id, id, thread_id, message_id, subject, from_name,
+             from_address, recipients, received_at, snippet, body_text, has_html, unread, starred,
+             attachments, size, raw, problem, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, id) DO UPDATE SET
+             thread_id = excluded.thread_id, message_id = excluded.message_id,
+             subject = excluded.subject, from_name = excluded.from_name,
+             from_address = excluded.from_address, recipients = excluded.recipients,
+             received_at = excluded.received_at, snippet = excluded.snippet,
+             body_text = excluded.body_text, has_html = excluded.has_html,
+             unread = excluded.unread, starred = excluded.starred,
+             attachments = excluded.attachments, size = excluded.size, raw = excluded.raw,
+             problem = excluded.problem, version = excluded.version",
+    )
+    .bind(account)
+    .bind(&m.id)
+    .bind(&m.thread_id)
+    .bind(&m.message_id)
+    .bind(&m.subject)
+    .bind(&m.from_name)
+    .bind(&m.from_address)
+    .bind(recipients)
+    .bind(m.received_at)
+    .bind(&m.snippet)
+    .bind(&m.body_text)
+    .bind(m.has_html)
+    .bind(m.unread)
+    .bind(m.starred)
+    .bind(attachments)
+    .bind(m.raw.len() as i64)
+    .bind(&m.raw)
+    .bind(&m.problem)
+    .bind(&m.version)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ?")
+        .bind(account)
+        .bind(&m.id)
+        .execute(&mut **tx)
+        .await?;
+    for folder in &m.folders {
+        sqlx::query("INSERT OR IGNORE INTO mail_message_folders (account_id, message, folder) VALUES (?, ?, ?)")
+            .bind(account)
+            .bind(&m.id)
+            .bind(folder)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(existed.is_none())
+}
+
+/// Writes `page` and its checkpoint in one transaction.
+pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreError> {
+    let account = page.account_id.as_str();
+    let mut tx = pool.begin().await?;
+    for folder in &page.folders {
+        sqlx::query(
+            "INSERT INTO mail_folders (account_id, id, name, kind, parent_id) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                 parent_id = excluded.parent_id",
+        )
+        .bind(account)
+        .bind(&folder.id)
+        .bind(&folder.name)
+        .bind(if folder.system { "system" } else { "user" })
+        .bind(&folder.parent_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut applied = Applied::default();
+    for change in &page.changes {
+        match change {
+            MailChange::Upsert(message) => {
+                if write_message(&mut tx, account, message).await? {
+                    applied.added += 1;
+                } else {
+                    applied.changed += 1;
+                }
+            }
+            MailChange::Remove { id } => {
+                let gone = sqlx::query("DELETE FROM mail_messages WHERE account_id = ? AND id = ?")
+                    .bind(account)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                applied.removed += gone;
+            }
+            MailChange::Flags {
+                id,
+                unread,
+                starred,
+                add_folders,
+                remove_folders,
+            } => {
+                let touched = sqlx::query(
+                    "UPDATE mail_messages SET unread = coalesce(?, unread), starred = coalesce(?, starred)
+                     WHERE account_id = ? AND id = ?",
+                )
+                .bind(unread)
+                .bind(starred)
+                .bind(account)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if touched == 0 {
+                    continue;
+                }
+                for folder in add_folders {
+                    sqlx::query("INSERT OR IGNORE INTO mail_message_folders (account_id, message, folder) VALUES (?, ?, ?)")
+                        .bind(account)
+                        .bind(id)
+                        .bind(folder)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for folder in remove_folders {
+                    sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ? AND folder = ?")
+                        .bind(account)
+                        .bind(id)
+                        .bind(folder)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                applied.changed += 1;
+            }
+        }
+    }
+    sqlx::query(
+        "INSERT INTO sync_checkpoints (account_id, service, scope, checkpoint, updated_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, service, scope) DO UPDATE SET
+             checkpoint = excluded.checkpoint, updated_at = excluded.updated_at",
+    )
+    .bind(account)
+    .bind(Service::Mail.as_str())
+    .bind(&page.scope)
+    .bind(&page.checkpoint)
+    .bind(page.at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// The checkpoint last committed for this account's mail (and scope).
+pub async fn checkpoint(
+    pool: &SqlitePool,
+    account: &str,
+    scope: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT checkpoint FROM sync_checkpoints WHERE account_id = ? AND service = ? AND scope = ?",
+    )
+    .bind(account)
+    .bind(Service::Mail.as_str())
+    .bind(scope)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// How many messages the account has in the store.
+pub async fn count(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE account_id = ?")
+        .bind(account)
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// A message's ids and folders, for comparing with the provider's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageKey {
+    pub id: String,
+    pub folders: Vec<String>,
+    pub unread: bool,
+    pub raw_len: usize,
+}
+
+/// Every message of the account, by id, with its folders.
+pub async fn keys(pool: &SqlitePool, account: &str) -> Result<Vec<MessageKey>, StoreError> {
+    let rows: Vec<(String, bool, i64, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.unread, m.size, group_concat(f.folder, char(31))
+         FROM mail_messages m LEFT JOIN mail_message_folders f ON f.account_id = m.account_id AND f.message = m.id
+         WHERE m.account_id = ? GROUP BY m.id ORDER BY m.id",
+    )
+    .bind(account)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, unread, size, folders)| {
+            let mut folders: Vec<String> = folders
+                .unwrap_or_default()
+                .split('\u{1f}')
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect();
+            folders.sort();
+            MessageKey {
+                id,
+                folders,
+                unread,
+                raw_len: usize::try_from(size).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// Messages matching an FTS5 query (already in FTS5 syntax), best first: (account, id).
+pub async fn search(
+    pool: &SqlitePool,
+    fts_query: &str,
+    limit: u32,
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT m.account_id, m.id FROM mail_search s JOIN mail_messages m ON m.rowid = s.rowid
+         WHERE mail_search MATCH ? ORDER BY rank LIMIT ?",
+    )
+    .bind(fts_query)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,221 @@
+//! Mail in the store: a page and its checkpoint commit together or not at all, writes are
+//! idempotent, search follows every write, and removing an account takes its mail along.
+
+use ferry_core::store::mail::{
+    self, AttachmentRecord, FolderRecord, MailChange, MailPage, NewMessage, Recipient,
+};
+use ferry_core::store::{Store, DATABASE_FILE};
+
+async fn store_with_account() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join(DATABASE_FILE))
+        .await
+        .expect("open");
+    sqlx::query(
+        "INSERT INTO accounts (id, provider, tenant, subject, email, display_name, created_at, updated_at)
+         VALUES ('a1', 'google', '', 'sub-1', 'ada@example.com', 'Ada', 1, 1)",
+    )
+    .execute(store.pool())
+    .await
+    .expect("account");
+    (dir, store)
+}
+
+fn message(id: &str, body: &str) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        thread_id: format!("t-{id}"),
+        message_id: Some(format!("{id}@example.com")),
+        subject: format!("About {id}"),
+        from_name: "Grace Hopper".into(),
+        from_address: "grace@navy.example".into(),
+        recipients: vec![Recipient {
+            kind: "to".into(),
+            name: "Ada".into(),
+            address: "ada@example.com".into(),
+        }],
+        received_at: 1_800_000_000_000,
+        snippet: body.chars().take(20).collect(),
+        body_text: body.into(),
+        has_html: false,
+        unread: true,
+        starred: false,
+        attachments: vec![AttachmentRecord {
+            index: 0,
+            filename: "quarterly-figures.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 10,
+            inline: false,
+            content_id: None,
+        }],
+        raw: format!("Subject: About {id}\r\n\r\n{body}\r\n").into_bytes(),
+        problem: None,
+        version: Some("1".into()),
+        folders: vec!["INBOX".into(), "UNREAD".into()],
+    }
+}
+
+fn page(changes: Vec<MailChange>, checkpoint: &str) -> MailPage {
+    MailPage {
+        account_id: "a1".into(),
+        scope: String::new(),
+        folders: vec![FolderRecord {
+            id: "INBOX".into(),
+            name: "INBOX".into(),
+            system: true,
+            parent_id: None,
+        }],
+        changes,
+        checkpoint: checkpoint.into(),
+        at: 1_800_000_000_000,
+    }
+}
+
+fn upsert(id: &str, body: &str) -> MailChange {
+    MailChange::Upsert(Box::new(message(id, body)))
+}
+
+#[tokio::test]
+async fn a_page_and_its_checkpoint_commit_together_and_repeat_harmlessly() {
+    let (_dir, store) = store_with_account().await;
+    let pool = store.pool();
+    let first = page(
+        vec![
+            upsert("m1", "the budget is attached"),
+            upsert("m2", "lunch on friday"),
+        ],
+        r#"{"page":1}"#,
+    );
+    let applied = mail::apply(pool, &first).await.expect("apply");
+    assert_eq!((applied.added, applied.changed), (2, 0));
+    assert_eq!(
+        mail::checkpoint(pool, "a1", "")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some(r#"{"page":1}"#)
+    );
+
+    // The same page again (a restart after the commit, before the next page): nothing doubles.
+    let again = mail::apply(pool, &first).await.expect("apply again");
+    assert_eq!((again.added, again.changed), (0, 2));
+    assert_eq!(mail::count(pool, "a1").await.expect("count"), 2);
+    assert_eq!(
+        mail::search(pool, "budget", 10)
+            .await
+            .expect("search")
+            .len(),
+        1,
+        "one search row per message"
+    );
+
+    // A page that fails part-way leaves neither its messages nor its checkpoint.
+    sqlx::query("CREATE TRIGGER poison BEFORE INSERT ON mail_messages WHEN new.id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        .execute(pool)
+        .await
+        .expect("trigger");
+    let broken = page(
+        vec![upsert("m3", "third"), upsert("poison", "x")],
+        r#"{"page":2}"#,
+    );
+    assert!(mail::apply(pool, &broken).await.is_err());
+    assert_eq!(
+        mail::count(pool, "a1").await.expect("count"),
+        2,
+        "m3 rolled back"
+    );
+    assert_eq!(
+        mail::checkpoint(pool, "a1", "")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some(r#"{"page":1}"#)
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn search_follows_flags_removals_and_the_account_itself() {
+    let (_dir, store) = store_with_account().await;
+    let pool = store.pool();
+    mail::apply(
+        pool,
+        &page(
+            vec![
+                upsert("m1", "Café budget for the offsite"),
+                upsert("m2", "weekend photos"),
+            ],
+            "{}",
+        ),
+    )
+    .await
+    .expect("apply");
+    for (query, hits) in [
+        ("budget", 1),
+        ("cafe", 1),
+        ("grace", 2),
+        ("quarterly", 2),
+        ("photos", 1),
+        ("nothing", 0),
+    ] {
+        assert_eq!(
+            mail::search(pool, query, 10).await.expect("search").len(),
+            hits,
+            "{query}"
+        );
+    }
+    let flags = MailChange::Flags {
+        id: "m1".into(),
+        unread: Some(false),
+        starred: Some(true),
+        add_folders: vec!["Label_1".into()],
+        remove_folders: vec!["UNREAD".into()],
+    };
+    let unknown = MailChange::Flags {
+        id: "never-seen".into(),
+        unread: Some(false),
+        starred: None,
+        add_folders: vec![],
+        remove_folders: vec![],
+    };
+    let applied = mail::apply(
+        pool,
+        &page(
+            vec![flags, unknown, MailChange::Remove { id: "m2".into() }],
+            "{}",
+        ),
+    )
+    .await
+    .expect("apply");
+    assert_eq!(
+        (applied.changed, applied.removed),
+        (1, 1),
+        "flags for an unknown message do nothing"
+    );
+    let keys = mail::keys(pool, "a1").await.expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].folders, ["INBOX", "Label_1"]);
+    assert!(!keys[0].unread);
+    assert!(
+        mail::search(pool, "photos", 10)
+            .await
+            .expect("search")
+            .is_empty(),
+        "removed from search"
+    );
+
+    sqlx::query("DELETE FROM accounts WHERE id = 'a1'")
+        .execute(pool)
+        .await
+        .expect("remove account");
+    assert_eq!(mail::count(pool, "a1").await.expect("count"), 0);
+    assert!(
+        mail::search(pool, "budget", 10)
+            .await
+            .expect("search")
+            .is_empty(),
+        "its search rows went too"
+    );
+    assert_eq!(mail::checkpoint(pool, "a1", "").await.expect("read"), None);
+    store.close().await;
+}
