@@ -10,6 +10,7 @@ mod generated;
 mod keeper;
 mod loopback;
 mod mail_store;
+mod mail_sync;
 mod providers;
 mod signin;
 mod store;

@@ -24,6 +24,8 @@ use crate::store::health::{self, TimelineEntry};
 use crate::store::settings::{self, Settings};
 use crate::store::signed_in;
 use crate::store::{Store, DATABASE_FILE};
+pub use crate::sync::mail::gmail::Report as MailSyncReport;
+use crate::sync::{MailJob, MailSync};
 use crate::tokens::Tokens;
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
 use crate::views::{AccountView, Attention};
@@ -105,6 +107,7 @@ pub struct Core {
     keeper: Keeper,
     alerts: Alerts,
     hub: Hub,
+    mail: Arc<MailSync>,
 }
 
 impl Core {
@@ -133,7 +136,9 @@ impl Core {
         let stats = Arc::new(KeeperStats::default());
         let tokens = Tokens::new(ctx.clone(), alerts.clone(), Arc::clone(&stats));
         let refresh = Arc::new(RefreshJob::new(ctx.clone(), tokens.clone()));
-        let keeper = Keeper::new(ctx.clone(), alerts.clone(), stats, vec![refresh]);
+        let mail = Arc::new(MailSync::new(ctx.clone(), tokens.clone()));
+        let mail_job = Arc::new(MailJob::new(Arc::clone(&mail)));
+        let keeper = Keeper::new(ctx.clone(), alerts.clone(), stats, vec![refresh, mail_job]);
         let sign_in = Arc::new(SignIn::new(ctx.clone(), alerts.clone(), platform.browser));
         Ok(Self {
             config,
@@ -143,6 +148,7 @@ impl Core {
             keeper,
             alerts,
             hub,
+            mail,
         })
     }
 
@@ -332,6 +338,12 @@ impl Core {
     pub fn start_keeper(&self) {
         self.alerts.start();
         self.keeper.start();
+    }
+
+    /// Syncs the account's mail until it is caught up (the keeper does this on its own;
+    /// tests and "Sync now" for one account call it directly).
+    pub async fn sync_mail(&self, account_id: &str) -> Result<MailSyncReport, AppError> {
+        Ok(self.mail.run_to_end(account_id).await?)
     }
 
     /// Checks every connection now ("Sync now", or after a resume or network change):

@@ -60,6 +60,10 @@ pub(crate) struct Plan {
 pub(crate) trait Job: Send + Sync + 'static {
     /// For log lines.
     fn name(&self) -> &'static str;
+    /// Whether its work counts in "Sync now"'s "Checking connections" progress.
+    fn checks_connections(&self) -> bool {
+        false
+    }
     /// The keys due at `now` (every key that can run, when `forced`), and the next due time.
     fn plan(&self, now: DateTime<Utc>, forced: bool) -> BoxFuture<'_, Result<Plan, AppError>>;
     /// Does the work for `key`, recording its own outcome. Returns whether it attempted
@@ -136,7 +140,8 @@ impl Keeper {
         let ctx = &self.inner.ctx;
         let stats = &self.inner.stats;
         let limit = Arc::new(Semaphore::new(MAX_CONCURRENT));
-        let mut running: JoinSet<bool> = JoinSet::new();
+        // Each piece of work: (counts as a connection check, made progress).
+        let mut running: JoinSet<(bool, bool)> = JoinSet::new();
         let mut forced = false;
         loop {
             let now = ctx.clock.now();
@@ -147,7 +152,7 @@ impl Keeper {
                 panic!("keeper-panic failpoint");
             }
             let checking = std::mem::take(&mut forced);
-            let (spawned, next) = self.spawn_due(&mut running, &limit, now, checking).await;
+            let (spawned, checks, next) = self.spawn_due(&mut running, &limit, now, checking).await;
             stats.passes.fetch_add(1, Ordering::Relaxed);
             if spawned == 0 {
                 stats.idle_wakeups.fetch_add(1, Ordering::Relaxed);
@@ -156,7 +161,7 @@ impl Keeper {
             let mut progress = checking.then_some(Progress {
                 task: Task::CheckConnections,
                 done: 0,
-                total: u32::try_from(spawned).unwrap_or(u32::MAX),
+                total: u32::try_from(checks).unwrap_or(u32::MAX),
             });
             if let Some(progress) = &progress {
                 ctx.events.emit(CoreEvent::Progress(progress.clone()));
@@ -166,8 +171,9 @@ impl Keeper {
             while !running.is_empty() {
                 tokio::select! {
                     Some(done) = running.join_next() => {
-                        progressed |= done.unwrap_or(false);
-                        if let Some(progress) = &mut progress {
+                        let (check, made_progress) = done.unwrap_or((false, false));
+                        progressed |= made_progress;
+                        if let (Some(progress), true) = (&mut progress, check) {
                             progress.done += 1;
                             ctx.events.emit(CoreEvent::Progress(progress.clone()));
                         }
@@ -202,14 +208,17 @@ impl Keeper {
 
     /// Asks every job what is due and starts it; returns how many pieces of work were
     /// started and when the next is due.
+    /// Starts what is due; returns how many pieces, how many of them check connections,
+    /// and when something is next due.
     async fn spawn_due(
         &self,
-        running: &mut JoinSet<bool>,
+        running: &mut JoinSet<(bool, bool)>,
         limit: &Arc<Semaphore>,
         now: DateTime<Utc>,
         forced: bool,
-    ) -> (usize, Option<DateTime<Utc>>) {
+    ) -> (usize, usize, Option<DateTime<Utc>>) {
         let mut spawned = 0;
+        let mut checks = 0;
         let mut next: Option<DateTime<Utc>> = None;
         for job in &self.inner.jobs {
             let plan = match job.plan(now, forced).await {
@@ -223,23 +232,25 @@ impl Keeper {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            let check = job.checks_connections();
             for key in plan.due {
                 let job = Arc::clone(job);
                 let limit = Arc::clone(limit);
                 running.spawn(async move {
                     let Ok(_permit) = limit.acquire_owned().await else {
-                        return false;
+                        return (check, false);
                     };
-                    job.run(key, forced).await
+                    (check, job.run(key, forced).await)
                 });
                 spawned += 1;
+                checks += usize::from(check);
             }
         }
-        (spawned, next)
+        (spawned, checks, next)
     }
 
     /// Lets the work in flight finish (up to [`DRAIN_DEADLINE`]), stops the rest, replies.
-    async fn stop(&self, mut running: JoinSet<bool>, reply: Option<oneshot::Sender<()>>) {
+    async fn stop(&self, mut running: JoinSet<(bool, bool)>, reply: Option<oneshot::Sender<()>>) {
         let in_flight = running.len();
         let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
             while running.join_next().await.is_some() {}
@@ -288,6 +299,10 @@ impl RefreshJob {
 impl Job for RefreshJob {
     fn name(&self) -> &'static str {
         "refresh"
+    }
+
+    fn checks_connections(&self) -> bool {
+        true
     }
 
     fn plan(&self, now: DateTime<Utc>, forced: bool) -> BoxFuture<'_, Result<Plan, AppError>> {

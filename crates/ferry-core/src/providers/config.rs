@@ -21,6 +21,10 @@ pub const GOOGLE_CLIENT_ID_ENV: &str = "FERRY_GOOGLE_CLIENT_ID";
 pub const GOOGLE_CLIENT_SECRET_ENV: &str = "FERRY_GOOGLE_CLIENT_SECRET";
 /// `1` when the Google project is in "Testing" status (grants end after 7 days).
 pub const GOOGLE_TESTING_ENV: &str = "FERRY_GOOGLE_TESTING";
+pub const GMAIL_QUOTA_ENV: &str = "FERRY_GMAIL_QUOTA_PER_MINUTE";
+/// Gmail quota units per user per minute for projects created since May 2026; older
+/// projects have 15,000, and a project's owner can have it raised.
+pub const GMAIL_QUOTA_DEFAULT: u64 = 6_000;
 pub const MICROSOFT_CLIENT_ID_ENV: &str = "FERRY_MICROSOFT_CLIENT_ID";
 pub const MICROSOFT_TENANT_ENV: &str = "FERRY_MICROSOFT_TENANT";
 pub const SANDBOX_GOOGLE_ENV: &str = "FERRY_SANDBOX_GOOGLE_URL";
@@ -34,6 +38,7 @@ const GOOGLE_ACCOUNTS: &str = "https://accounts.google.com";
 const GOOGLE_OAUTH: &str = "https://oauth2.googleapis.com";
 const GOOGLE_OPENID: &str = "https://openidconnect.googleapis.com";
 const GOOGLE_CERTS: &str = "https://www.googleapis.com";
+const GMAIL_API: &str = "https://gmail.googleapis.com";
 const MICROSOFT_LOGIN: &str = "https://login.microsoftonline.com";
 const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com";
 /// OpenID Connect Discovery §4: the metadata's path below the issuer.
@@ -61,10 +66,14 @@ pub struct GoogleSettings {
     pub jwks_url: Url,
     /// The authorization server's metadata: the issuer plus the well-known path.
     pub discovery_url: Url,
+    /// Gmail's API origin (`/gmail/v1/...` and `/batch/gmail/v1` below it).
+    pub gmail_url: Url,
     /// The `iss` of id_tokens and of RFC 9207 authorization responses.
     pub issuer: String,
     /// The project is in "Testing" status, so every grant ends 7 days after consent.
     pub testing: bool,
+    /// Gmail quota units per user per minute for this project; sync stays below it.
+    pub gmail_quota_per_minute: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +210,11 @@ impl ProviderSettings {
             .map(|v| v == "1" || v.eq_ignore_ascii_case("true"))
             .or(file.google.testing)
             .unwrap_or(false);
+        let gmail_quota_per_minute = env(GMAIL_QUOTA_ENV)
+            .and_then(|v| v.parse().ok())
+            .or(file.google.gmail_quota_per_minute)
+            .filter(|q| *q > 0)
+            .unwrap_or(GMAIL_QUOTA_DEFAULT);
         let google = match (google_id, env(SANDBOX_GOOGLE_ENV)) {
             (Some(client_id), _) => Some(GoogleSettings {
                 source: Source::Real,
@@ -212,8 +226,10 @@ impl ProviderSettings {
                 userinfo_url: fixed(GOOGLE_OPENID, "/v1/userinfo"),
                 jwks_url: fixed(GOOGLE_CERTS, "/oauth2/v3/certs"),
                 discovery_url: fixed(GOOGLE_ACCOUNTS, WELL_KNOWN),
+                gmail_url: fixed(GMAIL_API, "/"),
                 issuer: GOOGLE_ACCOUNTS.to_owned(),
                 testing,
+                gmail_quota_per_minute,
             }),
             (None, Some(base)) => {
                 let base = checked_base(SANDBOX_GOOGLE_ENV, &base)?;
@@ -231,8 +247,10 @@ impl ProviderSettings {
                     userinfo_url: at("v1/userinfo")?,
                     jwks_url: at("oauth2/v3/certs")?,
                     discovery_url: at(WELL_KNOWN.trim_start_matches('/'))?,
+                    gmail_url: base.clone(),
                     issuer: base.as_str().trim_end_matches('/').to_owned(),
                     testing,
+                    gmail_quota_per_minute,
                 })
             }
             (None, None) => None,
@@ -352,6 +370,8 @@ struct FileGoogle {
     client_secret: Option<String>,
     /// The Google project's publishing status is "Testing": grants end after 7 days.
     testing: Option<bool>,
+    /// Gmail quota units per user per minute (6,000 unless the project has more).
+    gmail_quota_per_minute: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

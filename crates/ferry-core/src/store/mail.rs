@@ -281,6 +281,28 @@ pub async fn checkpoint(
     .await?)
 }
 
+/// The checkpoint and when it was committed.
+pub async fn checkpoint_at(
+    pool: &SqlitePool,
+    account: &str,
+    scope: &str,
+) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT checkpoint, updated_at FROM sync_checkpoints WHERE account_id = ? AND service = ? AND scope = ?",
+    )
+    .bind(account)
+    .bind(Service::Mail.as_str())
+    .bind(scope)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(checkpoint, at)| {
+        (
+            checkpoint,
+            chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
+        )
+    }))
+}
+
 /// How many messages the account has in the store.
 pub async fn count(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE account_id = ?")
@@ -343,4 +365,59 @@ pub async fn search(
     .bind(limit)
     .fetch_all(pool)
     .await?)
+}
+
+/// What one sync run did, for the account page's sync log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    pub requests: u64,
+    pub quota_units: u64,
+}
+
+/// Notes the start of a run (`full`, `incremental` or `reset`); returns its id.
+pub async fn start_run(
+    pool: &SqlitePool,
+    account: &str,
+    kind: &str,
+    at: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO sync_runs (account_id, service, kind, started_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(account)
+    .bind(Service::Mail.as_str())
+    .bind(kind)
+    .bind(at)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Notes how a run ended (and, if it turned into another kind, which).
+pub async fn finish_run(
+    pool: &SqlitePool,
+    run: i64,
+    kind: Option<&str>,
+    counts: RunCounts,
+    error: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE sync_runs SET kind = coalesce(?, kind), finished_at = ?, added = ?, changed = ?,
+             removed = ?, requests = ?, quota_units = ?, error = ? WHERE id = ?",
+    )
+    .bind(kind)
+    .bind(at)
+    .bind(counts.added as i64)
+    .bind(counts.changed as i64)
+    .bind(counts.removed as i64)
+    .bind(counts.requests as i64)
+    .bind(counts.quota_units as i64)
+    .bind(error)
+    .bind(run)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Google: the scopes Ferry asks for, what a grant covers, how its token endpoint's errors
 //! read, which issuers it uses, revocation (RFC 7009, with Google's departures), and the
-//! 7-day grants of a project in Testing status. Room for the Gmail, Calendar and People
-//! clients.
+//! 7-day grants of a project in Testing status; the Gmail client in [`gmail`].
+
+pub mod gmail;
 
 use chrono::{DateTime, Duration, Utc};
 use secrecy::ExposeSecret;

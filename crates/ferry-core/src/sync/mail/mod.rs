@@ -1,3 +1,4 @@
-//! Mail: reading messages from outside ([`parse`]).
+//! Mail: reading messages from outside ([`parse`]) and syncing Gmail ([`gmail`]).
 
+pub mod gmail;
 pub mod parse;

@@ -333,9 +333,11 @@ impl GmailBox {
         }
     }
 
-    /// "Expire history now": every earlier start id becomes stale.
+    /// "Expire history now": every start id given out so far becomes stale (a client
+    /// then takes a new one from the profile).
     pub fn expire_all_history(&mut self) {
         self.history.clear();
+        self.history_id += 1;
         self.floor = self.history_id;
     }
 

@@ -1,0 +1,598 @@
+//! Gmail sync (`shared/provider-reference.md` §2.1): a full sync takes the mailbox's
+//! `historyId` first, then lists messages newest first and fetches each page's messages
+//! as raw bytes through the batch endpoint; incremental syncs read the history since the
+//! checkpoint. Every page and the checkpoint after it commit together
+//! ([`crate::store::mail::apply`]), so a crash anywhere resumes where it stopped without
+//! losing or doubling anything. A stale `historyId` (404) starts a full resync that keeps
+//! local state; a reset that repeats at once is reported instead of looping.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::parse::{parse, Parsed};
+use crate::account::AccessToken;
+use crate::context::Context;
+use crate::providers::google::gmail::{units, GmailClient, GmailError, HistoryEvent, RawMessage};
+use crate::store::mail::{
+    self, AttachmentRecord, FolderRecord, MailChange, MailPage, NewMessage, Recipient, RunCounts,
+};
+use crate::store::StoreError;
+use crate::sync::budget::{Budget, Spent};
+use crate::tokens::{TokenError, Tokens};
+
+/// Messages listed per page of a full sync (the first page is on screen first).
+pub const LIST_PAGE: u32 = 100;
+/// Pages one run commits before it gives the schedule back (the next run goes on).
+pub const PAGES_PER_RUN: usize = 20;
+/// Calls per batch request at most; fewer after throttling, more again after successes.
+const MAX_BATCH: usize = 8;
+/// How often one call is tried when Gmail asks Ferry to slow down.
+const THROTTLE_TRIES: u32 = 5;
+/// Resets in a row (a stale history right after a full resync) before Ferry stops and
+/// reports instead of resyncing again.
+const MAX_RESETS: u32 = 2;
+
+/// Where a Gmail account's mail sync stands (stored as JSON with each page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "camelCase")]
+pub enum Checkpoint {
+    /// Listing the mailbox; `history_id` was taken before the first page.
+    #[serde(rename_all = "camelCase")]
+    Full {
+        history_id: String,
+        page_token: Option<String>,
+        listed: u64,
+        resets: u32,
+    },
+    /// Reading the history since `history_id` (part-way through its pages when
+    /// `page_token` is set).
+    #[serde(rename_all = "camelCase")]
+    Incremental {
+        history_id: String,
+        page_token: Option<String>,
+        resets: u32,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Gmail(#[from] GmailError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("Gmail keeps losing the history Ferry syncs from, so Ferry stopped resyncing this mailbox; it will try again later")]
+    ResetLoop,
+    #[error("the stored sync checkpoint could not be read: {0}")]
+    Checkpoint(String),
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    pub counts: RunCounts,
+    pub pages: usize,
+    /// The run stopped at its page limit: run again soon.
+    pub more: bool,
+    /// Gmail had lost the history and the run started a full resync.
+    pub reset: bool,
+}
+
+pub(crate) struct GmailSync {
+    ctx: Context,
+    tokens: Tokens,
+    client: GmailClient,
+    budget: Budget,
+    /// How far back a full sync goes.
+    backfill: Duration,
+}
+
+impl GmailSync {
+    pub fn new(
+        ctx: Context,
+        tokens: Tokens,
+        client: GmailClient,
+        budget: Budget,
+        backfill: Duration,
+    ) -> Self {
+        Self {
+            ctx,
+            tokens,
+            client,
+            budget,
+            backfill,
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.ctx.clock.now().timestamp_millis()
+    }
+
+    /// One run for `account`: up to [`PAGES_PER_RUN`] pages, each committed with its
+    /// checkpoint.
+    pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
+        let pool = self.ctx.store.pool().clone();
+        let stored = mail::checkpoint(&pool, account, "").await?;
+        let checkpoint: Option<Checkpoint> = stored
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| SyncError::Checkpoint(e.to_string()))?;
+        let kind = match &checkpoint {
+            None => "full",
+            Some(Checkpoint::Full { resets, .. }) if *resets > 0 => "reset",
+            Some(Checkpoint::Full { .. }) => "full",
+            Some(Checkpoint::Incremental { .. }) => "incremental",
+        };
+        let run_id = mail::start_run(&pool, account, kind, self.now_ms()).await?;
+        let mut report = Report::default();
+        let outcome = self.pages(account, checkpoint, &mut report).await;
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        mail::finish_run(
+            &pool,
+            run_id,
+            report.reset.then_some("reset"),
+            report.counts,
+            error.as_deref(),
+            self.now_ms(),
+        )
+        .await?;
+        outcome.map(|()| report)
+    }
+
+    async fn pages(
+        &self,
+        account: &str,
+        mut checkpoint: Option<Checkpoint>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let folders = self.labels(account, report).await?;
+        let mut folders = Some(folders);
+        loop {
+            if report.pages >= PAGES_PER_RUN {
+                report.more = true;
+                return Ok(());
+            }
+            let next = match checkpoint.take() {
+                None => {
+                    // The checkpoint is taken before the full sync starts.
+                    let profile = self
+                        .call(account, report, units::PROFILE, |t| async move {
+                            self.client.profile(&t).await
+                        })
+                        .await?;
+                    Checkpoint::Full {
+                        history_id: profile.history_id,
+                        page_token: None,
+                        listed: 0,
+                        resets: 0,
+                    }
+                }
+                Some(Checkpoint::Full {
+                    history_id,
+                    page_token,
+                    listed,
+                    resets,
+                }) => {
+                    let since = (self.ctx.clock.now() - self.backfill).timestamp();
+                    let query = format!("after:{since}");
+                    let page = self
+                        .call(account, report, units::LIST, |t| {
+                            let (page_token, query) = (page_token.clone(), query.clone());
+                            async move {
+                                self.client
+                                    .list(&t, page_token.as_deref(), LIST_PAGE, Some(&query))
+                                    .await
+                            }
+                        })
+                        .await?;
+                    let ids: Vec<String> = page.messages.iter().map(|m| m.id.clone()).collect();
+                    let fetched = self.fetch(account, &ids, report).await?;
+                    let changes = fetched
+                        .into_iter()
+                        .map(|m| MailChange::Upsert(Box::new(new_message(m))))
+                        .collect();
+                    let listed = listed + ids.len() as u64;
+                    let next = match page.next_page_token {
+                        Some(token) => Checkpoint::Full {
+                            history_id,
+                            page_token: Some(token),
+                            listed,
+                            resets,
+                        },
+                        None => Checkpoint::Incremental {
+                            history_id,
+                            page_token: None,
+                            resets,
+                        },
+                    };
+                    self.commit(account, &next, changes, folders.take(), report)
+                        .await?;
+                    next
+                }
+                Some(Checkpoint::Incremental {
+                    history_id,
+                    page_token,
+                    resets,
+                }) => {
+                    let start = history_id.clone();
+                    let answer = self
+                        .call(account, report, units::HISTORY, |t| {
+                            let (start, page_token) = (start.clone(), page_token.clone());
+                            async move { self.client.history(&t, &start, page_token.as_deref()).await }
+                        })
+                        .await;
+                    let page = match answer {
+                        Ok(page) => page,
+                        Err(SyncError::Gmail(GmailError::StaleHistory)) => {
+                            if resets >= MAX_RESETS {
+                                return Err(SyncError::ResetLoop);
+                            }
+                            tracing::warn!(
+                                account,
+                                "Gmail's history is gone; resyncing the mailbox"
+                            );
+                            report.reset = true;
+                            // The new checkpoint is taken before the resync starts.
+                            let profile = self
+                                .call(account, report, units::PROFILE, |t| async move {
+                                    self.client.profile(&t).await
+                                })
+                                .await?;
+                            checkpoint = Some(Checkpoint::Full {
+                                history_id: profile.history_id,
+                                page_token: None,
+                                listed: 0,
+                                resets: resets + 1,
+                            });
+                            continue;
+                        }
+                        Err(other) => return Err(other),
+                    };
+                    let caught_up = page.next_page_token.is_none();
+                    let changes = self.history_changes(account, page.events, report).await?;
+                    let next = match page.next_page_token {
+                        Some(token) => Checkpoint::Incremental {
+                            history_id,
+                            page_token: Some(token),
+                            resets: 0,
+                        },
+                        None => Checkpoint::Incremental {
+                            history_id: page.history_id,
+                            page_token: None,
+                            resets: 0,
+                        },
+                    };
+                    self.commit(account, &next, changes, folders.take(), report)
+                        .await?;
+                    if caught_up {
+                        return Ok(());
+                    }
+                    next
+                }
+            };
+            checkpoint = Some(next);
+        }
+    }
+
+    async fn labels(
+        &self,
+        account: &str,
+        report: &mut Report,
+    ) -> Result<Vec<FolderRecord>, SyncError> {
+        let labels = self
+            .call(account, report, units::LABELS, |t| async move {
+                self.client.labels(&t).await
+            })
+            .await?;
+        Ok(labels
+            .into_iter()
+            .map(|l| FolderRecord {
+                id: l.id,
+                name: l.name,
+                system: l.system,
+                parent_id: None,
+            })
+            .collect())
+    }
+
+    async fn commit(
+        &self,
+        account: &str,
+        checkpoint: &Checkpoint,
+        changes: Vec<MailChange>,
+        folders: Option<Vec<FolderRecord>>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let page = MailPage {
+            account_id: account.to_owned(),
+            scope: String::new(),
+            folders: folders.unwrap_or_default(),
+            changes,
+            checkpoint: serde_json::to_string(checkpoint)
+                .map_err(|e| SyncError::Checkpoint(e.to_string()))?,
+            at: self.now_ms(),
+        };
+        let applied = mail::apply(self.ctx.store.pool(), &page).await?;
+        report.pages += 1;
+        report.counts.added += applied.added;
+        report.counts.changed += applied.changed;
+        report.counts.removed += applied.removed;
+        if applied.added + applied.changed + applied.removed > 0 {
+            self.ctx.account_changed(account);
+        }
+        Ok(())
+    }
+
+    /// History events into store changes; added messages are fetched (unless deleted
+    /// later in the same page, or gone already).
+    async fn history_changes(
+        &self,
+        account: &str,
+        events: Vec<HistoryEvent>,
+        report: &mut Report,
+    ) -> Result<Vec<MailChange>, SyncError> {
+        let deleted: BTreeSet<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                HistoryEvent::Deleted { id } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let added: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                HistoryEvent::Added { id, .. } if !deleted.contains(id.as_str()) => {
+                    Some(id.clone())
+                }
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let fetched: BTreeMap<String, RawMessage> = self
+            .fetch(account, &added, report)
+            .await?
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect();
+        let mut changes = Vec::new();
+        for event in events {
+            match event {
+                HistoryEvent::Added { id, .. } => {
+                    if let Some(message) = fetched.get(&id) {
+                        changes.push(MailChange::Upsert(Box::new(new_message(message.clone()))));
+                    }
+                }
+                HistoryEvent::Deleted { id } => changes.push(MailChange::Remove { id }),
+                HistoryEvent::LabelsAdded { id, labels } => changes.push(MailChange::Flags {
+                    unread: labels.iter().any(|l| l == "UNREAD").then_some(true),
+                    starred: labels.iter().any(|l| l == "STARRED").then_some(true),
+                    add_folders: labels,
+                    remove_folders: Vec::new(),
+                    id,
+                }),
+                HistoryEvent::LabelsRemoved { id, labels } => changes.push(MailChange::Flags {
+                    unread: labels.iter().any(|l| l == "UNREAD").then_some(false),
+                    starred: labels.iter().any(|l| l == "STARRED").then_some(false),
+                    add_folders: Vec::new(),
+                    remove_folders: labels,
+                    id,
+                }),
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Fetches messages as raw bytes in batches within the budget. A message gone
+    /// meanwhile (404) is left out; throttled calls are tried again in smaller batches.
+    async fn fetch(
+        &self,
+        account: &str,
+        ids: &[String],
+        report: &mut Report,
+    ) -> Result<Vec<RawMessage>, SyncError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut pending: Vec<String> = ids.to_vec();
+        let mut batch = MAX_BATCH.min(self.budget.limits().concurrent).max(1);
+        let mut throttled_rounds = 0;
+        while !pending.is_empty() {
+            let chunk: Vec<String> = pending.drain(..batch.min(pending.len())).collect();
+            let mut slots: Vec<Spent> = Vec::with_capacity(chunk.len());
+            for _ in &chunk {
+                slots.push(self.budget.spend(units::GET).await);
+            }
+            report.counts.requests += chunk.len() as u64;
+            report.counts.quota_units += units::GET * chunk.len() as u64;
+            let answers = self
+                .with_token(account, |t| {
+                    let chunk = chunk.clone();
+                    async move { self.client.raw_batch(&t, &chunk).await }
+                })
+                .await;
+            drop(slots);
+            let answers = match answers {
+                Ok(answers) => answers,
+                Err(SyncError::Gmail(GmailError::Throttled { retry_after, .. })) => {
+                    self.pause(retry_after);
+                    pending.splice(0..0, chunk);
+                    throttled_rounds += 1;
+                    if throttled_rounds > THROTTLE_TRIES {
+                        return Err(GmailError::Throttled {
+                            retry_after,
+                            concurrent: false,
+                        }
+                        .into());
+                    }
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            let mut retry = Vec::new();
+            for (id, answer) in answers {
+                match answer {
+                    Ok(message) => out.push(message),
+                    Err(GmailError::NotFound) => {}
+                    Err(GmailError::Throttled { retry_after, .. }) => {
+                        self.pause(retry_after);
+                        retry.push(id);
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            if retry.is_empty() {
+                batch = (batch + 1).min(MAX_BATCH);
+                throttled_rounds = 0;
+            } else {
+                tracing::info!(
+                    account,
+                    refused = retry.len(),
+                    "Gmail throttled calls in a batch; smaller batches"
+                );
+                batch = (batch / 2).max(1);
+                throttled_rounds += 1;
+                if throttled_rounds > THROTTLE_TRIES {
+                    return Err(GmailError::Throttled {
+                        retry_after: None,
+                        concurrent: true,
+                    }
+                    .into());
+                }
+                pending.splice(0..0, retry);
+            }
+        }
+        Ok(out)
+    }
+
+    fn pause(&self, retry_after: Option<std::time::Duration>) {
+        let wait = retry_after.map_or(Duration::seconds(2), |d| {
+            Duration::from_std(d).unwrap_or(Duration::seconds(2))
+        });
+        self.budget.pause_until(self.ctx.clock.now() + wait);
+    }
+
+    /// One budgeted call, with one token refresh on a 401 and waits on throttling.
+    async fn call<T, F, Fut>(
+        &self,
+        account: &str,
+        report: &mut Report,
+        cost: u64,
+        f: F,
+    ) -> Result<T, SyncError>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, GmailError>>,
+    {
+        for _ in 0..THROTTLE_TRIES {
+            let slot = self.budget.spend(cost).await;
+            report.counts.requests += 1;
+            report.counts.quota_units += cost;
+            let answer = self.with_token(account, &f).await;
+            drop(slot);
+            match answer {
+                Err(SyncError::Gmail(GmailError::Throttled { retry_after, .. })) => {
+                    self.pause(retry_after)
+                }
+                other => return other,
+            }
+        }
+        Err(GmailError::Throttled {
+            retry_after: None,
+            concurrent: false,
+        }
+        .into())
+    }
+
+    /// Runs `f` with the account's token; a 401 gets one refresh and one retry.
+    async fn with_token<T, F, Fut>(&self, account: &str, f: F) -> Result<T, SyncError>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, GmailError>>,
+    {
+        let token = self.tokens.access_token(account).await?;
+        match f(token.clone()).await {
+            Err(GmailError::Unauthorized) => {
+                let fresh = self.tokens.after_unauthorized(account, &token).await?;
+                Ok(f(fresh).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+/// What the store keeps of a fetched message.
+fn new_message(m: RawMessage) -> NewMessage {
+    let unread = m.label_ids.iter().any(|l| l == "UNREAD");
+    let starred = m.label_ids.iter().any(|l| l == "STARRED");
+    let base = NewMessage {
+        id: m.id.clone(),
+        thread_id: m.thread_id.clone(),
+        message_id: None,
+        subject: String::new(),
+        from_name: String::new(),
+        from_address: String::new(),
+        recipients: Vec::new(),
+        received_at: m.internal_date,
+        snippet: String::new(),
+        body_text: String::new(),
+        has_html: false,
+        unread,
+        starred,
+        attachments: Vec::new(),
+        raw: Vec::new(),
+        problem: None,
+        version: Some(m.history_id.clone()),
+        folders: m.label_ids.clone(),
+    };
+    let message = match parse(&m.raw) {
+        Parsed::Mail(parsed) => {
+            let from = parsed.from.first().cloned().unwrap_or_default();
+            let recipients = [("to", &parsed.to), ("cc", &parsed.cc)]
+                .into_iter()
+                .flat_map(|(kind, list)| {
+                    list.iter().map(move |a| Recipient {
+                        kind: kind.to_owned(),
+                        name: a.name.clone(),
+                        address: a.address.clone(),
+                    })
+                })
+                .collect();
+            NewMessage {
+                message_id: parsed.message_id.clone(),
+                subject: parsed.subject.clone(),
+                from_name: from.name,
+                from_address: from.address,
+                recipients,
+                snippet: parsed.snippet.clone(),
+                body_text: parsed.text.clone(),
+                has_html: parsed.html.is_some(),
+                attachments: parsed
+                    .attachments
+                    .iter()
+                    .map(|a| AttachmentRecord {
+                        index: a.index,
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                        inline: a.inline,
+                        content_id: a.content_id.clone(),
+                    })
+                    .collect(),
+                problem: (!parsed.problems.is_empty()).then(|| parsed.problems.join("; ")),
+                ..base
+            }
+        }
+        Parsed::Unreadable { reason } => NewMessage {
+            problem: Some(reason),
+            ..base
+        },
+    };
+    NewMessage {
+        raw: m.raw,
+        ..message
+    }
+}

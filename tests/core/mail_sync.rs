@@ -1,0 +1,300 @@
+//! Gmail sync against the sandbox: a full sync equals the mailbox, later syncs follow what
+//! another client did, a stale history resyncs without duplicates, a sync cut off at any
+//! moment resumes without loss, and Ferry's own traffic draws no 429.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use ferry_core::providers::Provider;
+use ferry_core::store::mail;
+use ferry_sandbox::browser::Person;
+use ferry_sandbox::mail::control::{seed_mailbox, SeedRequest};
+use ferry_sandbox::{Sandbox, SandboxConfig, SandboxOptions};
+use rand::Rng;
+
+use crate::support::{add_account, World, MAIL_AND_CALENDAR};
+
+/// A world whose sandbox has `config`, with Ada's mailbox seeded and her account added;
+/// Ferry paces itself for a Gmail quota of `quota` units a minute.
+async fn ada_with_mail(config: SandboxConfig, count: usize) -> (World, String) {
+    ada_with_quota(config, count, 60_000, false).await
+}
+
+async fn ada_with_quota(
+    config: SandboxConfig,
+    count: usize,
+    quota: u64,
+    manual_time: bool,
+) -> (World, String) {
+    let sandbox = Sandbox::start(SandboxOptions {
+        config,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
+    let user = sandbox
+        .world()
+        .find_user_by_email(ferry_sandbox::Provider::Google, "ada@example.com")
+        .expect("Ada");
+    seed_mailbox(
+        sandbox.world(),
+        &user,
+        &SeedRequest {
+            seed: 9,
+            count,
+            // Within the first sync's 12 months.
+            span_days: Some(300),
+            also_to: Vec::new(),
+        },
+    );
+    let builder = if manual_time {
+        World::build().manual_time()
+    } else {
+        World::build()
+    };
+    let mut w = builder
+        .sandbox(sandbox)
+        .providers(move |p| {
+            if let Some(google) = p.google.as_mut() {
+                google.gmail_quota_per_minute = quota;
+            }
+        })
+        .start()
+        .await;
+    let id = add_account(
+        &mut w.ferry,
+        Provider::Google,
+        MAIL_AND_CALENDAR,
+        Person::new("ada@example.com", "ada"),
+    )
+    .await;
+    (w, id)
+}
+
+/// The sandbox's mailbox as (id → sorted labels, unread).
+fn provider_side(w: &World) -> BTreeMap<String, (Vec<String>, bool)> {
+    let world = w.sandbox.world();
+    let user = world
+        .find_user_by_email(ferry_sandbox::Provider::Google, "ada@example.com")
+        .expect("Ada");
+    world.gmail.with(world, &user.id, |m| {
+        m.newest_first()
+            .map(|s| {
+                let labels: Vec<String> = s.labels.iter().cloned().collect();
+                (s.id.clone(), (labels, s.labels.contains("UNREAD")))
+            })
+            .collect()
+    })
+}
+
+/// Ferry's copy, in the same shape.
+async fn ferry_side(w: &World, account: &str) -> BTreeMap<String, (Vec<String>, bool)> {
+    mail::keys(w.core().store().pool(), account)
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|k| (k.id, (k.folders, k.unread)))
+        .collect()
+}
+
+async fn control(w: &World, method: reqwest::Method, path: &str, body: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", w.sandbox.control_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("control");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+#[tokio::test]
+async fn a_full_sync_equals_the_mailbox_and_later_syncs_follow_another_client() {
+    let (w, id) = ada_with_mail(SandboxConfig::default(), 230).await;
+    let report = w.core().sync_mail(&id).await.expect("full sync");
+    assert_eq!(report.counts.added, 230);
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        provider_side(&w),
+        "Ferry's copy equals Gmail's"
+    );
+    let pool = w.core().store().pool();
+    assert!(
+        !mail::search(pool, "budget", 5)
+            .await
+            .expect("search")
+            .is_empty(),
+        "bodies are searchable"
+    );
+
+    // Another client: a new message, a deletion, a relabel and a read.
+    let ids: Vec<String> = provider_side(&w).into_keys().collect();
+    control(&w, reqwest::Method::POST, "/mail/ada@example.com/messages", serde_json::json!({
+        "raw": "Message-ID: <fresh@example.org>\r\nFrom: Grace <grace@example.org>\r\nSubject: Kangaroo sighting\r\n\r\nA kangaroo in the car park.\r\n"
+    }))
+    .await;
+    control(
+        &w,
+        reqwest::Method::DELETE,
+        &format!("/mail/ada@example.com/messages/{}", ids[0]),
+        serde_json::json!({}),
+    )
+    .await;
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("/mail/ada@example.com/messages/{}/labels", ids[1]),
+        serde_json::json!({"add": ["Work", "STARRED"], "remove": ["INBOX"]}),
+    )
+    .await;
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("/mail/ada@example.com/messages/{}/labels", ids[2]),
+        serde_json::json!({"remove": ["UNREAD"]}),
+    )
+    .await;
+
+    let report = w.core().sync_mail(&id).await.expect("incremental sync");
+    assert_eq!(
+        (report.counts.added, report.counts.removed),
+        (1, 1),
+        "{report:?}"
+    );
+    assert!(
+        report.counts.requests < 12,
+        "an incremental sync is a few calls: {report:?}"
+    );
+    assert_eq!(ferry_side(&w, &id).await, provider_side(&w));
+    assert_eq!(
+        mail::search(pool, "kangaroo", 5)
+            .await
+            .expect("search")
+            .len(),
+        1
+    );
+
+    let runs: Vec<(String, i64, Option<String>)> =
+        sqlx::query_as("SELECT kind, added, error FROM sync_runs WHERE account_id = ? ORDER BY id")
+            .bind(&id)
+            .fetch_all(pool)
+            .await
+            .expect("runs");
+    assert_eq!(runs.first().map(|r| r.0.as_str()), Some("full"));
+    assert!(runs.iter().all(|r| r.2.is_none()), "{runs:?}");
+}
+
+#[tokio::test]
+async fn a_stale_history_ends_in_a_full_resync_without_duplicates() {
+    let (w, id) = ada_with_mail(SandboxConfig::default(), 60).await;
+    w.core().sync_mail(&id).await.expect("full sync");
+    control(
+        &w,
+        reqwest::Method::POST,
+        "/mail/ada@example.com/history/expire",
+        serde_json::json!({}),
+    )
+    .await;
+    control(
+        &w,
+        reqwest::Method::POST,
+        "/mail/ada@example.com/messages",
+        serde_json::json!({"raw": "Subject: after the reset\r\n\r\nnew\r\n"}),
+    )
+    .await;
+
+    let report = w.core().sync_mail(&id).await.expect("resync");
+    assert_eq!(
+        report.counts.added, 1,
+        "only the new one is new: {report:?}"
+    );
+    assert_eq!(ferry_side(&w, &id).await, provider_side(&w));
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM sync_runs WHERE account_id = ? ORDER BY id")
+            .bind(&id)
+            .fetch_all(w.core().store().pool())
+            .await
+            .expect("runs");
+    let checkpoint = mail::checkpoint(w.core().store().pool(), &id, "")
+        .await
+        .expect("checkpoint");
+    assert!(
+        kinds.iter().any(|k| k == "reset"),
+        "{kinds:?} {report:?} {checkpoint:?}"
+    );
+
+    // Caught up again: the next sync reads the history as usual.
+    let quiet = w.core().sync_mail(&id).await.expect("incremental");
+    assert_eq!(quiet.counts.added + quiet.counts.removed, 0);
+}
+
+#[tokio::test]
+async fn a_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
+    let config = SandboxConfig {
+        latency_ms: 5,
+        ..SandboxConfig::default()
+    };
+    let (w, id) = ada_with_mail(config, 400).await;
+    let mut rng = rand::thread_rng();
+    for _ in 0..10 {
+        let core = w.core().clone();
+        let account = id.clone();
+        let run = tokio::spawn(async move { core.sync_mail(&account).await });
+        tokio::time::sleep(StdDuration::from_millis(rng.gen_range(0..600))).await;
+        run.abort();
+        let _ = run.await;
+        let stored = mail::count(w.core().store().pool(), &id)
+            .await
+            .expect("count");
+        assert!(stored <= 400, "never more than the mailbox");
+    }
+    w.core().sync_mail(&id).await.expect("sync to the end");
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        provider_side(&w),
+        "nothing lost, nothing doubled"
+    );
+}
+
+#[tokio::test]
+async fn ferrys_own_traffic_stays_inside_gmails_quota() {
+    // A project with 2,000 units a minute, and Ferry told so: 90 messages (1,800 units
+    // and more) need Ferry to pace itself into a second minute.
+    let mut config = SandboxConfig::default();
+    config.quotas.enabled = true;
+    config.quotas.gmail_units_per_user_per_min = Some(2_000);
+    let (w, id) = ada_with_quota(config, 90, 2_000, true).await;
+    // Ferry's clock and the sandbox's move together, a second at a time, while it syncs.
+    let run = {
+        let core = w.core().clone();
+        let id = id.clone();
+        tokio::spawn(async move { core.sync_mail(&id).await })
+    };
+    let mut waited = 0;
+    while !run.is_finished() {
+        w.advance(chrono::Duration::seconds(1));
+        waited += 1;
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let report = run.await.expect("task").expect("full sync");
+    assert!(
+        waited > 50,
+        "Ferry waited for the next minute's quota ({waited} s)"
+    );
+    assert_eq!(report.counts.added, 90);
+    let log = w.sandbox.world().log.all();
+    let refused = log
+        .iter()
+        .filter(|r| r.status == 429 || r.status == 403)
+        .count();
+    assert_eq!(refused, 0, "no call was throttled");
+    let batched = log.iter().filter(|r| r.in_batch).count();
+    assert!(batched >= 90, "messages came through batches: {batched}");
+    assert!(
+        report.counts.quota_units > 1_800,
+        "more than one minute's budget: {report:?}"
+    );
+}
