@@ -303,6 +303,25 @@ pub async fn checkpoint_at(
     }))
 }
 
+/// Which of `ids` the account has in the store already.
+pub async fn existing(
+    pool: &SqlitePool,
+    account: &str,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!("SELECT id FROM mail_messages WHERE account_id = ? AND id IN ({marks})");
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(account);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        found.extend(query.fetch_all(pool).await?);
+    }
+    Ok(found)
+}
+
 /// How many messages the account has in the store.
 pub async fn count(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE account_id = ?")

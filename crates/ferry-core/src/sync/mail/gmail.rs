@@ -25,6 +25,8 @@ use crate::tokens::{TokenError, Tokens};
 
 /// Messages listed per page of a full sync (the first page is on screen first).
 pub const LIST_PAGE: u32 = 100;
+/// Messages written per transaction, so that other writers never wait long.
+pub const COMMIT_CHUNK: usize = 25;
 /// Pages one run commits before it gives the schedule back (the next run goes on).
 pub const PAGES_PER_RUN: usize = 20;
 /// Calls per batch request at most; fewer after throttling, more again after successes.
@@ -39,13 +41,15 @@ const MAX_RESETS: u32 = 2;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "camelCase")]
 pub enum Checkpoint {
-    /// Listing the mailbox; `history_id` was taken before the first page.
+    /// Listing the mailbox; `history_id` was taken before the first page. `since` (unix
+    /// seconds) bounds the listing, fixed for all its pages.
     #[serde(rename_all = "camelCase")]
     Full {
         history_id: String,
         page_token: Option<String>,
         listed: u64,
         resets: u32,
+        since: i64,
     },
     /// Reading the history since `history_id` (part-way through its pages when
     /// `page_token` is set).
@@ -112,6 +116,11 @@ impl GmailSync {
         self.ctx.clock.now().timestamp_millis()
     }
 
+    /// Where a full sync starting now reaches back to (unix seconds).
+    fn since(&self) -> i64 {
+        (self.ctx.clock.now() - self.backfill).timestamp()
+    }
+
     /// One run for `account`: up to [`PAGES_PER_RUN`] pages, each committed with its
     /// checkpoint.
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
@@ -170,6 +179,7 @@ impl GmailSync {
                         page_token: None,
                         listed: 0,
                         resets: 0,
+                        since: self.since(),
                     }
                 }
                 Some(Checkpoint::Full {
@@ -177,8 +187,8 @@ impl GmailSync {
                     page_token,
                     listed,
                     resets,
+                    since,
                 }) => {
-                    let since = (self.ctx.clock.now() - self.backfill).timestamp();
                     let query = format!("after:{since}");
                     let page = self
                         .call(account, report, units::LIST, |t| {
@@ -191,11 +201,25 @@ impl GmailSync {
                         })
                         .await?;
                     let ids: Vec<String> = page.messages.iter().map(|m| m.id.clone()).collect();
-                    let fetched = self.fetch(account, &ids, report).await?;
-                    let changes = fetched
-                        .into_iter()
-                        .map(|m| MailChange::Upsert(Box::new(new_message(m))))
-                        .collect();
+                    // After a crash part-way through this page, what is stored already is
+                    // not fetched again (changes since come from the history). A resync
+                    // fetches everything: the history that would have told is gone.
+                    let wanted: Vec<String> = if resets > 0 {
+                        ids.clone()
+                    } else {
+                        let stored = mail::existing(self.ctx.store.pool(), account, &ids).await?;
+                        ids.iter()
+                            .filter(|id| !stored.contains(*id))
+                            .cloned()
+                            .collect()
+                    };
+                    let this_page = Checkpoint::Full {
+                        history_id: history_id.clone(),
+                        page_token: page_token.clone(),
+                        listed,
+                        resets,
+                        since,
+                    };
                     let listed = listed + ids.len() as u64;
                     let next = match page.next_page_token {
                         Some(token) => Checkpoint::Full {
@@ -203,6 +227,7 @@ impl GmailSync {
                             page_token: Some(token),
                             listed,
                             resets,
+                            since,
                         },
                         None => Checkpoint::Incremental {
                             history_id,
@@ -210,8 +235,24 @@ impl GmailSync {
                             resets,
                         },
                     };
-                    self.commit(account, &next, changes, folders.take(), report)
-                        .await?;
+                    // Short transactions, so that nothing else waits long for the database:
+                    // every chunk but the last keeps this page's checkpoint.
+                    let chunks: Vec<&[String]> = wanted.chunks(COMMIT_CHUNK).collect();
+                    let last = chunks.len().saturating_sub(1);
+                    for (n, chunk) in chunks.iter().enumerate() {
+                        let fetched = self.fetch(account, chunk, report).await?;
+                        let changes = fetched
+                            .into_iter()
+                            .map(|m| MailChange::Upsert(Box::new(new_message(m))))
+                            .collect();
+                        let checkpoint = if n == last { &next } else { &this_page };
+                        self.commit(account, checkpoint, changes, folders.take(), report)
+                            .await?;
+                    }
+                    if chunks.is_empty() {
+                        self.commit(account, &next, Vec::new(), folders.take(), report)
+                            .await?;
+                    }
                     next
                 }
                 Some(Checkpoint::Incremental {
@@ -248,6 +289,7 @@ impl GmailSync {
                                 page_token: None,
                                 listed: 0,
                                 resets: resets + 1,
+                                since: self.since(),
                             });
                             continue;
                         }
