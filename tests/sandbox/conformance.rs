@@ -4,7 +4,7 @@
 
 use ferry_sandbox::browser::{Browser, Outcome, Person};
 use ferry_sandbox::Sandbox;
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse};
+use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde_json::{json, Map, Value};
 
 use crate::support::{self, param, read_spec, DEMO_GOOGLE_CLIENT_ID, DEMO_MICROSOFT_CLIENT_ID};
@@ -181,34 +181,12 @@ async fn google_access_token(sb: &Sandbox) -> (String, Value) {
 }
 
 async fn microsoft_access_token(sb: &Sandbox) -> String {
-    let client = oauth_client!(
-        DEMO_MICROSOFT_CLIENT_ID,
-        format!("{}/common/oauth2/v2.0/authorize", sb.microsoft_url()),
-        format!("{}/common/oauth2/v2.0/token", sb.microsoft_url()),
-        "ferry://oauth/microsoft"
-    );
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new("User.Read".into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let Ok(Outcome::Redirect(back)) = Browser::new()
-        .authorize(
-            url.as_str(),
-            &Person::new("katherine@contoso.example", "katherine"),
-        )
-        .await
-    else {
-        panic!("sign-in");
-    };
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(param(&back, "code").expect("code")))
-        .set_pkce_verifier(verifier)
-        .request_async(&support::http())
-        .await
-        .expect("exchange");
-    tokens.access_token().secret().clone()
+    support::microsoft_token(
+        sb,
+        &Person::new("katherine@contoso.example", "katherine"),
+        &["User.Read"],
+    )
+    .await
 }
 
 // --- Tests ----------------------------------------------------------------------------

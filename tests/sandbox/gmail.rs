@@ -6,45 +6,24 @@ use std::collections::BTreeSet;
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine;
-use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_sandbox::browser::Person;
 use ferry_sandbox::{Sandbox, SandboxConfig};
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse};
 use serde_json::{json, Value};
 
 use crate::conformance::check_discovery;
-use crate::support::{self, param, read_spec, DEMO_GOOGLE_CLIENT_ID};
+use crate::support::{self, read_spec};
 
 const READONLY: &str = "https://www.googleapis.com/auth/gmail.readonly";
 const METADATA: &str = "https://www.googleapis.com/auth/gmail.metadata";
 
 /// Ada's access token with `scope` besides the sign-in scopes.
 async fn token(sb: &Sandbox, scope: &str) -> String {
-    let redirect = "http://127.0.0.1:4242/oauth/google";
-    let client = oauth_client!(
-        DEMO_GOOGLE_CLIENT_ID,
-        format!("{}/o/oauth2/v2/auth", sb.google_url()),
-        format!("{}/token", sb.google_url()),
-        redirect
-    );
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(["openid", "email", scope].map(|s| Scope::new(s.into())))
-        .set_pkce_challenge(challenge)
-        .url();
-    let Ok(Outcome::Redirect(back)) = Browser::new()
-        .authorize(url.as_str(), &Person::new("ada@example.com", "ada"))
-        .await
-    else {
-        panic!("sign-in");
-    };
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(param(&back, "code").expect("code")))
-        .set_pkce_verifier(verifier)
-        .request_async(&support::http())
-        .await
-        .expect("exchange");
-    tokens.access_token().secret().clone()
+    support::google_token(
+        sb,
+        &Person::new("ada@example.com", "ada"),
+        &["openid", "email", scope],
+    )
+    .await
 }
 
 struct Gmail {

@@ -7,42 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use ferry_sandbox::browser::{Browser, Outcome, Person};
+use ferry_sandbox::browser::Person;
 use ferry_sandbox::{Sandbox, SandboxConfig};
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse};
 use serde_json::{json, Value};
 
 use crate::conformance::{assert_valid, graph_properties, graph_validator};
-use crate::support::{self, param, DEMO_MICROSOFT_CLIENT_ID};
+use crate::support;
 
 const KATHERINE: &str = "katherine@contoso.example";
 
 async fn token(sb: &Sandbox, scope: &str) -> String {
-    let client = oauth_client!(
-        DEMO_MICROSOFT_CLIENT_ID,
-        format!("{}/common/oauth2/v2.0/authorize", sb.microsoft_url()),
-        format!("{}/common/oauth2/v2.0/token", sb.microsoft_url()),
-        "ferry://oauth/microsoft"
-    );
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new(scope.into()))
-        .set_pkce_challenge(challenge)
-        .url();
-    let Ok(Outcome::Redirect(back)) = Browser::new()
-        .authorize(url.as_str(), &Person::new(KATHERINE, "katherine"))
-        .await
-    else {
-        panic!("sign-in");
-    };
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(param(&back, "code").expect("code")))
-        .set_pkce_verifier(verifier)
-        .request_async(&support::http())
-        .await
-        .expect("exchange");
-    tokens.access_token().secret().clone()
+    support::microsoft_token(sb, &Person::new(KATHERINE, "katherine"), &[scope]).await
 }
 
 /// Delta pages without randomness unless a test asks for it.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use ferry_sandbox::browser::{Browser, Outcome, Person};
 pub use ferry_sandbox::control::{DEMO_GOOGLE_CLIENT_ID, DEMO_MICROSOFT_CLIENT_ID};
 
 /// Keeps `id_token` from token responses, which the basic client would drop.
@@ -141,4 +142,78 @@ pub fn read_spec(relative: &str) -> Value {
         )
     });
     serde_json::from_str(&text).expect("spec is JSON")
+}
+
+/// Signs `person` in at the sandbox's Google with `scopes` (the demo Desktop client,
+/// PKCE, a loopback redirect) and returns the access token.
+pub async fn google_token(sb: &Sandbox, person: &Person, scopes: &[&str]) -> String {
+    sign_in_token(
+        &format!("{}/o/oauth2/v2/auth", sb.google_url()),
+        &format!("{}/token", sb.google_url()),
+        DEMO_GOOGLE_CLIENT_ID,
+        "http://127.0.0.1:4242/oauth/google",
+        person,
+        scopes,
+    )
+    .await
+}
+
+/// The same at the sandbox's Microsoft (`ferry://` redirect, the common tenant).
+pub async fn microsoft_token(sb: &Sandbox, person: &Person, scopes: &[&str]) -> String {
+    sign_in_token(
+        &format!("{}/common/oauth2/v2.0/authorize", sb.microsoft_url()),
+        &format!("{}/common/oauth2/v2.0/token", sb.microsoft_url()),
+        DEMO_MICROSOFT_CLIENT_ID,
+        "ferry://oauth/microsoft",
+        person,
+        scopes,
+    )
+    .await
+}
+
+/// An authorization-code flow with PKCE through the scripted browser.
+async fn sign_in_token(
+    authorize: &str,
+    token: &str,
+    client_id: &str,
+    redirect: &str,
+    person: &Person,
+    scopes: &[&str],
+) -> String {
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let url = Url::parse_with_params(
+        authorize,
+        &[
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("response_type", "code"),
+            ("scope", &scopes.join(" ")),
+            ("state", "test-state"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .expect("authorize url");
+    let Ok(Outcome::Redirect(back)) = Browser::new().authorize(url.as_str(), person).await else {
+        panic!("sign-in");
+    };
+    let body: Value = http()
+        .post(token)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", &param(&back, "code").expect("code")),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier.secret()),
+        ])
+        .send()
+        .await
+        .expect("exchange")
+        .json()
+        .await
+        .expect("token JSON");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }

@@ -21,6 +21,22 @@ pub struct RequestRecord {
     pub in_batch: bool,
 }
 
+impl RequestRecord {
+    /// One call served inside a batch request (the log numbers it when pushed).
+    pub fn batched(at_unix: u64, service: &str, method: &str, path: &str, status: u16) -> Self {
+        Self {
+            seq: 0,
+            at_unix,
+            service: service.to_owned(),
+            method: method.to_owned(),
+            path: path.split('?').next().unwrap_or_default().to_owned(),
+            grant_type: None,
+            status,
+            in_batch: true,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct RequestLog {
     entries: Mutex<Vec<RequestRecord>>,

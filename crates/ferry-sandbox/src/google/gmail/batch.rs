@@ -175,16 +175,13 @@ pub async fn batch(State(world): State<Arc<World>>, headers: HeaderMap, body: By
             let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
                 .await
                 .unwrap_or_default();
-            world.log.push(RequestRecord {
-                seq: 0,
-                at_unix: world.clock.unix(),
-                service: "google".into(),
-                method: call.method.clone(),
-                path,
-                grant_type: None,
-                status: status.as_u16(),
-                in_batch: true,
-            });
+            world.log.push(RequestRecord::batched(
+                world.clock.unix(),
+                "google",
+                &call.method,
+                &path,
+                status.as_u16(),
+            ));
             (content_id, status, bytes)
         }
     });

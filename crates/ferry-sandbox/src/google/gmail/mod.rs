@@ -271,6 +271,18 @@ fn page_token(offset: usize) -> String {
     URL_SAFE.encode(format!("at:{offset}"))
 }
 
+/// A list reply: `out` with the page's items under `key` (left out when there are none,
+/// as Gmail does) and a `nextPageToken` for `next` when there is more.
+fn paged(mut out: Value, key: &str, items: Vec<Value>, more: bool, next: usize) -> Value {
+    if !items.is_empty() {
+        out[key] = Value::Array(items);
+    }
+    if more {
+        out["nextPageToken"] = json!(page_token(next));
+    }
+    out
+}
+
 async fn profile(
     State(world): State<Arc<World>>,
     Path(user): Path<String>,
@@ -423,6 +435,19 @@ fn metadata_refusal(world: &World, message: &str) -> Response {
     google_error(status, "forbidden", message, "global")
 }
 
+/// A list's page size, where it starts, and which messages it selects.
+fn listing(
+    world: &World,
+    pairs: &[(String, String)],
+    caller: &Caller,
+) -> Result<(usize, usize, impl Fn(&Stored) -> bool), Response> {
+    Ok((
+        page_size(world, pairs)?,
+        page_start(pairs)?,
+        selection(pairs, caller.metadata_only, world)?,
+    ))
+}
+
 async fn list_messages(
     State(world): State<Arc<World>>,
     Path(user): Path<String>,
@@ -433,14 +458,9 @@ async fn list_messages(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let pairs = pairs(&query);
-    let (size, start, wanted) = match (
-        page_size(&world, &pairs),
-        page_start(&pairs),
-        selection(&pairs, caller.metadata_only, &world),
-    ) {
-        (Ok(size), Ok(start), Ok(wanted)) => (size, start, wanted),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    let (size, start, wanted) = match listing(&world, &pairs(&query), &caller) {
+        Ok(listing) => listing,
+        Err(r) => return r,
     };
     world.gmail.with(&world, &caller.user.id, |m| {
         let matching: Vec<&Stored> = m.newest_first().filter(|s| wanted(s)).collect();
@@ -450,14 +470,15 @@ async fn list_messages(
             .take(size)
             .map(|s| json!({"id": s.id, "threadId": s.thread_id}))
             .collect();
-        let mut out = json!({"resultSizeEstimate": matching.len()});
-        if !page.is_empty() {
-            out["messages"] = Value::Array(page);
-        }
-        if start + size < matching.len() {
-            out["nextPageToken"] = json!(page_token(start + size));
-        }
-        Json(out).into_response()
+        let out = json!({"resultSizeEstimate": matching.len()});
+        Json(paged(
+            out,
+            "messages",
+            page,
+            start + size < matching.len(),
+            start + size,
+        ))
+        .into_response()
     })
 }
 
@@ -591,14 +612,9 @@ async fn list_threads(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let pairs = pairs(&query);
-    let (size, start, wanted) = match (
-        page_size(&world, &pairs),
-        page_start(&pairs),
-        selection(&pairs, caller.metadata_only, &world),
-    ) {
-        (Ok(size), Ok(start), Ok(wanted)) => (size, start, wanted),
-        (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
+    let (size, start, wanted) = match listing(&world, &pairs(&query), &caller) {
+        Ok(listing) => listing,
+        Err(r) => return r,
     };
     world.gmail.with(&world, &caller.user.id, |m| {
         // Threads in the order of their newest matching message.
@@ -616,14 +632,8 @@ async fn list_threads(
                 json!({"id": s.thread_id, "snippet": s.snippet, "historyId": history.unwrap_or_default().to_string()})
             })
             .collect();
-        let mut out = json!({"resultSizeEstimate": threads.len()});
-        if !page.is_empty() {
-            out["threads"] = Value::Array(page);
-        }
-        if start + size < threads.len() {
-            out["nextPageToken"] = json!(page_token(start + size));
-        }
-        Json(out).into_response()
+        let out = json!({"resultSizeEstimate": threads.len()});
+        Json(paged(out, "threads", page, start + size < threads.len(), start + size)).into_response()
     })
 }
 
@@ -697,14 +707,8 @@ async fn list_history(
             .take(size)
             .map(|r| history_json(r))
             .collect();
-        let mut out = json!({"historyId": m.history_id().to_string()});
-        if !page.is_empty() {
-            out["history"] = Value::Array(page);
-        }
-        if offset + size < matching.len() {
-            out["nextPageToken"] = json!(page_token(offset + size));
-        }
-        Json(out).into_response()
+        let out = json!({"historyId": m.history_id().to_string()});
+        Json(paged(out, "history", page, offset + size < matching.len(), offset + size)).into_response()
     })
 }
 

@@ -73,16 +73,13 @@ async fn run(world: &Arc<World>, item: &Item, authorization: Option<&str>) -> Va
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap_or_default();
-    world.log.push(RequestRecord {
-        seq: 0,
-        at_unix: world.clock.unix(),
-        service: "microsoft".into(),
-        method: item.method.clone(),
-        path: path.split('?').next().unwrap_or_default().to_owned(),
-        grant_type: None,
-        status: status.as_u16(),
-        in_batch: true,
-    });
+    world.log.push(RequestRecord::batched(
+        world.clock.unix(),
+        "microsoft",
+        &item.method,
+        &path,
+        status.as_u16(),
+    ));
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     json!({"id": item.id, "status": status.as_u16(), "headers": headers, "body": body})
 }

@@ -689,20 +689,29 @@ async fn get_message(
         .map_or_else(|| not_found(&world), |v| Json(v).into_response())
 }
 
+/// The caller's message `id` as bytes, or the response to send instead.
+async fn message_bytes(
+    world: &World,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Arc<[u8]>, Response> {
+    let caller = mail_caller(world, headers).await?;
+    world
+        .outlook
+        .with(&caller.user.id, |m| {
+            m.get(id).map(|msg| Arc::clone(&msg.raw))
+        })
+        .ok_or_else(|| not_found(world))
+}
+
 async fn get_mime(
     State(world): State<Arc<World>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match mail_caller(&world, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match world.outlook.with(&caller.user.id, |m| {
-        m.get(&id).map(|msg| Arc::clone(&msg.raw))
-    }) {
-        Some(raw) => ([(header::CONTENT_TYPE, "text/plain")], raw.to_vec()).into_response(),
-        None => not_found(&world),
+    match message_bytes(&world, &headers, &id).await {
+        Ok(raw) => ([(header::CONTENT_TYPE, "text/plain")], raw.to_vec()).into_response(),
+        Err(response) => response,
     }
 }
 
@@ -733,14 +742,9 @@ async fn list_attachments(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match mail_caller(&world, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(raw) = world.outlook.with(&caller.user.id, |m| {
-        m.get(&id).map(|msg| Arc::clone(&msg.raw))
-    }) else {
-        return not_found(&world);
+    let raw = match message_bytes(&world, &headers, &id).await {
+        Ok(raw) => raw,
+        Err(response) => return response,
     };
     let view = letter::outlook(&raw);
     let value: Vec<Value> = view
@@ -757,14 +761,9 @@ async fn get_attachment(
     Path((id, attachment)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match mail_caller(&world, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(raw) = world.outlook.with(&caller.user.id, |m| {
-        m.get(&id).map(|msg| Arc::clone(&msg.raw))
-    }) else {
-        return not_found(&world);
+    let raw = match message_bytes(&world, &headers, &id).await {
+        Ok(raw) => raw,
+        Err(response) => return response,
     };
     let view = letter::outlook(&raw);
     let index = attachment
