@@ -30,6 +30,7 @@ CREATE TABLE mail_messages (
     attachments   TEXT NOT NULL DEFAULT '[]', -- JSON metadata; the bytes stay in raw
     size          INTEGER NOT NULL DEFAULT 0,
     raw           BLOB,                   -- the message as received: nothing is lost
+    raw_format    TEXT NOT NULL DEFAULT 'rfc822' CHECK (raw_format IN ('rfc822', 'graph-json')),
     problem       TEXT,                   -- why it could not be read, if it could not
     version       TEXT,                   -- Gmail historyId or Graph changeKey
     PRIMARY KEY (account_id, id)

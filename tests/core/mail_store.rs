@@ -2,7 +2,7 @@
 //! idempotent, search follows every write, and removing an account takes its mail along.
 
 use ferry_core::store::mail::{
-    self, AttachmentRecord, FolderRecord, MailChange, MailPage, NewMessage, Recipient,
+    self, AttachmentRecord, FolderRecord, MailChange, MailPage, NewMessage, RawFormat, Recipient,
 };
 use ferry_core::store::{Store, DATABASE_FILE};
 
@@ -49,6 +49,7 @@ fn message(id: &str, body: &str) -> NewMessage {
             content_id: None,
         }],
         raw: format!("Subject: About {id}\r\n\r\n{body}\r\n").into_bytes(),
+        raw_format: RawFormat::Rfc822,
         problem: None,
         version: Some("1".into()),
         folders: vec!["INBOX".into(), "UNREAD".into()],
@@ -181,7 +182,14 @@ async fn search_follows_flags_removals_and_the_account_itself() {
     let applied = mail::apply(
         pool,
         &page(
-            vec![flags, unknown, MailChange::Remove { id: "m2".into() }],
+            vec![
+                flags,
+                unknown,
+                MailChange::Remove {
+                    id: "m2".into(),
+                    folder: None,
+                },
+            ],
             "{}",
         ),
     )

@@ -298,3 +298,127 @@ async fn ferrys_own_traffic_stays_inside_gmails_quota() {
         "more than one minute's budget: {report:?}"
     );
 }
+
+/// Katherine's Outlook mailbox seeded and her account added.
+async fn katherine_with_mail(count: usize) -> (World, String) {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let user = sandbox
+        .world()
+        .find_user_by_email(
+            ferry_sandbox::Provider::Microsoft,
+            "katherine@contoso.example",
+        )
+        .expect("Katherine");
+    seed_mailbox(
+        sandbox.world(),
+        &user,
+        &SeedRequest {
+            seed: 4,
+            count,
+            span_days: Some(300),
+            also_to: Vec::new(),
+        },
+    );
+    let mut w = World::build().sandbox(sandbox).start().await;
+    let id = add_account(
+        &mut w.ferry,
+        Provider::Microsoft,
+        MAIL_AND_CALENDAR,
+        Person::new("katherine@contoso.example", "katherine"),
+    )
+    .await;
+    (w, id)
+}
+
+/// The sandbox's Outlook mailbox as (immutable id → [folder], unread).
+fn outlook_side(w: &World) -> BTreeMap<String, (Vec<String>, bool)> {
+    let world = w.sandbox.world();
+    let user = world
+        .find_user_by_email(
+            ferry_sandbox::Provider::Microsoft,
+            "katherine@contoso.example",
+        )
+        .expect("Katherine");
+    world.outlook.with(&user.id, |m| {
+        let folders: Vec<String> = m.folders.keys().cloned().collect();
+        folders
+            .iter()
+            .flat_map(|f| m.in_folder(f))
+            .map(|msg| {
+                (
+                    msg.immutable_id.clone(),
+                    (vec![msg.folder.clone()], !msg.is_read),
+                )
+            })
+            .collect()
+    })
+}
+
+#[tokio::test]
+async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletions() {
+    let (w, id) = katherine_with_mail(150).await;
+    let report = w.core().sync_mail(&id).await.expect("first sync");
+    assert_eq!(report.counts.added, 150, "{report:?}");
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        outlook_side(&w),
+        "Ferry's copy equals Outlook's"
+    );
+
+    let ids: Vec<String> = outlook_side(&w).into_keys().collect();
+    let base = "/mail/katherine@contoso.example/messages";
+    control(&w, reqwest::Method::POST, base, serde_json::json!({"raw": "Message-ID: <wombat@x>\r\nSubject: Wombat\r\n\r\nA wombat.\r\n"})).await;
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("{base}/{}/move", ids[0]),
+        serde_json::json!({"folder": "archive"}),
+    )
+    .await;
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("{base}/{}/flags", ids[1]),
+        serde_json::json!({"read": true, "flagged": true}),
+    )
+    .await;
+    control(
+        &w,
+        reqwest::Method::DELETE,
+        &format!("{base}/{}", ids[2]),
+        serde_json::json!({}),
+    )
+    .await;
+
+    let report = w.core().sync_mail(&id).await.expect("incremental sync");
+    assert_eq!(
+        report.counts.removed, 1,
+        "only the deleted one goes: {report:?}"
+    );
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        outlook_side(&w),
+        "moved, read, deleted and new all followed"
+    );
+    assert_eq!(
+        mail::search(w.core().store().pool(), "wombat", 5)
+            .await
+            .expect("search")
+            .len(),
+        1
+    );
+
+    // Evicted delta tokens: every folder starts its round again, nothing doubles.
+    control(
+        &w,
+        reqwest::Method::POST,
+        "/mail/katherine@contoso.example/delta/expire",
+        serde_json::json!({}),
+    )
+    .await;
+    let report = w.core().sync_mail(&id).await.expect("resync");
+    assert!(report.reset && report.counts.added == 0, "{report:?}");
+    assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+}

@@ -24,7 +24,7 @@ use crate::store::health::{self, TimelineEntry};
 use crate::store::settings::{self, Settings};
 use crate::store::signed_in;
 use crate::store::{Store, DATABASE_FILE};
-pub use crate::sync::mail::gmail::Report as MailSyncReport;
+use crate::sync::mail::Report as MailSyncReport;
 use crate::sync::{MailJob, MailSync};
 use crate::tokens::Tokens;
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};

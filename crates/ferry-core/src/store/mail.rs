@@ -49,12 +49,31 @@ pub struct NewMessage {
     pub starred: bool,
     pub attachments: Vec<AttachmentRecord>,
     pub raw: Vec<u8>,
+    /// What `raw` is: the RFC 5322 message, or Graph's JSON for it (Outlook's MIME
+    /// source is fetched when needed).
+    pub raw_format: RawFormat,
     /// Why it could not be read (it is kept and shown raw).
     pub problem: Option<String>,
     /// Gmail historyId or Graph changeKey.
     pub version: Option<String>,
     /// Label or folder ids.
     pub folders: Vec<String>,
+}
+
+/// What a stored message's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawFormat {
+    Rfc822,
+    GraphJson,
+}
+
+impl RawFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            RawFormat::Rfc822 => "rfc822",
+            RawFormat::GraphJson => "graph-json",
+        }
+    }
 }
 
 /// A label or folder.
@@ -71,8 +90,13 @@ pub struct FolderRecord {
 pub enum MailChange {
     /// New, or changed in full: written over what was there.
     Upsert(Box<NewMessage>),
-    /// The provider said it is gone (never inferred from an absence).
-    Remove { id: String },
+    /// The provider said it is gone (never inferred from an absence). With `folder`, it
+    /// left that folder: it is removed only if it is still filed there (a message moved
+    /// elsewhere arrives from the other folder too, in either order).
+    Remove { id: String, folder: Option<String> },
+    /// It left `folder` for another (Outlook): it stays, unfiled, until it arrives there
+    /// (in the same run, in either order); see [`drop_unfiled`].
+    Detach { id: String, folder: String },
     /// Read state, star, labels: a message Ferry does not have yet is left alone.
     Flags {
         id: String,
@@ -121,8 +145,8 @@ async fn write_message(
     sqlx::query(
         "INSERT INTO mail_messages (account_id, id, thread_id, message_id, subject, from_name,
              from_address, recipients, received_at, snippet, body_text, has_html, unread, starred,
-             attachments, size, raw, problem, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             attachments, size, raw, raw_format, problem, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (account_id, id) DO UPDATE SET
              thread_id = excluded.thread_id, message_id = excluded.message_id,
              subject = excluded.subject, from_name = excluded.from_name,
@@ -131,7 +155,7 @@ async fn write_message(
              body_text = excluded.body_text, has_html = excluded.has_html,
              unread = excluded.unread, starred = excluded.starred,
              attachments = excluded.attachments, size = excluded.size, raw = excluded.raw,
-             problem = excluded.problem, version = excluded.version",
+             raw_format = excluded.raw_format, problem = excluded.problem, version = excluded.version",
     )
     .bind(account)
     .bind(&m.id)
@@ -150,6 +174,7 @@ async fn write_message(
     .bind(attachments)
     .bind(m.raw.len() as i64)
     .bind(&m.raw)
+    .bind(m.raw_format.as_str())
     .bind(&m.problem)
     .bind(&m.version)
     .execute(&mut **tx)
@@ -198,14 +223,27 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
                     applied.changed += 1;
                 }
             }
-            MailChange::Remove { id } => {
-                let gone = sqlx::query("DELETE FROM mail_messages WHERE account_id = ? AND id = ?")
+            MailChange::Remove { id, folder } => {
+                let gone = sqlx::query(
+                    "DELETE FROM mail_messages WHERE account_id = ?1 AND id = ?2 AND (?3 IS NULL OR EXISTS (
+                         SELECT 1 FROM mail_message_folders f
+                         WHERE f.account_id = ?1 AND f.message = ?2 AND f.folder = ?3))",
+                )
+                .bind(account)
+                .bind(id)
+                .bind(folder)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                applied.removed += gone;
+            }
+            MailChange::Detach { id, folder } => {
+                sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ? AND folder = ?")
                     .bind(account)
                     .bind(id)
+                    .bind(folder)
                     .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                applied.removed += gone;
+                    .await?;
             }
             MailChange::Flags {
                 id,
@@ -265,6 +303,20 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
     Ok(applied)
 }
 
+/// Deletes the account's messages that left a folder and arrived in none Ferry syncs
+/// (moved out of reach): called once every folder's round has gone through. Returns how
+/// many.
+pub async fn drop_unfiled(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "DELETE FROM mail_messages WHERE account_id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM mail_message_folders f WHERE f.account_id = ?1 AND f.message = mail_messages.id)",
+    )
+    .bind(account)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// The checkpoint last committed for this account's mail (and scope).
 pub async fn checkpoint(
     pool: &SqlitePool,
@@ -281,26 +333,27 @@ pub async fn checkpoint(
     .await?)
 }
 
-/// The checkpoint and when it was committed.
-pub async fn checkpoint_at(
+/// Every mail checkpoint of the account (one per scope), with when it was committed.
+pub async fn checkpoints(
     pool: &SqlitePool,
     account: &str,
-    scope: &str,
-) -> Result<Option<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
-    let row: Option<(String, i64)> = sqlx::query_as(
-        "SELECT checkpoint, updated_at FROM sync_checkpoints WHERE account_id = ? AND service = ? AND scope = ?",
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT checkpoint, updated_at FROM sync_checkpoints WHERE account_id = ? AND service = ?",
     )
     .bind(account)
     .bind(Service::Mail.as_str())
-    .bind(scope)
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(row.map(|(checkpoint, at)| {
-        (
-            checkpoint,
-            chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
-        )
-    }))
+    Ok(rows
+        .into_iter()
+        .map(|(checkpoint, at)| {
+            (
+                checkpoint,
+                chrono::DateTime::from_timestamp_millis(at).unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 /// Which of `ids` the account has in the store already.

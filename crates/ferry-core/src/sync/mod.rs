@@ -3,7 +3,7 @@
 //! a [`budget::Budget`] per provider identity and runs as a keeper job ([`MailJob`]), so
 //! pause, "Sync now", resume and network wake-ups reach it.
 //!
-//! So far: Gmail. Graph mail, calendar and contacts run on the same pieces next.
+//! So far: Gmail and Outlook mail. Calendar and contacts run on the same pieces next.
 
 pub mod budget;
 pub mod mail;
@@ -17,12 +17,16 @@ use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
 use crate::keeper::{BoxFuture, Job, Plan};
 use crate::providers::google::gmail::GmailClient;
+use crate::providers::microsoft::graph_mail::GraphMailClient;
 use crate::providers::Provider;
 use crate::services::Service;
 use crate::store::health::HealthState;
 use crate::tokens::Tokens;
 use budget::{Budget, Limits};
-use mail::gmail::{Checkpoint, GmailSync, Report, SyncError};
+use mail::gmail::{Checkpoint, GmailSync};
+use mail::graph::{Checkpoint as GraphCheckpoint, GraphSync};
+use mail::session::Session;
+use mail::{Report, SyncError};
 
 /// How often a caught-up mailbox is asked for changes.
 pub const POLL_INTERVAL: Duration = Duration::minutes(1);
@@ -65,25 +69,35 @@ impl MailSync {
             .clone()
     }
 
+    fn session(&self, budget: Budget) -> Session {
+        Session {
+            ctx: self.ctx.clone(),
+            tokens: self.tokens.clone(),
+            budget,
+        }
+    }
+
     /// One run for `account` (up to a slice of pages).
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
         let provider = self.ctx.store.account_provider(account).await?;
-        let google = self.ctx.providers.google.as_ref();
-        match (provider, google) {
-            (Some(Provider::Google), Some(google)) => {
+        let providers = &self.ctx.providers;
+        match (provider, &providers.google, &providers.microsoft) {
+            (Some(Provider::Google), Some(google), _) => {
                 let client = GmailClient::new(self.ctx.http.clone(), google.gmail_url.clone());
                 let budget = self.budget(account, Limits::gmail(google.gmail_quota_per_minute));
-                GmailSync::new(
-                    self.ctx.clone(),
-                    self.tokens.clone(),
-                    client,
-                    budget,
-                    BACKFILL,
-                )
-                .run(account)
-                .await
+                GmailSync::new(self.session(budget), client, BACKFILL)
+                    .run(account)
+                    .await
             }
-            // Outlook mail comes with the Graph engine; nothing to do yet.
+            (Some(Provider::Microsoft), _, Some(microsoft)) => {
+                let client =
+                    GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
+                let budget = self.budget(account, Limits::GRAPH);
+                GraphSync::new(self.session(budget), client, BACKFILL)
+                    .run(account)
+                    .await
+            }
+            // The account is gone, or its provider is not configured any more.
             _ => Ok(Report::default()),
         }
     }
@@ -119,18 +133,22 @@ impl MailJob {
     }
 }
 
-fn due(checkpoint: Option<(Checkpoint, DateTime<Utc>)>) -> Option<DateTime<Utc>> {
-    match checkpoint {
-        None | Some((Checkpoint::Full { .. }, _)) => None,
-        Some((
-            Checkpoint::Incremental {
-                page_token: Some(_),
-                ..
-            },
-            _,
-        )) => None,
-        Some((Checkpoint::Incremental { .. }, at)) => Some(at + POLL_INTERVAL),
+/// Whether a stored checkpoint (Gmail's or a Graph folder's) is between rounds.
+fn caught_up(json: &str) -> bool {
+    match serde_json::from_str::<Checkpoint>(json) {
+        Ok(Checkpoint::Incremental { page_token, .. }) => page_token.is_none(),
+        Ok(Checkpoint::Full { .. }) => false,
+        Err(_) => serde_json::from_str::<GraphCheckpoint>(json).is_ok_and(|c| c.caught_up),
     }
+}
+
+/// When an account's mail is next due: now if it has no checkpoint yet or one is
+/// mid-round, else a poll interval after the oldest commit.
+fn due(checkpoints: &[(String, DateTime<Utc>)]) -> Option<DateTime<Utc>> {
+    if checkpoints.is_empty() || checkpoints.iter().any(|(json, _)| !caught_up(json)) {
+        return None;
+    }
+    checkpoints.iter().map(|(_, at)| *at + POLL_INTERVAL).min()
 }
 
 impl Job for MailJob {
@@ -143,11 +161,10 @@ impl Job for MailJob {
             let ctx = &self.sync.ctx;
             let mut plan = Plan::default();
             for account in ctx.store.list_accounts().await? {
-                let wanted = account.provider == Provider::Google
-                    && account
-                        .services
-                        .iter()
-                        .any(|s| s.service == Service::Mail && s.requested && s.granted)
+                let wanted = account
+                    .services
+                    .iter()
+                    .any(|s| s.service == Service::Mail && s.requested && s.granted)
                     && !matches!(
                         account.health.state,
                         HealthState::NeedsSignIn | HealthState::Paused
@@ -155,12 +172,9 @@ impl Job for MailJob {
                 if !wanted {
                     continue;
                 }
-                let stored =
-                    crate::store::mail::checkpoint_at(ctx.store.pool(), &account.id, "").await?;
-                let parsed = stored.and_then(|(json, at)| {
-                    Some((serde_json::from_str::<Checkpoint>(&json).ok()?, at))
-                });
-                match due(parsed) {
+                let checkpoints =
+                    crate::store::mail::checkpoints(ctx.store.pool(), &account.id).await?;
+                match due(&checkpoints) {
                     Some(at) if at > now && !forced => {
                         plan.next = Some(plan.next.map_or(at, |n| n.min(at)))
                     }

@@ -1,7 +1,9 @@
 //! Microsoft: the scopes Ferry asks for, what a grant covers, how its token endpoint's
 //! errors read (by AADSTS code, not by `error`), which issuers it uses, and who the user
-//! is (`oid` within `tid`). It has no revocation endpoint for this kind of client. Room
-//! for the Graph mail, calendar and contacts clients.
+//! is (`oid` within `tid`). It has no revocation endpoint for this kind of client. The
+//! Graph mail client is in [`graph_mail`].
+
+pub mod graph_mail;
 
 use super::config::MicrosoftSettings;
 use super::failure::{Cause, ErrorBody, FailureKind, RefreshFailure};

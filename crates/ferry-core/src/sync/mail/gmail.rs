@@ -6,22 +6,18 @@
 //! losing or doubling anything. A stale `historyId` (404) starts a full resync that keeps
 //! local state; a reset that repeats at once is reported instead of looping.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::parse::{parse, Parsed};
-use crate::account::AccessToken;
-use crate::context::Context;
+use super::session::{Refusal, Session, THROTTLE_TRIES};
+use super::{Report, SyncError};
 use crate::providers::google::gmail::{units, GmailClient, GmailError, HistoryEvent, RawMessage};
 use crate::store::mail::{
-    self, AttachmentRecord, FolderRecord, MailChange, MailPage, NewMessage, Recipient, RunCounts,
+    self, AttachmentRecord, FolderRecord, MailChange, NewMessage, RawFormat, Recipient,
 };
-use crate::store::StoreError;
-use crate::sync::budget::{Budget, Spent};
-use crate::tokens::{TokenError, Tokens};
+use crate::sync::budget::Spent;
 
 /// Messages listed per page of a full sync (the first page is on screen first).
 pub const LIST_PAGE: u32 = 100;
@@ -31,8 +27,6 @@ pub const COMMIT_CHUNK: usize = 25;
 pub const PAGES_PER_RUN: usize = 20;
 /// Calls per batch request at most; fewer after throttling, more again after successes.
 const MAX_BATCH: usize = 8;
-/// How often one call is tried when Gmail asks Ferry to slow down.
-const THROTTLE_TRIES: u32 = 5;
 /// Resets in a row (a stale history right after a full resync) before Ferry stops and
 /// reports instead of resyncing again.
 const MAX_RESETS: u32 = 2;
@@ -61,70 +55,31 @@ pub enum Checkpoint {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Gmail(#[from] GmailError),
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("Gmail keeps losing the history Ferry syncs from, so Ferry stopped resyncing this mailbox; it will try again later")]
-    ResetLoop,
-    #[error("the stored sync checkpoint could not be read: {0}")]
-    Checkpoint(String),
-}
-
-/// What one run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Report {
-    pub counts: RunCounts,
-    pub pages: usize,
-    /// The run stopped at its page limit: run again soon.
-    pub more: bool,
-    /// Gmail had lost the history and the run started a full resync.
-    pub reset: bool,
-}
-
 pub(crate) struct GmailSync {
-    ctx: Context,
-    tokens: Tokens,
+    session: Session,
     client: GmailClient,
-    budget: Budget,
     /// How far back a full sync goes.
     backfill: Duration,
 }
 
 impl GmailSync {
-    pub fn new(
-        ctx: Context,
-        tokens: Tokens,
-        client: GmailClient,
-        budget: Budget,
-        backfill: Duration,
-    ) -> Self {
+    pub fn new(session: Session, client: GmailClient, backfill: Duration) -> Self {
         Self {
-            ctx,
-            tokens,
+            session,
             client,
-            budget,
             backfill,
         }
     }
 
-    fn now_ms(&self) -> i64 {
-        self.ctx.clock.now().timestamp_millis()
-    }
-
     /// Where a full sync starting now reaches back to (unix seconds).
     fn since(&self) -> i64 {
-        (self.ctx.clock.now() - self.backfill).timestamp()
+        (self.session.ctx.clock.now() - self.backfill).timestamp()
     }
 
     /// One run for `account`: up to [`PAGES_PER_RUN`] pages, each committed with its
     /// checkpoint.
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
-        let pool = self.ctx.store.pool().clone();
+        let pool = self.session.ctx.store.pool().clone();
         let stored = mail::checkpoint(&pool, account, "").await?;
         let checkpoint: Option<Checkpoint> = stored
             .as_deref()
@@ -137,7 +92,7 @@ impl GmailSync {
             Some(Checkpoint::Full { .. }) => "full",
             Some(Checkpoint::Incremental { .. }) => "incremental",
         };
-        let run_id = mail::start_run(&pool, account, kind, self.now_ms()).await?;
+        let run_id = mail::start_run(&pool, account, kind, self.session.now_ms()).await?;
         let mut report = Report::default();
         let outcome = self.pages(account, checkpoint, &mut report).await;
         let error = outcome.as_ref().err().map(ToString::to_string);
@@ -147,7 +102,7 @@ impl GmailSync {
             report.reset.then_some("reset"),
             report.counts,
             error.as_deref(),
-            self.now_ms(),
+            self.session.now_ms(),
         )
         .await?;
         outcome.map(|()| report)
@@ -166,10 +121,14 @@ impl GmailSync {
                 report.more = true;
                 return Ok(());
             }
+            if self.session.should_stop(account).await? {
+                return Ok(());
+            }
             let next = match checkpoint.take() {
                 None => {
                     // The checkpoint is taken before the full sync starts.
                     let profile = self
+                        .session
                         .call(account, report, units::PROFILE, |t| async move {
                             self.client.profile(&t).await
                         })
@@ -191,6 +150,7 @@ impl GmailSync {
                 }) => {
                     let query = format!("after:{since}");
                     let page = self
+                        .session
                         .call(account, report, units::LIST, |t| {
                             let (page_token, query) = (page_token.clone(), query.clone());
                             async move {
@@ -207,7 +167,8 @@ impl GmailSync {
                     let wanted: Vec<String> = if resets > 0 {
                         ids.clone()
                     } else {
-                        let stored = mail::existing(self.ctx.store.pool(), account, &ids).await?;
+                        let stored =
+                            mail::existing(self.session.ctx.store.pool(), account, &ids).await?;
                         ids.iter()
                             .filter(|id| !stored.contains(*id))
                             .cloned()
@@ -246,11 +207,27 @@ impl GmailSync {
                             .map(|m| MailChange::Upsert(Box::new(new_message(m))))
                             .collect();
                         let checkpoint = if n == last { &next } else { &this_page };
-                        self.commit(account, checkpoint, changes, folders.take(), report)
+                        self.session
+                            .commit(
+                                account,
+                                "",
+                                checkpoint,
+                                changes,
+                                folders.take().unwrap_or_default(),
+                                report,
+                            )
                             .await?;
                     }
                     if chunks.is_empty() {
-                        self.commit(account, &next, Vec::new(), folders.take(), report)
+                        self.session
+                            .commit(
+                                account,
+                                "",
+                                &next,
+                                Vec::new(),
+                                folders.take().unwrap_or_default(),
+                                report,
+                            )
                             .await?;
                     }
                     next
@@ -261,12 +238,15 @@ impl GmailSync {
                     resets,
                 }) => {
                     let start = history_id.clone();
-                    let answer = self
-                        .call(account, report, units::HISTORY, |t| {
-                            let (start, page_token) = (start.clone(), page_token.clone());
-                            async move { self.client.history(&t, &start, page_token.as_deref()).await }
-                        })
-                        .await;
+                    let answer =
+                        self.session
+                            .call(account, report, units::HISTORY, |t| {
+                                let (start, page_token) = (start.clone(), page_token.clone());
+                                async move {
+                                    self.client.history(&t, &start, page_token.as_deref()).await
+                                }
+                            })
+                            .await;
                     let page = match answer {
                         Ok(page) => page,
                         Err(SyncError::Gmail(GmailError::StaleHistory)) => {
@@ -280,6 +260,7 @@ impl GmailSync {
                             report.reset = true;
                             // The new checkpoint is taken before the resync starts.
                             let profile = self
+                                .session
                                 .call(account, report, units::PROFILE, |t| async move {
                                     self.client.profile(&t).await
                                 })
@@ -309,7 +290,15 @@ impl GmailSync {
                             resets: 0,
                         },
                     };
-                    self.commit(account, &next, changes, folders.take(), report)
+                    self.session
+                        .commit(
+                            account,
+                            "",
+                            &next,
+                            changes,
+                            folders.take().unwrap_or_default(),
+                            report,
+                        )
                         .await?;
                     if caught_up {
                         return Ok(());
@@ -327,6 +316,7 @@ impl GmailSync {
         report: &mut Report,
     ) -> Result<Vec<FolderRecord>, SyncError> {
         let labels = self
+            .session
             .call(account, report, units::LABELS, |t| async move {
                 self.client.labels(&t).await
             })
@@ -340,34 +330,6 @@ impl GmailSync {
                 parent_id: None,
             })
             .collect())
-    }
-
-    async fn commit(
-        &self,
-        account: &str,
-        checkpoint: &Checkpoint,
-        changes: Vec<MailChange>,
-        folders: Option<Vec<FolderRecord>>,
-        report: &mut Report,
-    ) -> Result<(), SyncError> {
-        let page = MailPage {
-            account_id: account.to_owned(),
-            scope: String::new(),
-            folders: folders.unwrap_or_default(),
-            changes,
-            checkpoint: serde_json::to_string(checkpoint)
-                .map_err(|e| SyncError::Checkpoint(e.to_string()))?,
-            at: self.now_ms(),
-        };
-        let applied = mail::apply(self.ctx.store.pool(), &page).await?;
-        report.pages += 1;
-        report.counts.added += applied.added;
-        report.counts.changed += applied.changed;
-        report.counts.removed += applied.removed;
-        if applied.added + applied.changed + applied.removed > 0 {
-            self.ctx.account_changed(account);
-        }
-        Ok(())
     }
 
     /// History events into store changes; added messages are fetched (unless deleted
@@ -410,7 +372,9 @@ impl GmailSync {
                         changes.push(MailChange::Upsert(Box::new(new_message(message.clone()))));
                     }
                 }
-                HistoryEvent::Deleted { id } => changes.push(MailChange::Remove { id }),
+                HistoryEvent::Deleted { id } => {
+                    changes.push(MailChange::Remove { id, folder: None })
+                }
                 HistoryEvent::LabelsAdded { id, labels } => changes.push(MailChange::Flags {
                     unread: labels.iter().any(|l| l == "UNREAD").then_some(true),
                     starred: labels.iter().any(|l| l == "STARRED").then_some(true),
@@ -440,17 +404,20 @@ impl GmailSync {
     ) -> Result<Vec<RawMessage>, SyncError> {
         let mut out = Vec::with_capacity(ids.len());
         let mut pending: Vec<String> = ids.to_vec();
-        let mut batch = MAX_BATCH.min(self.budget.limits().concurrent).max(1);
+        let mut batch = MAX_BATCH
+            .min(self.session.budget.limits().concurrent)
+            .max(1);
         let mut throttled_rounds = 0;
         while !pending.is_empty() {
             let chunk: Vec<String> = pending.drain(..batch.min(pending.len())).collect();
             let mut slots: Vec<Spent> = Vec::with_capacity(chunk.len());
             for _ in &chunk {
-                slots.push(self.budget.spend(units::GET).await);
+                slots.push(self.session.budget.spend(units::GET).await);
             }
             report.counts.requests += chunk.len() as u64;
             report.counts.quota_units += units::GET * chunk.len() as u64;
             let answers = self
+                .session
                 .with_token(account, |t| {
                     let chunk = chunk.clone();
                     async move { self.client.raw_batch(&t, &chunk).await }
@@ -459,8 +426,8 @@ impl GmailSync {
             drop(slots);
             let answers = match answers {
                 Ok(answers) => answers,
-                Err(SyncError::Gmail(GmailError::Throttled { retry_after, .. })) => {
-                    self.pause(retry_after);
+                Err(Refusal::Throttled(retry_after)) => {
+                    self.session.pause(retry_after);
                     pending.splice(0..0, chunk);
                     throttled_rounds += 1;
                     if throttled_rounds > THROTTLE_TRIES {
@@ -472,7 +439,7 @@ impl GmailSync {
                     }
                     continue;
                 }
-                Err(other) => return Err(other),
+                Err(Refusal::Failed(err)) => return Err(err),
             };
             let mut retry = Vec::new();
             for (id, answer) in answers {
@@ -480,7 +447,7 @@ impl GmailSync {
                     Ok(message) => out.push(message),
                     Err(GmailError::NotFound) => {}
                     Err(GmailError::Throttled { retry_after, .. }) => {
-                        self.pause(retry_after);
+                        self.session.pause(retry_after);
                         retry.push(id);
                     }
                     Err(other) => return Err(other.into()),
@@ -509,61 +476,6 @@ impl GmailSync {
         }
         Ok(out)
     }
-
-    fn pause(&self, retry_after: Option<std::time::Duration>) {
-        let wait = retry_after.map_or(Duration::seconds(2), |d| {
-            Duration::from_std(d).unwrap_or(Duration::seconds(2))
-        });
-        self.budget.pause_until(self.ctx.clock.now() + wait);
-    }
-
-    /// One budgeted call, with one token refresh on a 401 and waits on throttling.
-    async fn call<T, F, Fut>(
-        &self,
-        account: &str,
-        report: &mut Report,
-        cost: u64,
-        f: F,
-    ) -> Result<T, SyncError>
-    where
-        F: Fn(AccessToken) -> Fut,
-        Fut: Future<Output = Result<T, GmailError>>,
-    {
-        for _ in 0..THROTTLE_TRIES {
-            let slot = self.budget.spend(cost).await;
-            report.counts.requests += 1;
-            report.counts.quota_units += cost;
-            let answer = self.with_token(account, &f).await;
-            drop(slot);
-            match answer {
-                Err(SyncError::Gmail(GmailError::Throttled { retry_after, .. })) => {
-                    self.pause(retry_after)
-                }
-                other => return other,
-            }
-        }
-        Err(GmailError::Throttled {
-            retry_after: None,
-            concurrent: false,
-        }
-        .into())
-    }
-
-    /// Runs `f` with the account's token; a 401 gets one refresh and one retry.
-    async fn with_token<T, F, Fut>(&self, account: &str, f: F) -> Result<T, SyncError>
-    where
-        F: Fn(AccessToken) -> Fut,
-        Fut: Future<Output = Result<T, GmailError>>,
-    {
-        let token = self.tokens.access_token(account).await?;
-        match f(token.clone()).await {
-            Err(GmailError::Unauthorized) => {
-                let fresh = self.tokens.after_unauthorized(account, &token).await?;
-                Ok(f(fresh).await?)
-            }
-            other => Ok(other?),
-        }
-    }
 }
 
 /// What the store keeps of a fetched message.
@@ -586,6 +498,7 @@ fn new_message(m: RawMessage) -> NewMessage {
         starred,
         attachments: Vec::new(),
         raw: Vec::new(),
+        raw_format: RawFormat::Rfc822,
         problem: None,
         version: Some(m.history_id.clone()),
         folders: m.label_ids.clone(),

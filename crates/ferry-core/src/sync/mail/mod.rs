@@ -1,4 +1,40 @@
-//! Mail: reading messages from outside ([`parse`]) and syncing Gmail ([`gmail`]).
+//! Mail: reading messages from outside ([`parse`]) and syncing them, from Gmail
+//! ([`gmail`]) and Outlook ([`graph`]), into one store.
 
 pub mod gmail;
+pub mod graph;
 pub mod parse;
+pub(crate) mod session;
+
+use crate::providers::google::gmail::GmailError;
+use crate::providers::microsoft::graph_mail::GraphError;
+use crate::store::mail::RunCounts;
+use crate::store::StoreError;
+use crate::tokens::TokenError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Gmail(#[from] GmailError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the provider keeps losing the history Ferry syncs from, so Ferry stopped resyncing this mailbox; it will try again later")]
+    ResetLoop,
+    #[error("the stored sync checkpoint could not be read: {0}")]
+    Checkpoint(String),
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    pub counts: RunCounts,
+    pub pages: usize,
+    /// The run stopped at its page limit: run again soon.
+    pub more: bool,
+    /// The provider had lost the sync state and the run started over.
+    pub reset: bool,
+}

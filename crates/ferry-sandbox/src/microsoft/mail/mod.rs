@@ -31,7 +31,11 @@ use crate::mail::letter::{self, Mailbox};
 use crate::world::World;
 use store::{Message, OutlookBox};
 
-const GRAPH: &str = "https://graph.microsoft.com/v1.0";
+/// Where Graph's links point: this sandbox's origin, standing in for
+/// `https://graph.microsoft.com` (a client follows them as given).
+fn graph(world: &World) -> String {
+    format!("{}/v1.0", world.urls().microsoft)
+}
 /// "Applying `$filter` in a delta query returns only up to 5,000 messages."
 const FILTERED_ROUND_CAP: usize = 5_000;
 
@@ -334,7 +338,7 @@ async fn list_folders(
         &world,
         &pairs(&query),
         items,
-        &format!("{GRAPH}/me/mailFolders"),
+        &format!("{}/me/mailFolders", graph(&world)),
     )
 }
 
@@ -379,7 +383,7 @@ async fn child_folders(
             &world,
             &pairs(&query),
             items,
-            &format!("{GRAPH}/me/mailFolders/{folder}/childFolders"),
+            &format!("{}/me/mailFolders/{folder}/childFolders", graph(&world)),
         ),
         None => not_found(&world),
     }
@@ -419,7 +423,7 @@ async fn list_messages(
             &world,
             &pairs,
             items,
-            &format!("{GRAPH}/me/mailFolders/{folder}/messages"),
+            &format!("{}/me/mailFolders/{folder}/messages", graph(&world)),
         ),
         None => not_found(&world),
     }
@@ -563,7 +567,7 @@ async fn delta(
             return Err(not_found(world_ref));
         };
         // Graph writes `mailFolders('{id}')`; the links are opaque to clients either way.
-        let base = format!("{GRAPH}/me/mailFolders/{folder}/messages/delta");
+        let base = format!("{}/me/mailFolders/{folder}/messages/delta", graph(world_ref));
         let mut round = match (param(&pairs, "$skiptoken"), param(&pairs, "$deltatoken")) {
             (Some(token), _) => decode(token).ok_or_else(|| bad_request(world_ref, "ErrorInvalidUrlQuery", "The $skiptoken is not valid."))?,
             (None, Some(token)) => {

@@ -1,0 +1,334 @@
+//! A typed Graph mail client for what sync needs: the folder tree and per-folder message
+//! delta rounds (`shared/provider-reference.md` §2.4, §2.5). Every request asks for
+//! immutable ids; delta rounds ask for their page size with `Prefer: odata.maxpagesize`
+//! (never `$top`, which would cap the round) and follow the opaque links as given.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::account::AccessToken;
+
+/// Messages per delta page Ferry asks for.
+pub const PAGE_SIZE: u32 = 100;
+/// The properties a delta round brings (the body as text, for search and snippets).
+pub const SELECT: &str = "subject,from,toRecipients,ccRecipients,receivedDateTime,isRead,flag,\
+conversationId,internetMessageId,bodyPreview,body,hasAttachments,parentFolderId,changeKey";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    #[error("Microsoft Graph did not accept the access token")]
+    Unauthorized,
+    /// The delta token is gone (410, `syncStateNotFound`, `resyncRequired`): start the
+    /// folder's round again from `restart` (Graph's `Location`) or from scratch.
+    #[error("Microsoft Graph no longer knows where Ferry's sync of this folder stood")]
+    SyncReset { restart: Option<String> },
+    #[error("Microsoft Graph has no such item")]
+    NotFound,
+    #[error("Microsoft Graph asked Ferry to slow down")]
+    Throttled { retry_after: Option<Duration> },
+    #[error("Microsoft Graph refused: {0}")]
+    Refused(String),
+    #[error("Microsoft Graph failed ({0})")]
+    Server(u16),
+    #[error("Microsoft Graph could not be reached: {0}")]
+    Network(String),
+    #[error("Microsoft Graph sent a reply Ferry could not read: {0}")]
+    BadReply(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: String,
+    pub name: String,
+    pub parent: Option<String>,
+}
+
+/// One entry of a delta page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeltaItem {
+    /// New or changed, with the selected properties; `json` is the item as Graph sent it.
+    Message { id: String, json: Value },
+    /// Gone from the folder: `deleted` for good, or moved elsewhere (or soft-deleted).
+    Removed { id: String, deleted: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeltaPage {
+    pub items: Vec<DeltaItem>,
+    /// More of this round: follow it.
+    pub next_link: Option<String>,
+    /// The round is over: keep it for the next round.
+    pub delta_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    error: WireErrorBody,
+}
+
+#[derive(Deserialize)]
+struct WireErrorBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+fn error_for(
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<Duration>,
+    location: Option<String>,
+) -> GraphError {
+    let error = serde_json::from_slice::<WireError>(body)
+        .ok()
+        .map(|e| e.error);
+    let code = error.as_ref().map(|e| e.code.as_str()).unwrap_or_default();
+    match (status.as_u16(), code) {
+        (401, _) => GraphError::Unauthorized,
+        (410, _) | (_, "syncStateNotFound" | "resyncRequired" | "syncStateInvalid") => {
+            GraphError::SyncReset { restart: location }
+        }
+        (404, _) => GraphError::NotFound,
+        (429 | 503 | 504, _) => GraphError::Throttled { retry_after },
+        (400..=499, _) => GraphError::Refused(
+            error
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .unwrap_or_else(|| format!("HTTP {status}")),
+        ),
+        (other, _) => GraphError::Server(other),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphMailClient {
+    http: reqwest::Client,
+    /// `https://graph.microsoft.com/v1.0/` (or the sandbox's).
+    base: Url,
+}
+
+impl GraphMailClient {
+    pub fn new(http: reqwest::Client, base: Url) -> Self {
+        Self { http, base }
+    }
+
+    /// Opaque links name Graph's host; they are used as given, except that a link must
+    /// stay on the configured origin (a reply cannot send Ferry's token elsewhere).
+    fn checked(&self, link: &str) -> Result<Url, GraphError> {
+        let url = Url::parse(link)
+            .map_err(|e| GraphError::BadReply(format!("a link Ferry cannot read: {e}")))?;
+        if url.origin() != self.base.origin() {
+            return Err(GraphError::BadReply("a link to another server".into()));
+        }
+        Ok(url)
+    }
+
+    async fn get(
+        &self,
+        token: &AccessToken,
+        url: Url,
+        page_size: Option<u32>,
+    ) -> Result<Value, GraphError> {
+        let mut request = self
+            .http
+            .get(url)
+            .bearer_auth(token.expose_secret())
+            .header("Prefer", "IdType=\"ImmutableId\"")
+            .header("Prefer", "outlook.body-content-type=\"text\"");
+        if let Some(size) = page_size {
+            request = request.header("Prefer", format!("odata.maxpagesize={size}"));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let retry_after = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+                .map(Duration::from_secs);
+            let location = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            return Err(error_for(status, &body, retry_after, location));
+        }
+        serde_json::from_slice(&body).map_err(|e| GraphError::BadReply(e.to_string()))
+    }
+
+    /// Every mail folder, children included (`childFolders` followed down the tree).
+    pub async fn folders(&self, token: &AccessToken) -> Result<Vec<Folder>, GraphError> {
+        let mut out = Vec::new();
+        let mut queue: Vec<(Url, Option<String>)> = vec![(
+            self.base
+                .join("me/mailFolders?$top=100")
+                .map_err(|e| GraphError::BadReply(e.to_string()))?,
+            None,
+        )];
+        while let Some((url, parent)) = queue.pop() {
+            let page = self.get(token, url, None).await?;
+            for folder in page["value"].as_array().into_iter().flatten() {
+                let Some(id) = folder["id"].as_str() else {
+                    return Err(GraphError::BadReply("a folder without an id".into()));
+                };
+                if folder["childFolderCount"].as_u64().unwrap_or(0) > 0 {
+                    let children = self
+                        .base
+                        .join(&format!("me/mailFolders/{id}/childFolders?$top=100"))
+                        .map_err(|e| GraphError::BadReply(e.to_string()))?;
+                    queue.push((children, Some(id.to_owned())));
+                }
+                out.push(Folder {
+                    id: id.to_owned(),
+                    name: folder["displayName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    parent: parent.clone(),
+                });
+            }
+            if let Some(next) = page["@odata.nextLink"].as_str() {
+                queue.push((self.checked(next)?, parent));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first request of a folder's delta round: messages received since `since`.
+    pub fn initial_link(
+        &self,
+        folder: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, GraphError> {
+        let mut url = self
+            .base
+            .join(&format!("me/mailFolders/{folder}/messages/delta"))
+            .map_err(|e| GraphError::BadReply(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("$select", SELECT)
+            .append_pair(
+                "$filter",
+                &format!("receivedDateTime ge {}", since.format("%Y-%m-%dT%H:%M:%SZ")),
+            );
+        Ok(url.to_string())
+    }
+
+    /// One page of a delta round, from `link` (the initial link, a nextLink or a
+    /// deltaLink).
+    pub async fn delta(&self, token: &AccessToken, link: &str) -> Result<DeltaPage, GraphError> {
+        let page = self
+            .get(token, self.checked(link)?, Some(PAGE_SIZE))
+            .await?;
+        let mut items = Vec::new();
+        for item in page["value"].as_array().into_iter().flatten() {
+            let Some(id) = item["id"].as_str() else {
+                return Err(GraphError::BadReply("an item without an id".into()));
+            };
+            items.push(if let Some(removed) = item.get("@removed") {
+                DeltaItem::Removed {
+                    id: id.to_owned(),
+                    deleted: removed["reason"].as_str() == Some("deleted"),
+                }
+            } else {
+                DeltaItem::Message {
+                    id: id.to_owned(),
+                    json: item.clone(),
+                }
+            });
+        }
+        let next_link = page["@odata.nextLink"].as_str().map(str::to_owned);
+        let delta_link = page["@odata.deltaLink"].as_str().map(str::to_owned);
+        if next_link.is_some() == delta_link.is_some() {
+            return Err(GraphError::BadReply(
+                "a delta page needs exactly one of nextLink and deltaLink".into(),
+            ));
+        }
+        Ok(DeltaPage {
+            items,
+            next_link,
+            delta_link,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_graph_means_them() {
+        let gone = br#"{"error":{"code":"syncStateNotFound","message":"gone"}}"#;
+        assert_eq!(
+            error_for(
+                StatusCode::GONE,
+                gone,
+                None,
+                Some("https://graph.microsoft.com/v1.0/x".into())
+            ),
+            GraphError::SyncReset {
+                restart: Some("https://graph.microsoft.com/v1.0/x".into())
+            }
+        );
+        let evicted = br#"{"error":{"code":"syncStateNotFound","message":"gone"}}"#;
+        assert!(matches!(
+            error_for(StatusCode::BAD_REQUEST, evicted, None, None),
+            GraphError::SyncReset { .. }
+        ));
+        let throttled = br#"{"error":{"code":"ApplicationThrottled","message":"x"}}"#;
+        assert_eq!(
+            error_for(
+                StatusCode::TOO_MANY_REQUESTS,
+                throttled,
+                Some(Duration::from_secs(2)),
+                None
+            ),
+            GraphError::Throttled {
+                retry_after: Some(Duration::from_secs(2))
+            }
+        );
+        assert_eq!(
+            error_for(StatusCode::UNAUTHORIZED, b"", None, None),
+            GraphError::Unauthorized
+        );
+        assert_eq!(
+            error_for(StatusCode::BAD_GATEWAY, b"<html>", None, None),
+            GraphError::Server(502)
+        );
+    }
+
+    #[test]
+    fn links_must_stay_on_graphs_origin() {
+        let client = GraphMailClient::new(
+            reqwest::Client::new(),
+            Url::parse("https://graph.microsoft.com/v1.0/").unwrap_or_else(|_| unreachable!()),
+        );
+        assert!(client
+            .checked("https://graph.microsoft.com/v1.0/me/x?$skiptoken=a")
+            .is_ok());
+        assert!(client.checked("https://evil.example/v1.0/me").is_err());
+        assert!(client.checked("not a url").is_err());
+        let link = client
+            .initial_link(
+                "inbox",
+                chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            )
+            .unwrap_or_default();
+        assert!(
+            link.contains("messages/delta")
+                && link.contains("%24filter")
+                && !link.contains("%24top")
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! Outlook mail sync through Graph (`shared/provider-reference.md` §2.4, §2.5): one delta
+//! round per folder, each page committed with the link that follows it (a `nextLink`
+//! while the round goes on, the `deltaLink` once it is over). Items are merged by their
+//! immutable id, so replays and repeats change nothing; a message moved between folders
+//! leaves one and arrives in the other in either order without being lost. An evicted or
+//! reset delta token starts the folder's round again, keeping local state.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::session::Session;
+use super::{Report, SyncError};
+use crate::providers::microsoft::graph_mail::{DeltaItem, GraphError, GraphMailClient};
+use crate::store::mail::{self, FolderRecord, MailChange, NewMessage, RawFormat, Recipient};
+
+/// Delta pages one run commits before it gives the schedule back.
+pub const PAGES_PER_RUN: usize = 40;
+/// Folder resets in a row before Ferry stops and reports instead of starting over again.
+const MAX_RESETS: u32 = 2;
+
+/// Where one folder's delta stands (stored per folder as JSON with each page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// The link to follow next: a `nextLink` mid-round, the `deltaLink` between rounds.
+    pub link: String,
+    /// The last round finished (the link is a `deltaLink`).
+    pub caught_up: bool,
+    pub resets: u32,
+}
+
+pub(crate) struct GraphSync {
+    session: Session,
+    client: GraphMailClient,
+    backfill: Duration,
+}
+
+impl GraphSync {
+    pub fn new(session: Session, client: GraphMailClient, backfill: Duration) -> Self {
+        Self {
+            session,
+            client,
+            backfill,
+        }
+    }
+
+    /// One run: the folder list, then each folder's delta until it is caught up (up to
+    /// [`PAGES_PER_RUN`] pages in all).
+    pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
+        let pool = self.session.ctx.store.pool().clone();
+        let run_id = mail::start_run(&pool, account, "incremental", self.session.now_ms()).await?;
+        let mut report = Report::default();
+        let outcome = self.folders_in_turn(account, &mut report).await;
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        mail::finish_run(
+            &pool,
+            run_id,
+            report.reset.then_some("reset"),
+            report.counts,
+            error.as_deref(),
+            self.session.now_ms(),
+        )
+        .await?;
+        outcome.map(|()| report)
+    }
+
+    async fn folders_in_turn(&self, account: &str, report: &mut Report) -> Result<(), SyncError> {
+        let mut folders = self
+            .session
+            .call(account, report, 1, |t| async move {
+                self.client.folders(&t).await
+            })
+            .await?;
+        // The inbox first: its newest mail is what the user looks for.
+        folders.sort_by_key(|f| (f.name != "Inbox", f.parent.is_some(), f.name.clone()));
+        let records: Vec<FolderRecord> = folders
+            .iter()
+            .map(|f| FolderRecord {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                system: f.parent.is_none() && WELL_KNOWN.contains(&f.name.as_str()),
+                parent_id: f.parent.clone(),
+            })
+            .collect();
+        let mut records = Some(records);
+        let since = self.session.ctx.clock.now() - self.backfill;
+        for folder in &folders {
+            self.folder(account, &folder.id, since, &mut records, report)
+                .await?;
+            if report.more {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn folder(
+        &self,
+        account: &str,
+        folder: &str,
+        since: DateTime<Utc>,
+        records: &mut Option<Vec<FolderRecord>>,
+        report: &mut Report,
+    ) -> Result<bool, SyncError> {
+        let stored = mail::checkpoint(self.session.ctx.store.pool(), account, folder).await?;
+        let mut checkpoint: Checkpoint = match stored {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| SyncError::Checkpoint(e.to_string()))?
+            }
+            None => Checkpoint {
+                link: self.client.initial_link(folder, since)?,
+                caught_up: false,
+                resets: 0,
+            },
+        };
+        loop {
+            if report.pages >= PAGES_PER_RUN {
+                report.more = true;
+                return Ok(false);
+            }
+            if self.session.should_stop(account).await? {
+                return Ok(false);
+            }
+            let link = checkpoint.link.clone();
+            let answer = self
+                .session
+                .call(account, report, 1, |t| {
+                    let link = link.clone();
+                    async move { self.client.delta(&t, &link).await }
+                })
+                .await;
+            let page = match answer {
+                Ok(page) => page,
+                Err(SyncError::Graph(GraphError::SyncReset { restart })) => {
+                    if checkpoint.resets >= MAX_RESETS {
+                        return Err(SyncError::ResetLoop);
+                    }
+                    tracing::warn!(
+                        account,
+                        folder,
+                        "Graph lost the folder's delta; starting its round again"
+                    );
+                    report.reset = true;
+                    checkpoint = Checkpoint {
+                        link: match restart {
+                            Some(location) => location,
+                            None => self.client.initial_link(folder, since)?,
+                        },
+                        caught_up: false,
+                        resets: checkpoint.resets + 1,
+                    };
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            let changes = page
+                .items
+                .into_iter()
+                .map(|item| match item {
+                    DeltaItem::Message { json, .. } => change_for(json, folder),
+                    DeltaItem::Removed { id, deleted: true } => MailChange::Remove {
+                        id,
+                        folder: Some(folder.to_owned()),
+                    },
+                    DeltaItem::Removed { id, deleted: false } => MailChange::Detach {
+                        id,
+                        folder: folder.to_owned(),
+                    },
+                })
+                .collect();
+            let done = page.delta_link.is_some();
+            let next = Checkpoint {
+                link: page.next_link.or(page.delta_link).unwrap_or_default(),
+                caught_up: done,
+                // A round that went through clears the count; a reset mid-round keeps it.
+                resets: if done { 0 } else { checkpoint.resets },
+            };
+            self.session
+                .commit(
+                    account,
+                    folder,
+                    &next,
+                    changes,
+                    records.take().unwrap_or_default(),
+                    report,
+                )
+                .await?;
+            if done {
+                return Ok(true);
+            }
+            checkpoint = next;
+        }
+    }
+}
+
+/// Outlook's well-known top-level folders (shown as system folders).
+const WELL_KNOWN: &[&str] = &[
+    "Inbox",
+    "Sent Items",
+    "Drafts",
+    "Deleted Items",
+    "Junk Email",
+    "Archive",
+    "Outbox",
+];
+
+fn text(json: &Value, pointer: &str) -> String {
+    json.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn recipients(json: &Value, key: &str, kind: &str) -> Vec<Recipient> {
+    json[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| Recipient {
+            kind: kind.to_owned(),
+            name: text(r, "/emailAddress/name"),
+            address: text(r, "/emailAddress/address"),
+        })
+        .collect()
+}
+
+/// A delta item into a store change: a full item is written over what was there; an
+/// update that carries only some properties changes just the read state and flag.
+fn change_for(json: Value, folder: &str) -> MailChange {
+    let id = text(&json, "/id");
+    let unread = json["isRead"].as_bool().map(|read| !read);
+    let starred = json
+        .pointer("/flag/flagStatus")
+        .and_then(Value::as_str)
+        .map(|s| s == "flagged");
+    if json.get("subject").is_none() && json.get("body").is_none() {
+        return MailChange::Flags {
+            id,
+            unread,
+            starred,
+            add_folders: Vec::new(),
+            remove_folders: Vec::new(),
+        };
+    }
+    let received_at = DateTime::parse_from_rfc3339(&text(&json, "/receivedDateTime"))
+        .map(|d| d.timestamp_millis())
+        .unwrap_or_default();
+    let body_text = text(&json, "/body/content");
+    let snippet = match text(&json, "/bodyPreview") {
+        preview if preview.is_empty() => super::parse::snippet(&body_text),
+        preview => super::parse::snippet(&preview),
+    };
+    let mut recipients_all = recipients(&json, "toRecipients", "to");
+    recipients_all.extend(recipients(&json, "ccRecipients", "cc"));
+    let parent = json["parentFolderId"].as_str().unwrap_or(folder).to_owned();
+    MailChange::Upsert(Box::new(NewMessage {
+        thread_id: text(&json, "/conversationId"),
+        message_id: json["internetMessageId"]
+            .as_str()
+            .map(|m| m.trim_matches(|c| c == '<' || c == '>').to_owned()),
+        subject: text(&json, "/subject"),
+        from_name: text(&json, "/from/emailAddress/name"),
+        from_address: text(&json, "/from/emailAddress/address"),
+        recipients: recipients_all,
+        received_at,
+        snippet,
+        has_html: text(&json, "/body/contentType").eq_ignore_ascii_case("html"),
+        body_text,
+        unread: unread.unwrap_or(false),
+        starred: starred.unwrap_or(false),
+        attachments: Vec::new(),
+        problem: None,
+        version: json["changeKey"].as_str().map(str::to_owned),
+        folders: vec![parent],
+        raw: serde_json::to_vec(&json).unwrap_or_default(),
+        raw_format: RawFormat::GraphJson,
+        id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_full_item_is_written_and_a_partial_update_only_changes_flags() {
+        let full = json!({
+            "id": "AAkAL1", "subject": "Hi", "isRead": false, "flag": {"flagStatus": "flagged"},
+            "receivedDateTime": "2026-11-30T09:00:00Z", "conversationId": "c1",
+            "internetMessageId": "<m1@x>", "parentFolderId": "inbox-id",
+            "from": {"emailAddress": {"name": "Grace", "address": "grace@example.org"}},
+            "toRecipients": [{"emailAddress": {"name": "Ada", "address": "ada@example.com"}}],
+            "body": {"contentType": "text", "content": "Hello there"}, "bodyPreview": "Hello there",
+            "changeKey": "CQ1"
+        });
+        let MailChange::Upsert(message) = change_for(full, "inbox-id") else {
+            panic!("an upsert");
+        };
+        assert_eq!((message.unread, message.starred), (true, true));
+        assert_eq!(message.message_id.as_deref(), Some("m1@x"));
+        assert_eq!(message.folders, ["inbox-id"]);
+        assert_eq!(message.received_at, 1_796_029_200_000);
+        assert_eq!(message.raw_format, RawFormat::GraphJson);
+
+        let partial = json!({"id": "AAkAL1", "isRead": true});
+        assert_eq!(
+            change_for(partial, "inbox-id"),
+            MailChange::Flags {
+                id: "AAkAL1".into(),
+                unread: Some(false),
+                starred: None,
+                add_folders: vec![],
+                remove_folders: vec![]
+            }
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! What every provider's mail sync shares: budgeted calls that refresh the token once on
+//! a 401 and wait out throttling, and committing a page with its checkpoint.
+
+use std::future::Future;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::{Report, SyncError};
+use crate::account::AccessToken;
+use crate::context::Context;
+use crate::providers::google::gmail::GmailError;
+use crate::providers::microsoft::graph_mail::GraphError;
+use crate::store::health::HealthState;
+use crate::store::mail::{self, FolderRecord, MailChange, MailPage};
+use crate::store::StoreError;
+use crate::sync::budget::Budget;
+use crate::tokens::Tokens;
+
+/// How often one call is tried when the provider asks Ferry to slow down.
+pub const THROTTLE_TRIES: u32 = 5;
+
+/// What sync needs to know of a provider's error.
+pub(crate) trait CallError: Into<SyncError> {
+    fn unauthorized(&self) -> bool;
+    /// `Some(retry_after)` when the provider asked Ferry to slow down.
+    fn throttled(&self) -> Option<Option<std::time::Duration>>;
+    /// The error to give up with after too many throttled tries.
+    fn still_throttled() -> Self;
+}
+
+impl CallError for GmailError {
+    fn unauthorized(&self) -> bool {
+        matches!(self, GmailError::Unauthorized)
+    }
+    fn throttled(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            GmailError::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+    fn still_throttled() -> Self {
+        GmailError::Throttled {
+            retry_after: None,
+            concurrent: false,
+        }
+    }
+}
+
+impl CallError for GraphError {
+    fn unauthorized(&self) -> bool {
+        matches!(self, GraphError::Unauthorized)
+    }
+    fn throttled(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            GraphError::Throttled { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+    fn still_throttled() -> Self {
+        GraphError::Throttled { retry_after: None }
+    }
+}
+
+/// One account's sync: its context, tokens and budget.
+pub(crate) struct Session {
+    pub ctx: Context,
+    pub tokens: Tokens,
+    pub budget: Budget,
+}
+
+impl Session {
+    pub fn now_ms(&self) -> i64 {
+        self.ctx.clock.now().timestamp_millis()
+    }
+
+    /// The account was paused, is waiting for the user, or is gone: a run stops at the
+    /// next page instead of carrying on (and refreshing tokens) behind the user's back.
+    pub async fn should_stop(&self, account: &str) -> Result<bool, SyncError> {
+        let mut conn = self
+            .ctx
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let health = crate::store::health::get(&mut conn, account).await?;
+        Ok(
+            health
+                .is_none_or(|h| matches!(h.state, HealthState::Paused | HealthState::NeedsSignIn)),
+        )
+    }
+
+    /// Every call of this identity waits `retry_after` (2 s if the provider said nothing).
+    pub fn pause(&self, retry_after: Option<std::time::Duration>) {
+        let wait = retry_after.map_or(Duration::seconds(2), |d| {
+            Duration::from_std(d).unwrap_or(Duration::seconds(2))
+        });
+        self.budget.pause_until(self.ctx.clock.now() + wait);
+    }
+
+    /// One budgeted call, with one token refresh on a 401 and waits on throttling.
+    pub async fn call<T, E, F, Fut>(
+        &self,
+        account: &str,
+        report: &mut Report,
+        cost: u64,
+        f: F,
+    ) -> Result<T, SyncError>
+    where
+        E: CallError,
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        for _ in 0..THROTTLE_TRIES {
+            let slot = self.budget.spend(cost).await;
+            report.counts.requests += 1;
+            report.counts.quota_units += cost;
+            let answer = self.with_token(account, &f).await;
+            drop(slot);
+            match answer {
+                Err(Throttled(retry_after)) => self.pause(retry_after),
+                Err(Failed(err)) => return Err(err),
+                Ok(value) => return Ok(value),
+            }
+        }
+        Err(E::still_throttled().into())
+    }
+
+    /// Runs `f` with the account's token; a 401 gets one refresh and one retry. A
+    /// throttled answer comes back apart, for the caller to wait and try again.
+    pub async fn with_token<T, E, F, Fut>(&self, account: &str, f: F) -> Result<T, Refusal>
+    where
+        E: CallError,
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let token = self
+            .tokens
+            .access_token(account)
+            .await
+            .map_err(|e| Failed(e.into()))?;
+        let answer = match f(token.clone()).await {
+            Err(err) if err.unauthorized() => {
+                let fresh = self
+                    .tokens
+                    .after_unauthorized(account, &token)
+                    .await
+                    .map_err(|e| Failed(e.into()))?;
+                f(fresh).await
+            }
+            other => other,
+        };
+        answer.map_err(|err| match err.throttled() {
+            Some(retry_after) => Throttled(retry_after),
+            None => Failed(err.into()),
+        })
+    }
+
+    /// Writes a page of changes with the checkpoint that covers it, in one transaction.
+    pub async fn commit(
+        &self,
+        account: &str,
+        scope: &str,
+        checkpoint: &impl Serialize,
+        changes: Vec<MailChange>,
+        folders: Vec<FolderRecord>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let page = MailPage {
+            account_id: account.to_owned(),
+            scope: scope.to_owned(),
+            folders,
+            changes,
+            checkpoint: serde_json::to_string(checkpoint)
+                .map_err(|e| SyncError::Checkpoint(e.to_string()))?,
+            at: self.now_ms(),
+        };
+        let applied = mail::apply(self.ctx.store.pool(), &page).await?;
+        report.pages += 1;
+        report.counts.added += applied.added;
+        report.counts.changed += applied.changed;
+        report.counts.removed += applied.removed;
+        if applied.added + applied.changed + applied.removed > 0 {
+            self.ctx.account_changed(account);
+        }
+        Ok(())
+    }
+}
+
+/// Why a call did not give an answer.
+pub(crate) enum Refusal {
+    /// The provider asked Ferry to slow down (for this long, if it said).
+    Throttled(Option<std::time::Duration>),
+    Failed(SyncError),
+}
+
+use Refusal::{Failed, Throttled};
