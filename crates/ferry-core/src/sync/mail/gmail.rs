@@ -92,20 +92,10 @@ impl GmailSync {
             Some(Checkpoint::Full { .. }) => "full",
             Some(Checkpoint::Incremental { .. }) => "incremental",
         };
-        let run_id = mail::start_run(&pool, account, kind, self.session.now_ms()).await?;
+        let run = self.session.start_run(account, kind).await?;
         let mut report = Report::default();
         let outcome = self.pages(account, checkpoint, &mut report).await;
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        mail::finish_run(
-            &pool,
-            run_id,
-            report.reset.then_some("reset"),
-            report.counts,
-            error.as_deref(),
-            self.session.now_ms(),
-        )
-        .await?;
-        outcome.map(|()| report)
+        self.session.finish_run(run, report, outcome).await
     }
 
     async fn pages(

@@ -48,21 +48,10 @@ impl GraphSync {
     /// One run: the folder list, then each folder's delta until it is caught up (up to
     /// [`PAGES_PER_RUN`] pages in all).
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
-        let pool = self.session.ctx.store.pool().clone();
-        let run_id = mail::start_run(&pool, account, "incremental", self.session.now_ms()).await?;
+        let run = self.session.start_run(account, "incremental").await?;
         let mut report = Report::default();
         let outcome = self.folders_in_turn(account, &mut report).await;
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        mail::finish_run(
-            &pool,
-            run_id,
-            report.reset.then_some("reset"),
-            report.counts,
-            error.as_deref(),
-            self.session.now_ms(),
-        )
-        .await?;
-        outcome.map(|()| report)
+        self.session.finish_run(run, report, outcome).await
     }
 
     async fn folders_in_turn(&self, account: &str, report: &mut Report) -> Result<(), SyncError> {

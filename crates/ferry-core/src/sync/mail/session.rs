@@ -91,6 +91,31 @@ impl Session {
         )
     }
 
+    /// Notes the start of a run in the sync log.
+    pub async fn start_run(&self, account: &str, kind: &str) -> Result<i64, SyncError> {
+        Ok(mail::start_run(self.ctx.store.pool(), account, kind, self.now_ms()).await?)
+    }
+
+    /// Notes how the run went, and hands back its report or its error.
+    pub async fn finish_run(
+        &self,
+        run: i64,
+        report: Report,
+        outcome: Result<(), SyncError>,
+    ) -> Result<Report, SyncError> {
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        mail::finish_run(
+            self.ctx.store.pool(),
+            run,
+            report.reset.then_some("reset"),
+            report.counts,
+            error.as_deref(),
+            self.now_ms(),
+        )
+        .await?;
+        outcome.map(|()| report)
+    }
+
     /// Every call of this identity waits `retry_after` (2 s if the provider said nothing).
     pub fn pause(&self, retry_after: Option<std::time::Duration>) {
         let wait = retry_after.map_or(Duration::seconds(2), |d| {
