@@ -128,7 +128,7 @@ pub(super) async fn keep_requested(
     id: &str,
     keep: &ServiceChoice,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut *tx)

@@ -198,7 +198,7 @@ async fn write_message(
 /// Writes `page` and its checkpoint in one transaction.
 pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreError> {
     let account = page.account_id.as_str();
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     for folder in &page.folders {
         sqlx::query(
             "INSERT INTO mail_folders (account_id, id, name, kind, parent_id) VALUES (?, ?, ?, ?, ?)

@@ -23,6 +23,17 @@ use crate::error::{AppError, ErrorCode};
 use crate::providers::Provider;
 use crate::services::ServiceChoice;
 
+/// Starts a transaction that will write: it takes SQLite's write lock at once (`BEGIN
+/// IMMEDIATE`), waiting up to the busy timeout for another writer. A deferred
+/// transaction that reads first and writes later fails at once instead ("database is
+/// locked") when another writer committed in between, which background sync makes
+/// likely.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// The migrations in `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 

@@ -67,7 +67,7 @@ pub async fn save(pool: &SqlitePool, settings: &Settings) -> Result<(), StoreErr
         settings.launch_at_login.to_string(),
         settings.launch_at_login_offered.to_string(),
     ];
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     for (key, value) in KEYS.iter().zip(values) {
         sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
             .bind(key)

@@ -73,7 +73,7 @@ pub async fn save(
         reconnect,
     } = *sign_in;
     let now_ms = now.timestamp_millis();
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let existing: Option<String> = sqlx::query_scalar(
         "SELECT id FROM accounts WHERE provider = ? AND tenant = ? AND subject = ?",
     )
