@@ -185,14 +185,45 @@ async fn write_message(
         .execute(&mut **tx)
         .await?;
     for folder in &m.folders {
-        sqlx::query("INSERT OR IGNORE INTO mail_message_folders (account_id, message, folder) VALUES (?, ?, ?)")
-            .bind(account)
-            .bind(&m.id)
-            .bind(folder)
-            .execute(&mut **tx)
-            .await?;
+        file(tx, account, &m.id, folder).await?;
     }
     Ok(existed.is_none())
+}
+
+/// Files message `id` under `folder` (a label, for Gmail); filing it twice is harmless.
+async fn file(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: &str,
+    id: &str,
+    folder: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO mail_message_folders (account_id, message, folder) VALUES (?, ?, ?)",
+    )
+    .bind(account)
+    .bind(id)
+    .bind(folder)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Takes message `id` out of `folder`.
+async fn unfile(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: &str,
+    id: &str,
+    folder: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM mail_message_folders WHERE account_id = ? AND message = ? AND folder = ?",
+    )
+    .bind(account)
+    .bind(id)
+    .bind(folder)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Writes `page` and its checkpoint in one transaction.
@@ -237,14 +268,7 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
                 .rows_affected();
                 applied.removed += gone;
             }
-            MailChange::Detach { id, folder } => {
-                sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ? AND folder = ?")
-                    .bind(account)
-                    .bind(id)
-                    .bind(folder)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            MailChange::Detach { id, folder } => unfile(&mut tx, account, id, folder).await?,
             MailChange::Flags {
                 id,
                 unread,
@@ -267,20 +291,10 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
                     continue;
                 }
                 for folder in add_folders {
-                    sqlx::query("INSERT OR IGNORE INTO mail_message_folders (account_id, message, folder) VALUES (?, ?, ?)")
-                        .bind(account)
-                        .bind(id)
-                        .bind(folder)
-                        .execute(&mut *tx)
-                        .await?;
+                    file(&mut tx, account, id, folder).await?;
                 }
                 for folder in remove_folders {
-                    sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ? AND folder = ?")
-                        .bind(account)
-                        .bind(id)
-                        .bind(folder)
-                        .execute(&mut *tx)
-                        .await?;
+                    unfile(&mut tx, account, id, folder).await?;
                 }
                 applied.changed += 1;
             }
