@@ -408,10 +408,16 @@ async fn replays_and_empty_pages_still_converge_when_merged_by_id() {
     let total = o.get("me/mailFolders/inbox", &[]).await.body["totalItemCount"]
         .as_u64()
         .expect("count") as usize;
-    let (items, sizes, _) = o.round("me/mailFolders/inbox/messages/delta", &[]).await;
-    assert!(sizes.contains(&0), "some pages were empty: {sizes:?}");
-    assert!(items.len() > total, "some items came twice");
-    assert_eq!(merged(&items).len(), total);
+    // The noise is random: every round converges, and over ten rounds both kinds appear.
+    let (mut empty, mut repeated) = (false, false);
+    for _ in 0..10 {
+        let (items, sizes, _) = o.round("me/mailFolders/inbox/messages/delta", &[]).await;
+        empty |= sizes.contains(&0);
+        repeated |= items.len() > total;
+        assert_eq!(merged(&items).len(), total);
+    }
+    assert!(empty, "some pages were empty");
+    assert!(repeated, "some items came twice");
 }
 
 #[tokio::test]
