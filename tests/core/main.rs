@@ -7,6 +7,7 @@ mod app;
 mod deeplink;
 mod events;
 mod generated;
+mod inbox;
 mod keeper;
 mod loopback;
 mod mail_store;

@@ -44,6 +44,7 @@ pub mod error;
 pub mod events;
 mod export;
 pub mod help;
+pub mod inbox;
 pub mod keeper;
 pub mod logging;
 pub mod oauth;

@@ -235,7 +235,11 @@ fn change_for(json: Value, folder: &str) -> MailChange {
     let received_at = DateTime::parse_from_rfc3339(&text(&json, "/receivedDateTime"))
         .map(|d| d.timestamp_millis())
         .unwrap_or_default();
-    let body_text = text(&json, "/body/content");
+    let has_html = text(&json, "/body/contentType").eq_ignore_ascii_case("html");
+    let body_text = match text(&json, "/body/content") {
+        html if has_html => super::parse::html_text(&html),
+        plain => plain,
+    };
     let snippet = match text(&json, "/bodyPreview") {
         preview if preview.is_empty() => super::parse::snippet(&body_text),
         preview => super::parse::snippet(&preview),
@@ -254,7 +258,7 @@ fn change_for(json: Value, folder: &str) -> MailChange {
         recipients: recipients_all,
         received_at,
         snippet,
-        has_html: text(&json, "/body/contentType").eq_ignore_ascii_case("html"),
+        has_html,
         body_text,
         unread: unread.unwrap_or(false),
         starred: starred.unwrap_or(false),

@@ -187,6 +187,55 @@ fn read(message: &Message<'_>) -> ParsedMail {
     }
 }
 
+/// A part of a message, taken out of it: an attachment to open, or an inline image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartBytes {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The attachment at `index` (as [`AttachmentMeta::index`] numbers them).
+pub fn attachment(raw: &[u8], index: usize) -> Option<PartBytes> {
+    let message = MessageParser::default().parse(raw)?;
+    let read = read(&message);
+    let meta = read.attachments.into_iter().nth(index)?;
+    let part = message.attachments().nth(index)?;
+    Some(PartBytes {
+        filename: meta.filename,
+        content_type: meta.content_type,
+        bytes: part.contents().to_vec(),
+    })
+}
+
+/// The message's parts that have a Content-ID, by that id (what `cid:` URLs name).
+pub fn inline_parts(raw: &[u8]) -> Vec<(String, PartBytes)> {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return Vec::new();
+    };
+    read(&message)
+        .attachments
+        .into_iter()
+        .zip(message.attachments())
+        .filter_map(|(meta, part)| {
+            let cid = meta.content_id?;
+            Some((
+                cid,
+                PartBytes {
+                    filename: meta.filename,
+                    content_type: meta.content_type,
+                    bytes: part.contents().to_vec(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The text of an HTML body (for the index and the snippet, where Graph gives HTML only).
+pub fn html_text(html: &str) -> String {
+    mail_parser::decoders::html::html_to_text(html)
+}
+
 /// The first words of a body, whitespace collapsed; quoted replies and signatures are
 /// left in (a snippet is a glance, not a summary).
 pub fn snippet(text: &str) -> String {

@@ -1,0 +1,300 @@
+//! The unified inbox over two synced accounts (Gmail and Outlook) that share part of their
+//! mail: one row per message, pages that cover everything once, search with its filters
+//! and highlights, the reading pane's safe HTML, and attachments taken from the message.
+
+use std::collections::HashSet;
+
+use ferry_core::inbox::{self, MailFilter, MailListRequest, Mailbox, MessageRef};
+use ferry_core::providers::Provider;
+use ferry_core::sync::mail::parse::RemoteContent;
+use ferry_core::ErrorCode;
+use ferry_sandbox::browser::Person;
+use ferry_sandbox::mail::control::{seed_mailbox, SeedRequest};
+use ferry_sandbox::{Sandbox, SandboxOptions};
+
+use crate::support::{add_account, World, MAIL};
+
+const ADA: &str = "ada@example.com";
+const KATHERINE: &str = "katherine@contoso.example";
+
+struct Two {
+    w: World,
+    google: String,
+    microsoft: String,
+}
+
+/// Ada's Gmail gets 80 messages that also reach Katherine's Outlook, plus one with a
+/// word nothing else has; Katherine has 30 of her own. Both accounts are added and synced.
+async fn two_accounts() -> Two {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let ada = sandbox
+        .world()
+        .find_user_by_email(ferry_sandbox::Provider::Google, ADA)
+        .expect("Ada");
+    seed_mailbox(
+        sandbox.world(),
+        &ada,
+        &SeedRequest {
+            seed: 21,
+            count: 80,
+            span_days: Some(200),
+            also_to: vec![KATHERINE.into()],
+        },
+    );
+    let katherine = sandbox
+        .world()
+        .find_user_by_email(ferry_sandbox::Provider::Microsoft, KATHERINE)
+        .expect("Katherine");
+    seed_mailbox(
+        sandbox.world(),
+        &katherine,
+        &SeedRequest {
+            seed: 22,
+            count: 30,
+            span_days: Some(200),
+            also_to: Vec::new(),
+        },
+    );
+    let mut w = World::build().sandbox(sandbox).start().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/mail/{ADA}/messages", w.sandbox.control_url()))
+        .json(&serde_json::json!({
+            "raw": "Message-ID: <quokka@example.net>\r\nFrom: Rottnest <ranger@example.net>\r\n\
+                    To: ada@example.com\r\nSubject: Island census\r\n\r\nWe counted every quokka twice.\r\n"
+        }))
+        .send()
+        .await
+        .expect("deliver");
+    assert!(response.status().is_success(), "{}", response.status());
+    let google = add_account(&mut w.ferry, Provider::Google, MAIL, Person::new(ADA, "ada")).await;
+    let microsoft = add_account(
+        &mut w.ferry,
+        Provider::Microsoft,
+        MAIL,
+        Person::new(KATHERINE, "katherine"),
+    )
+    .await;
+    w.core().sync_mail(&google).await.expect("Gmail sync");
+    w.core().sync_mail(&microsoft).await.expect("Outlook sync");
+    Two {
+        w,
+        google,
+        microsoft,
+    }
+}
+
+fn request(filter: MailFilter, cursor: Option<String>, limit: u32) -> MailListRequest {
+    MailListRequest {
+        filter,
+        cursor,
+        limit,
+    }
+}
+
+fn searching(text: &str) -> MailFilter {
+    MailFilter {
+        mailbox: Mailbox::All,
+        search: text.into(),
+        ..MailFilter::default()
+    }
+}
+
+fn text_of(segments: &[inbox::Segment]) -> String {
+    segments.iter().map(|s| s.text.as_str()).collect()
+}
+
+#[tokio::test]
+async fn two_accounts_make_one_inbox_searchable_and_readable() {
+    let t = two_accounts().await;
+    let pool = t.w.core().store().pool().clone();
+
+    // Every page in turn: newest first, each message once (by Message-ID) across pages.
+    let mut cursor = None;
+    let mut seen = HashSet::new();
+    let mut shared = 0;
+    let mut last = None;
+    let mut accounts = HashSet::new();
+    loop {
+        let page = inbox::list(&pool, &request(MailFilter::default(), cursor, 17))
+            .await
+            .expect("page");
+        assert!(!page.ranked, "no words: date order");
+        let in_page: HashSet<_> = page.messages.iter().map(|m| &m.message_id).collect();
+        assert_eq!(in_page.len(), page.messages.len(), "a page lists a message once");
+        for m in &page.messages {
+            let key = m.message_id.clone().unwrap_or_else(|| m.id.clone());
+            if !seen.insert(key) {
+                // The window drops a repeat from an earlier page.
+                continue;
+            }
+            if let Some(previous) = last {
+                assert!(m.received_at <= previous, "newest first");
+            }
+            last = Some(m.received_at);
+            accounts.insert(m.account_id.clone());
+            if !m.also_in.is_empty() {
+                shared += 1;
+                assert_ne!(m.also_in[0].account_id, m.account_id);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let inbox_messages: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT coalesce(m.message_id, m.id)) FROM mail_messages m
+         JOIN mail_message_folders f ON f.account_id = m.account_id AND f.message = m.id
+         JOIN mail_folders d ON d.account_id = f.account_id AND d.id = f.folder
+         WHERE upper(d.name) = 'INBOX'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(seen.len() as i64, inbox_messages, "the pages cover the inbox");
+    assert!(inbox_messages > 40, "the seeded mail is mostly in the inbox");
+    assert_eq!(accounts.len(), 2, "both accounts are in the one inbox");
+    assert!(shared > 20, "mail sent to both accounts shows once, marked with both: {shared}");
+
+    // Search: a word from one body, whole and as a prefix, highlighted.
+    for typed in ["quokka", "quok", "\"counted every quokka\""] {
+        let found = inbox::list(&pool, &request(searching(typed), None, 50))
+            .await
+            .expect("search");
+        assert!(found.ranked);
+        assert_eq!(found.messages.len(), 1, "{typed}: one message has it");
+        let hit = &found.messages[0];
+        assert_eq!(hit.account_id, t.google);
+        assert!(
+            hit.snippet.iter().any(|s| s.hit && s.text.to_lowercase().contains("quokka")),
+            "{typed}: the match is marked in {:?}",
+            hit.snippet
+        );
+    }
+    let by_sender = inbox::list(&pool, &request(searching("from:rottnest census"), None, 50))
+        .await
+        .expect("from:");
+    assert_eq!(by_sender.messages.len(), 1);
+    assert_eq!(text_of(&by_sender.messages[0].subject), "Island census");
+    assert!(
+        by_sender.messages[0].subject.iter().any(|s| s.hit && s.text == "census"),
+        "the subject's match is marked"
+    );
+
+    let outlook_only = inbox::list(&pool, &request(searching("account:contoso"), None, 200))
+        .await
+        .expect("account:");
+    assert!(!outlook_only.messages.is_empty());
+    assert!(outlook_only
+        .messages
+        .iter()
+        .all(|m| m.account_id == t.microsoft));
+
+    let with_files = inbox::list(&pool, &request(searching("has:attachment"), None, 200))
+        .await
+        .expect("has:attachment");
+    assert!(!with_files.messages.is_empty(), "the generator attaches files");
+    assert!(with_files.messages.iter().all(|m| m.has_attachments));
+
+    let err = inbox::list(&pool, &request(searching("before:soon"), None, 50))
+        .await
+        .expect_err("a bad date");
+    let err = ferry_core::AppError::from(err);
+    assert_eq!(err.code, ErrorCode::Validation);
+    assert!(err.message.starts_with("Before: needs a date"), "{}", err.message);
+    let err = inbox::list(&pool, &request(MailFilter::default(), Some("junk".into()), 5))
+        .await
+        .expect_err("a forged cursor");
+    assert_eq!(ferry_core::AppError::from(err).code, ErrorCode::Validation);
+
+    // Filters: unread only, and one account's folder.
+    let unread = inbox::list(
+        &pool,
+        &request(
+            MailFilter {
+                mailbox: Mailbox::All,
+                unread_only: true,
+                ..MailFilter::default()
+            },
+            None,
+            200,
+        ),
+    )
+    .await
+    .expect("unread");
+    assert!(!unread.messages.is_empty() && unread.messages.iter().all(|m| m.unread));
+
+    // The reading pane: remote content blocked until allowed; inline images from the
+    // message itself; an attachment's bytes as large as it said.
+    let google_rows: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM mail_messages WHERE account_id = ? AND has_html")
+            .bind(&t.google)
+            .fetch_all(&pool)
+            .await
+            .expect("ids");
+    let mut blocked = 0;
+    let mut inline_images = 0;
+    let mut attachments_read = 0;
+    for id in &google_rows {
+        let at = MessageRef {
+            account_id: t.google.clone(),
+            id: id.clone(),
+        };
+        let view = inbox::read(&pool, &at, RemoteContent::Block)
+            .await
+            .expect("read");
+        let html = view.html.clone().expect("an HTML message has HTML");
+        assert!(!html.contains("<script"), "no script survives");
+        assert!(!html.contains("src=\"http"), "no remote image while blocked");
+        inline_images += usize::from(html.contains("src=\"data:image/"));
+        if view.remote_blocked > 0 {
+            blocked += 1;
+            let allowed = inbox::read(&pool, &at, RemoteContent::Allow)
+                .await
+                .expect("read, allowing");
+            assert_eq!(allowed.remote_blocked, 0);
+            assert!(allowed.html.expect("html").contains("src=\"http"));
+        }
+        for attachment in view.attachments.iter().filter(|a| !a.inline) {
+            let part = inbox::attachment(&pool, &at, attachment.index)
+                .await
+                .expect("attachment");
+            assert_eq!(part.filename, attachment.filename);
+            assert_eq!(part.bytes.len(), attachment.size as usize);
+            attachments_read += 1;
+        }
+    }
+    assert!(blocked > 0, "some newsletters carry a tracking pixel");
+    assert!(inline_images > 0, "cid: images are shown from the message's parts");
+    assert!(attachments_read > 0, "attachments open");
+
+    // A conversation lists its messages oldest first.
+    let threaded: (String, String) = sqlx::query_as(
+        "SELECT account_id, thread_id FROM mail_messages GROUP BY account_id, thread_id
+         ORDER BY count(*) DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("a thread");
+    let conversation = inbox::conversation(&pool, &threaded.0, &threaded.1)
+        .await
+        .expect("conversation");
+    assert!(conversation.len() > 1, "the generator writes long threads");
+    assert!(conversation
+        .windows(2)
+        .all(|w| w[0].received_at <= w[1].received_at));
+
+    let gone = inbox::read(
+        &pool,
+        &MessageRef {
+            account_id: t.google.clone(),
+            id: "no-such-message".into(),
+        },
+        RemoteContent::Block,
+    )
+    .await
+    .expect_err("gone");
+    assert_eq!(ferry_core::AppError::from(gone).code, ErrorCode::NotFound);
+}
