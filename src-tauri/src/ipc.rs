@@ -4,10 +4,12 @@
 use std::sync::Mutex;
 
 use ferry_core::events::{CoreEvent, EventSink, Notice, Progress, SignInUpdate};
+use ferry_core::inbox::{MailList, MailListRequest, MessageRef, MessageSummary, MessageView};
 use ferry_core::oauth::ServiceChoice;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::health::TimelineEntry;
 use ferry_core::store::settings::Settings;
+use ferry_core::sync::MailStatus;
 use ferry_core::updates::UpdateStatus;
 use ferry_core::vault::VaultStatus;
 use ferry_core::views::AccountView;
@@ -116,13 +118,96 @@ async fn export_timeline(
     shell: State<'_, Shell>,
     account_id: String,
 ) -> Result<String, AppError> {
+    let dir = downloads(&app)?;
+    shell.core()?.export_timeline(&account_id, &dir).await
+}
+
+/// A page of the unified inbox, or of a search.
+#[tauri::command]
+#[specta::specta]
+async fn list_mail(
+    shell: State<'_, Shell>,
+    request: MailListRequest,
+) -> Result<MailList, AppError> {
+    shell.core()?.mail_list(&request).await
+}
+
+/// Where each account's mail sync stands (the inbox's progress line).
+#[tauri::command]
+#[specta::specta]
+async fn mail_status(shell: State<'_, Shell>) -> Result<Vec<MailStatus>, AppError> {
+    shell.core()?.mail_status().await
+}
+
+/// A message's conversation, oldest first.
+#[tauri::command]
+#[specta::specta]
+async fn mail_conversation(
+    shell: State<'_, Shell>,
+    account_id: String,
+    thread_id: String,
+) -> Result<Vec<MessageSummary>, AppError> {
+    shell
+        .core()?
+        .mail_conversation(&account_id, &thread_id)
+        .await
+}
+
+/// A message for the reading pane; remote images only once the user allowed them.
+#[tauri::command]
+#[specta::specta]
+async fn read_message(
+    shell: State<'_, Shell>,
+    message: MessageRef,
+    allow_remote: bool,
+) -> Result<MessageView, AppError> {
+    shell.core()?.read_message(&message, allow_remote).await
+}
+
+/// Opens an attachment with the system's app for its type (from Ferry's cache).
+#[tauri::command]
+#[specta::specta]
+async fn open_attachment(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    message: MessageRef,
+    index: u32,
+) -> Result<(), AppError> {
+    use tauri_plugin_opener::OpenerExt;
+    let path = shell.core()?.save_attachment(&message, index, None).await?;
+    app.opener()
+        .open_path(path.display().to_string(), None::<&str>)
+        .map_err(|e| {
+            AppError::new(
+                ferry_core::ErrorCode::Internal,
+                format!("No app could open the attachment: {e}."),
+            )
+        })
+}
+
+/// Saves an attachment in the Downloads folder; returns the file's path.
+#[tauri::command]
+#[specta::specta]
+async fn save_attachment(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    message: MessageRef,
+    index: u32,
+) -> Result<String, AppError> {
+    let dir = downloads(&app)?;
+    let path = shell
+        .core()?
+        .save_attachment(&message, index, Some(&dir))
+        .await?;
+    Ok(path.display().to_string())
+}
+
+fn downloads(app: &AppHandle) -> Result<std::path::PathBuf, AppError> {
     use tauri::Manager;
-    let dir = app
-        .path()
+    app.path()
         .download_dir()
         .or_else(|_| app.path().home_dir())
-        .map_err(|e| AppError::new(ferry_core::ErrorCode::Internal, e.to_string()))?;
-    shell.core()?.export_timeline(&account_id, &dir).await
+        .map_err(|e| AppError::new(ferry_core::ErrorCode::Internal, e.to_string()))
 }
 
 /// What "Copy diagnostics" produced.
@@ -289,6 +374,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             set_paused,
             account_timeline,
             export_timeline,
+            list_mail,
+            mail_status,
+            mail_conversation,
+            read_message,
+            open_attachment,
+            save_attachment,
             copy_diagnostics,
             update_status,
             check_for_updates,

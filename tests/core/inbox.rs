@@ -68,7 +68,13 @@ async fn two_accounts() -> Two {
         .await
         .expect("deliver");
     assert!(response.status().is_success(), "{}", response.status());
-    let google = add_account(&mut w.ferry, Provider::Google, MAIL, Person::new(ADA, "ada")).await;
+    let google = add_account(
+        &mut w.ferry,
+        Provider::Google,
+        MAIL,
+        Person::new(ADA, "ada"),
+    )
+    .await;
     let microsoft = add_account(
         &mut w.ferry,
         Provider::Microsoft,
@@ -110,6 +116,14 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
     let t = two_accounts().await;
     let pool = t.w.core().store().pool().clone();
 
+    let status = t.w.core().mail_status().await.expect("status");
+    assert_eq!(status.len(), 2);
+    for s in &status {
+        assert!(s.started && s.caught_up, "synced to the end: {s:?}");
+        assert!(s.messages >= 80 && s.last_sync_at.is_some(), "{s:?}");
+        assert_eq!(s.last_error, None);
+    }
+
     // Every page in turn: newest first, each message once (by Message-ID) across pages.
     let mut cursor = None;
     let mut seen = HashSet::new();
@@ -122,7 +136,11 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
             .expect("page");
         assert!(!page.ranked, "no words: date order");
         let in_page: HashSet<_> = page.messages.iter().map(|m| &m.message_id).collect();
-        assert_eq!(in_page.len(), page.messages.len(), "a page lists a message once");
+        assert_eq!(
+            in_page.len(),
+            page.messages.len(),
+            "a page lists a message once"
+        );
         for m in &page.messages {
             let key = m.message_id.clone().unwrap_or_else(|| m.id.clone());
             if !seen.insert(key) {
@@ -153,10 +171,20 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
     .fetch_one(&pool)
     .await
     .expect("count");
-    assert_eq!(seen.len() as i64, inbox_messages, "the pages cover the inbox");
-    assert!(inbox_messages > 40, "the seeded mail is mostly in the inbox");
+    assert_eq!(
+        seen.len() as i64,
+        inbox_messages,
+        "the pages cover the inbox"
+    );
+    assert!(
+        inbox_messages > 40,
+        "the seeded mail is mostly in the inbox"
+    );
     assert_eq!(accounts.len(), 2, "both accounts are in the one inbox");
-    assert!(shared > 20, "mail sent to both accounts shows once, marked with both: {shared}");
+    assert!(
+        shared > 20,
+        "mail sent to both accounts shows once, marked with both: {shared}"
+    );
 
     // Search: a word from one body, whole and as a prefix, highlighted.
     for typed in ["quokka", "quok", "\"counted every quokka\""] {
@@ -168,7 +196,9 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
         let hit = &found.messages[0];
         assert_eq!(hit.account_id, t.google);
         assert!(
-            hit.snippet.iter().any(|s| s.hit && s.text.to_lowercase().contains("quokka")),
+            hit.snippet
+                .iter()
+                .any(|s| s.hit && s.text.to_lowercase().contains("quokka")),
             "{typed}: the match is marked in {:?}",
             hit.snippet
         );
@@ -179,7 +209,10 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
     assert_eq!(by_sender.messages.len(), 1);
     assert_eq!(text_of(&by_sender.messages[0].subject), "Island census");
     assert!(
-        by_sender.messages[0].subject.iter().any(|s| s.hit && s.text == "census"),
+        by_sender.messages[0]
+            .subject
+            .iter()
+            .any(|s| s.hit && s.text == "census"),
         "the subject's match is marked"
     );
 
@@ -195,7 +228,10 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
     let with_files = inbox::list(&pool, &request(searching("has:attachment"), None, 200))
         .await
         .expect("has:attachment");
-    assert!(!with_files.messages.is_empty(), "the generator attaches files");
+    assert!(
+        !with_files.messages.is_empty(),
+        "the generator attaches files"
+    );
     assert!(with_files.messages.iter().all(|m| m.has_attachments));
 
     let err = inbox::list(&pool, &request(searching("before:soon"), None, 50))
@@ -203,10 +239,17 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
         .expect_err("a bad date");
     let err = ferry_core::AppError::from(err);
     assert_eq!(err.code, ErrorCode::Validation);
-    assert!(err.message.starts_with("Before: needs a date"), "{}", err.message);
-    let err = inbox::list(&pool, &request(MailFilter::default(), Some("junk".into()), 5))
-        .await
-        .expect_err("a forged cursor");
+    assert!(
+        err.message.starts_with("Before: needs a date"),
+        "{}",
+        err.message
+    );
+    let err = inbox::list(
+        &pool,
+        &request(MailFilter::default(), Some("junk".into()), 5),
+    )
+    .await
+    .expect_err("a forged cursor");
     assert_eq!(ferry_core::AppError::from(err).code, ErrorCode::Validation);
 
     // Filters: unread only, and one account's folder.
@@ -247,7 +290,10 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
             .expect("read");
         let html = view.html.clone().expect("an HTML message has HTML");
         assert!(!html.contains("<script"), "no script survives");
-        assert!(!html.contains("src=\"http"), "no remote image while blocked");
+        assert!(
+            !html.contains("src=\"http"),
+            "no remote image while blocked"
+        );
         inline_images += usize::from(html.contains("src=\"data:image/"));
         if view.remote_blocked > 0 {
             blocked += 1;
@@ -267,7 +313,10 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
         }
     }
     assert!(blocked > 0, "some newsletters carry a tracking pixel");
-    assert!(inline_images > 0, "cid: images are shown from the message's parts");
+    assert!(
+        inline_images > 0,
+        "cid: images are shown from the message's parts"
+    );
     assert!(attachments_read > 0, "attachments open");
 
     // A conversation lists its messages oldest first.

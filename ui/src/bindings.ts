@@ -28,6 +28,18 @@ export const commands = {
 	accountTimeline: (accountId: string) => typedError<TimelineEntry_Serialize[], AppError>(__TAURI_INVOKE("account_timeline", { accountId })),
 	/**  Saves an account's timeline as JSON in the Downloads folder; returns the file's path. */
 	exportTimeline: (accountId: string) => typedError<string, AppError>(__TAURI_INVOKE("export_timeline", { accountId })),
+	/**  A page of the unified inbox, or of a search. */
+	listMail: (request: MailListRequest_Deserialize) => typedError<MailList_Serialize, AppError>(__TAURI_INVOKE("list_mail", { request })),
+	/**  Where each account's mail sync stands (the inbox's progress line). */
+	mailStatus: () => typedError<MailStatus_Serialize[], AppError>(__TAURI_INVOKE("mail_status")),
+	/**  A message's conversation, oldest first. */
+	mailConversation: (accountId: string, threadId: string) => typedError<MessageSummary_Serialize[], AppError>(__TAURI_INVOKE("mail_conversation", { accountId, threadId })),
+	/**  A message for the reading pane; remote images only once the user allowed them. */
+	readMessage: (message: MessageRef, allowRemote: boolean) => typedError<MessageView_Serialize, AppError>(__TAURI_INVOKE("read_message", { message, allowRemote })),
+	/**  Opens an attachment with the system's app for its type (from Ferry's cache). */
+	openAttachment: (message: MessageRef, index: number) => typedError<null, AppError>(__TAURI_INVOKE("open_attachment", { message, index })),
+	/**  Saves an attachment in the Downloads folder; returns the file's path. */
+	saveAttachment: (message: MessageRef, index: number) => typedError<string, AppError>(__TAURI_INVOKE("save_attachment", { message, index })),
 	/**  "Copy diagnostics" in Settings: builds the report and puts it on the clipboard. */
 	copyDiagnostics: () => typedError<Diagnostics, AppError>(__TAURI_INVOKE("copy_diagnostics")),
 	/**  Where updates stand (the window asks once, then follows `UpdateEvent`). */
@@ -100,6 +112,11 @@ export type AccountView_Serialize = {
 /**  These accounts changed (each id once per burst); the UI reloads what it shows of them. */
 export type AccountsChangedEvent = string[];
 
+export type AddressView = {
+	name: string,
+	address: string,
+};
+
 /**
  *  An error as it crosses into the UI. The message is written for a person and never
  *  contains a secret.
@@ -133,6 +150,14 @@ export type AppStatus_Serialize = {
 	info: AppInfo,
 	/**  Why Ferry could not start (for example a database from a newer Ferry). */
 	startupError: AppError | null,
+};
+
+export type AttachmentView = {
+	index: number,
+	filename: string,
+	contentType: string,
+	size: number,
+	inline: boolean,
 };
 
 export type CalendarAccess = "read" | "readWrite";
@@ -237,6 +262,216 @@ export type Help = {
 	fix: string,
 };
 
+/**  Which messages: a mailbox, narrowed by account, folder, unread and the search box. */
+export type MailFilter = MailFilter_Serialize | MailFilter_Deserialize;
+
+/**  Which messages: a mailbox, narrowed by account, folder, unread and the search box. */
+export type MailFilter_Deserialize = {
+	mailbox: Mailbox,
+	accountId?: string | null,
+	/**  A label or folder id; with `account_id` only (ids are per account). */
+	folderId?: string | null,
+	unreadOnly: boolean,
+	/**  The search box, in [`query`]'s language; empty for none. */
+	search: string,
+};
+
+/**  Which messages: a mailbox, narrowed by account, folder, unread and the search box. */
+export type MailFilter_Serialize = {
+	mailbox: Mailbox,
+	accountId: string | null,
+	/**  A label or folder id; with `account_id` only (ids are per account). */
+	folderId: string | null,
+	unreadOnly: boolean,
+	/**  The search box, in [`query`]'s language; empty for none. */
+	search: string,
+};
+
+/**  A page of rows. */
+export type MailList = MailList_Serialize | MailList_Deserialize;
+
+/**  One request for rows: the filter, and where the previous page ended. */
+export type MailListRequest = MailListRequest_Serialize | MailListRequest_Deserialize;
+
+/**  One request for rows: the filter, and where the previous page ended. */
+export type MailListRequest_Deserialize = {
+	filter: MailFilter_Deserialize,
+	/**  `next` of the previous page; none for the first. */
+	cursor?: string | null,
+	limit: number,
+};
+
+/**  One request for rows: the filter, and where the previous page ended. */
+export type MailListRequest_Serialize = {
+	filter: MailFilter_Serialize,
+	/**  `next` of the previous page; none for the first. */
+	cursor: string | null,
+	limit: number,
+};
+
+/**  A page of rows. */
+export type MailList_Deserialize = {
+	messages: MessageSummary_Deserialize[],
+	/**  Where the next page starts; none at the end. */
+	next?: string | null,
+	/**  Whether the rows are ranked by relevance (a search with words) rather than by date. */
+	ranked: boolean,
+};
+
+/**  A page of rows. */
+export type MailList_Serialize = {
+	messages: MessageSummary_Serialize[],
+	/**  Where the next page starts; none at the end. */
+	next: string | null,
+	/**  Whether the rows are ranked by relevance (a search with words) rather than by date. */
+	ranked: boolean,
+};
+
+/**  Where an account's mail sync stands, for the inbox's progress line and the dashboard. */
+export type MailStatus = MailStatus_Serialize | MailStatus_Deserialize;
+
+/**  Where an account's mail sync stands, for the inbox's progress line and the dashboard. */
+export type MailStatus_Deserialize = {
+	accountId: string,
+	messages: number,
+	unread: number,
+	/**  Every folder has been synced once and is now only polled. */
+	caughtUp: boolean,
+	/**  Whether a sync has ever started (else mail is not synced for this account). */
+	started: boolean,
+	lastSyncAt?: string | null,
+	/**  Why the last run stopped early, in words. */
+	lastError?: string | null,
+};
+
+/**  Where an account's mail sync stands, for the inbox's progress line and the dashboard. */
+export type MailStatus_Serialize = {
+	accountId: string,
+	messages: number,
+	unread: number,
+	/**  Every folder has been synced once and is now only polled. */
+	caughtUp: boolean,
+	/**  Whether a sync has ever started (else mail is not synced for this account). */
+	started: boolean,
+	lastSyncAt: string | null,
+	/**  Why the last run stopped early, in words. */
+	lastError: string | null,
+};
+
+export type Mailbox = 
+/**  Every account's inbox (Gmail's INBOX label, Outlook's Inbox folder). */
+"Inbox" | 
+/**  Starred (Gmail) or flagged (Outlook). */
+"Starred" | 
+/**  Everything synced, archive included. */
+"All";
+
+/**  A message's place: its account and the provider's id for it there. */
+export type MessageRef = {
+	accountId: string,
+	id: string,
+};
+
+/**  A row of the list. */
+export type MessageSummary = MessageSummary_Serialize | MessageSummary_Deserialize;
+
+/**  A row of the list. */
+export type MessageSummary_Deserialize = {
+	accountId: string,
+	id: string,
+	/**  The same message in the user's other accounts. */
+	alsoIn: MessageRef[],
+	messageId?: string | null,
+	threadId: string,
+	/**  Messages in its conversation (in this account), itself included. */
+	threadSize: number,
+	subject: Segment[],
+	fromName: string,
+	fromAddress: string,
+	receivedAt: string,
+	snippet: Segment[],
+	unread: boolean,
+	starred: boolean,
+	hasAttachments: boolean,
+	/**  Ferry could not read it; it is kept as received and shown raw. */
+	unreadable: boolean,
+};
+
+/**  A row of the list. */
+export type MessageSummary_Serialize = {
+	accountId: string,
+	id: string,
+	/**  The same message in the user's other accounts. */
+	alsoIn: MessageRef[],
+	messageId: string | null,
+	threadId: string,
+	/**  Messages in its conversation (in this account), itself included. */
+	threadSize: number,
+	subject: Segment[],
+	fromName: string,
+	fromAddress: string,
+	receivedAt: string,
+	snippet: Segment[],
+	unread: boolean,
+	starred: boolean,
+	hasAttachments: boolean,
+	/**  Ferry could not read it; it is kept as received and shown raw. */
+	unreadable: boolean,
+};
+
+/**  A message in the reading pane. */
+export type MessageView = MessageView_Serialize | MessageView_Deserialize;
+
+/**  A message in the reading pane. */
+export type MessageView_Deserialize = {
+	accountId: string,
+	id: string,
+	alsoIn: MessageRef[],
+	threadId: string,
+	subject: string,
+	from: AddressView,
+	to: AddressView[],
+	cc: AddressView[],
+	receivedAt: string,
+	unread: boolean,
+	starred: boolean,
+	/**  Label and folder names. */
+	folders: string[],
+	text: string,
+	/**  Sanitised HTML, for a sandboxed frame; none for a plain-text message. */
+	html?: string | null,
+	/**  Remote images and styles left out (0 once the user allowed them). */
+	remoteBlocked: number,
+	attachments: AttachmentView[],
+	/**  Why Ferry could not read it; `text` is then the raw message (its start). */
+	problem?: string | null,
+};
+
+/**  A message in the reading pane. */
+export type MessageView_Serialize = {
+	accountId: string,
+	id: string,
+	alsoIn: MessageRef[],
+	threadId: string,
+	subject: string,
+	from: AddressView,
+	to: AddressView[],
+	cc: AddressView[],
+	receivedAt: string,
+	unread: boolean,
+	starred: boolean,
+	/**  Label and folder names. */
+	folders: string[],
+	text: string,
+	/**  Sanitised HTML, for a sandboxed frame; none for a plain-text message. */
+	html: string | null,
+	/**  Remote images and styles left out (0 once the user allowed them). */
+	remoteBlocked: number,
+	attachments: AttachmentView[],
+	/**  Why Ferry could not read it; `text` is then the raw message (its start). */
+	problem: string | null,
+};
+
 /**  A short message for the user, shown as a toast. */
 export type Notice = {
 	level: NoticeLevel,
@@ -294,6 +529,12 @@ export type Removed_Serialize = {
 };
 
 export type ReturnPath = "loopback" | "link";
+
+/**  Text with the search's matches marked. */
+export type Segment = {
+	text: string,
+	hit: boolean,
+};
 
 export type Service = "mail" | "calendar" | "contacts";
 

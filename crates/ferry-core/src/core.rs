@@ -15,6 +15,7 @@ use crate::deeplink::{DeepLink, DeepLinkError};
 use crate::error::{AppError, ErrorCode};
 use crate::events::hub::Hub;
 use crate::events::{EventSink, NoticeLevel};
+use crate::inbox::{self, MailList, MailListRequest, MessageRef, MessageSummary, MessageView};
 use crate::keeper::{Keeper, KeeperStats, RefreshJob};
 use crate::profile::Profile;
 use crate::providers::ProviderSettings;
@@ -24,8 +25,9 @@ use crate::store::health::{self, TimelineEntry};
 use crate::store::settings::{self, Settings};
 use crate::store::signed_in;
 use crate::store::{Store, DATABASE_FILE};
+use crate::sync::mail::parse::RemoteContent;
 use crate::sync::mail::Report as MailSyncReport;
-use crate::sync::{MailJob, MailSync};
+use crate::sync::{MailJob, MailStatus, MailSync};
 use crate::tokens::Tokens;
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
 use crate::views::{AccountView, Attention};
@@ -344,6 +346,59 @@ impl Core {
     /// tests and "Sync now" for one account call it directly).
     pub async fn sync_mail(&self, account_id: &str) -> Result<MailSyncReport, AppError> {
         Ok(self.mail.run_to_end(account_id).await?)
+    }
+
+    /// A page of the unified inbox (or of a search).
+    pub async fn mail_list(&self, request: &MailListRequest) -> Result<MailList, AppError> {
+        Ok(inbox::list(self.ctx.store.pool(), request).await?)
+    }
+
+    /// Where each account's mail sync stands.
+    pub async fn mail_status(&self) -> Result<Vec<MailStatus>, AppError> {
+        Ok(crate::sync::mail_status(&self.ctx.store).await?)
+    }
+
+    /// A message's conversation, oldest first.
+    pub async fn mail_conversation(
+        &self,
+        account_id: &str,
+        thread_id: &str,
+    ) -> Result<Vec<MessageSummary>, AppError> {
+        Ok(inbox::conversation(self.ctx.store.pool(), account_id, thread_id).await?)
+    }
+
+    /// A message for the reading pane; remote content only when the user allowed it.
+    pub async fn read_message(
+        &self,
+        message: &MessageRef,
+        allow_remote: bool,
+    ) -> Result<MessageView, AppError> {
+        let remote = if allow_remote {
+            RemoteContent::Allow
+        } else {
+            RemoteContent::Block
+        };
+        Ok(inbox::read(self.ctx.store.pool(), message, remote).await?)
+    }
+
+    /// Writes an attachment into `dir` (Downloads for Save; the cache for Open) and
+    /// returns its path. The cache is trimmed to its cap first.
+    pub async fn save_attachment(
+        &self,
+        message: &MessageRef,
+        index: u32,
+        dir: Option<&std::path::Path>,
+    ) -> Result<PathBuf, AppError> {
+        let part = inbox::attachment(self.ctx.store.pool(), message, index).await?;
+        let dir = match dir {
+            Some(dir) => dir.to_owned(),
+            None => {
+                let cache = self.config.data_dir.join(crate::export::ATTACHMENT_CACHE);
+                crate::export::trim_cache(&cache, part.bytes.len() as u64).await;
+                cache
+            }
+        };
+        crate::export::attachment(&part, &dir).await
     }
 
     /// Checks every connection now ("Sync now", or after a resume or network change):

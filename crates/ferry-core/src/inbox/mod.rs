@@ -467,11 +467,8 @@ pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailLi
 
     let rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
     let more = rows.len() > limit as usize;
-    let mut messages: Vec<MessageSummary> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(summary)
-        .collect();
+    let mut messages: Vec<MessageSummary> =
+        rows.into_iter().take(limit as usize).map(summary).collect();
     let next = match (more, messages.last()) {
         (false, _) | (true, None) => None,
         (true, Some(_)) if ranked => Some(Cursor::Skip(skip + limit).encode()),
@@ -504,8 +501,9 @@ async fn add_copies(pool: &SqlitePool, messages: &mut [MessageSummary]) -> Resul
     if ids.is_empty() {
         return Ok(());
     }
-    let mut sql: QueryBuilder<Sqlite> =
-        QueryBuilder::new("SELECT message_id, account_id, id FROM mail_messages WHERE message_id IN (");
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT message_id, account_id, id FROM mail_messages WHERE message_id IN (",
+    );
     let mut list = sql.separated(", ");
     for id in &ids {
         list.push_bind(*id);
@@ -520,11 +518,7 @@ async fn add_copies(pool: &SqlitePool, messages: &mut [MessageSummary]) -> Resul
             .push(MessageRef { account_id, id });
     }
     for message in messages {
-        if let Some(copies) = message
-            .message_id
-            .as_ref()
-            .and_then(|h| by_header.get(h))
-        {
+        if let Some(copies) = message.message_id.as_ref().and_then(|h| by_header.get(h)) {
             message.also_in = copies
                 .iter()
                 .filter(|c| c.account_id != message.account_id)
@@ -559,10 +553,7 @@ pub async fn conversation(
         .bind(thread_id)
         .fetch_all(pool)
         .await?;
-    let mut messages: Vec<MessageSummary> = rows
-        .into_iter()
-        .map(summary)
-        .collect();
+    let mut messages: Vec<MessageSummary> = rows.into_iter().map(summary).collect();
     add_copies(pool, &mut messages).await?;
     Ok(messages)
 }
@@ -630,8 +621,7 @@ pub async fn read(
             })
             .collect()
     };
-    let attachments: Vec<AttachmentRecord> =
-        serde_json::from_str(&attachments).unwrap_or_default();
+    let attachments: Vec<AttachmentRecord> = serde_json::from_str(&attachments).unwrap_or_default();
     let folders: Vec<String> = sqlx::query_scalar(
         "SELECT coalesce(d.name, f.folder) FROM mail_message_folders f
          LEFT JOIN mail_folders d ON d.account_id = f.account_id AND d.id = f.folder
@@ -641,22 +631,21 @@ pub async fn read(
     .bind(&message.id)
     .fetch_all(pool)
     .await?;
-    let mut also_in: Vec<MessageRef> = match &header {
-        Some(header) => {
-            sqlx::query_as::<_, (String, String)>(
+    let mut also_in: Vec<MessageRef> =
+        match &header {
+            Some(header) => sqlx::query_as::<_, (String, String)>(
                 "SELECT account_id, id FROM mail_messages WHERE message_id = ? AND account_id != ?
                  ORDER BY account_id",
             )
             .bind(header)
             .bind(&message.account_id)
             .fetch_all(pool)
-            .await?
+            .await?,
+            None => Vec::new(),
         }
-        None => Vec::new(),
-    }
-    .into_iter()
-    .map(|(account_id, id)| MessageRef { account_id, id })
-    .collect();
+        .into_iter()
+        .map(|(account_id, id)| MessageRef { account_id, id })
+        .collect();
     also_in.dedup();
 
     let (text, html, blocked) = if problem.is_some() {
@@ -755,13 +744,12 @@ pub async fn attachment(
     message: &MessageRef,
     index: u32,
 ) -> Result<parse::PartBytes, InboxError> {
-    let raw: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
-        "SELECT raw, raw_format FROM mail_messages WHERE account_id = ? AND id = ?",
-    )
-    .bind(&message.account_id)
-    .bind(&message.id)
-    .fetch_optional(pool)
-    .await?;
+    let raw: Option<(Option<Vec<u8>>, String)> =
+        sqlx::query_as("SELECT raw, raw_format FROM mail_messages WHERE account_id = ? AND id = ?")
+            .bind(&message.account_id)
+            .bind(&message.id)
+            .fetch_optional(pool)
+            .await?;
     let Some((raw, format)) = raw else {
         return Err(InboxError::NotFound);
     };

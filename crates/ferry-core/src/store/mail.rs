@@ -453,6 +453,58 @@ pub async fn search(
     .await?)
 }
 
+/// An account's mail at a glance: how much is stored, its checkpoints, its last run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailOverview {
+    pub account_id: String,
+    pub messages: u64,
+    pub unread: u64,
+    pub checkpoints: Vec<String>,
+    /// Unix ms.
+    pub last_run_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Every account's [`MailOverview`], accounts without mail included.
+pub async fn overview(pool: &SqlitePool) -> Result<Vec<MailOverview>, StoreError> {
+    let rows: Vec<(
+        String,
+        i64,
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT a.id,
+                (SELECT count(*) FROM mail_messages m WHERE m.account_id = a.id),
+                (SELECT count(*) FROM mail_messages m WHERE m.account_id = a.id AND m.unread),
+                (SELECT json_group_array(c.checkpoint) FROM sync_checkpoints c
+                  WHERE c.account_id = a.id AND c.service = 'mail'),
+                r.finished_at, r.error
+             FROM accounts a
+             LEFT JOIN sync_runs r ON r.id = (SELECT max(id) FROM sync_runs
+                  WHERE account_id = a.id AND service = 'mail' AND finished_at IS NOT NULL)
+             ORDER BY a.created_at",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(account_id, messages, unread, checkpoints, last_run_at, last_error)| MailOverview {
+                account_id,
+                messages: u64::try_from(messages).unwrap_or_default(),
+                unread: u64::try_from(unread).unwrap_or_default(),
+                checkpoints: checkpoints
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .unwrap_or_default(),
+                last_run_at,
+                last_error,
+            },
+        )
+        .collect())
+}
+
 /// What one sync run did, for the account page's sync log.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunCounts {

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
@@ -119,6 +120,41 @@ impl MailSync {
             }
         }
     }
+}
+
+/// Where an account's mail sync stands, for the inbox's progress line and the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct MailStatus {
+    pub account_id: String,
+    pub messages: u32,
+    pub unread: u32,
+    /// Every folder has been synced once and is now only polled.
+    pub caught_up: bool,
+    /// Whether a sync has ever started (else mail is not synced for this account).
+    pub started: bool,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Why the last run stopped early, in words.
+    pub last_error: Option<String>,
+}
+
+/// Every account's [`MailStatus`].
+pub async fn mail_status(
+    store: &crate::store::Store,
+) -> Result<Vec<MailStatus>, crate::store::StoreError> {
+    Ok(crate::store::mail::overview(store.pool())
+        .await?
+        .into_iter()
+        .map(|o| MailStatus {
+            caught_up: !o.checkpoints.is_empty() && o.checkpoints.iter().all(|c| caught_up(c)),
+            started: !o.checkpoints.is_empty(),
+            account_id: o.account_id,
+            messages: u32::try_from(o.messages).unwrap_or(u32::MAX),
+            unread: u32::try_from(o.unread).unwrap_or(u32::MAX),
+            last_sync_at: o.last_run_at.and_then(DateTime::from_timestamp_millis),
+            last_error: o.last_error,
+        })
+        .collect())
 }
 
 /// The keeper's mail job: every account with mail granted, due when it has not caught
