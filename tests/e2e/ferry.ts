@@ -68,8 +68,16 @@ export async function launch(args: string[] = [], port = DRIVER_PORT): Promise<B
 /** Starts Ferry through tauri-driver (the one on `port`) and waits for its Accounts screen. */
 export async function launchReady(args: string[] = [], port = DRIVER_PORT): Promise<Browser> {
   const b = await launch(args, port);
-  await byTestId(b, "accounts-screen").waitForDisplayed({ timeout: 20_000 });
+  // With an account that brings mail Ferry opens on the inbox; these tests start on Accounts.
+  await byTestId(b, "app-nav").waitForDisplayed({ timeout: 20_000 });
+  await showSection(b, "accounts");
   return b;
+}
+
+/** Switches to a section (Inbox or Accounts) and waits for its screen. */
+export async function showSection(b: Browser, section: "inbox" | "accounts"): Promise<void> {
+  await byTestId(b, `nav-${section}`).click();
+  await byTestId(b, `${section}-screen`).waitForDisplayed({ timeout: 20_000 });
 }
 
 /** The output lines of a search command (pgrep, xdotool search), which exits 1 on no match. */
@@ -225,7 +233,7 @@ export async function browserLink(timeoutMs = 15_000): Promise<string> {
 
 export interface Visit {
   at_ms: number;
-  visit: { outcome: string; to?: string; status?: number; sent_at_ms?: number; error?: string };
+  visit: { outcome: string; to?: string; status?: number; sent_at_ms?: number; error?: string; name?: string; bytes?: number };
 }
 
 export function browserVisits(): Visit[] {

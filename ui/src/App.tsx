@@ -1,13 +1,33 @@
 import { useEffect, useState } from "react";
-import { ApiContext, asAppError, type Api, type AppError, type AppStatus } from "./api";
+import { ApiContext, asAppError, call, type Api, type AppError, type AppStatus } from "./api";
 import { AccountsScreen } from "./screens/AccountsScreen";
+import { InboxScreen } from "./screens/InboxScreen";
 import { StartupErrorScreen } from "./screens/StartupErrorScreen";
 import { Notices } from "./components/Notices";
 import { ProfileBadge } from "./components/ProfileBadge";
 
+type Section = "inbox" | "accounts";
+
+const SECTIONS: { id: Section; label: string }[] = [
+  { id: "inbox", label: "Inbox" },
+  { id: "accounts", label: "Accounts" },
+];
+
 export function App({ api }: { api: Api }) {
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [failure, setFailure] = useState<AppError | null>(null);
+  // Which screen: the inbox once an account brings mail, else Accounts (to add one).
+  const [section, setSection] = useState<Section | null>(null);
+  const [addRequests, setAddRequests] = useState(0);
+
+  useEffect(() => {
+    void call(() => api.listAccounts()).then((r) => {
+      const hasMail =
+        r.status === "ok" &&
+        r.data.some((a) => a.services.some((s) => s.service === "mail" && s.granted));
+      setSection((current) => current ?? (hasMail ? "inbox" : "accounts"));
+    });
+  }, [api]);
 
   useEffect(() => {
     api.appStatus().then(setStatus, (reason: unknown) => { setFailure(asAppError(reason)); });
@@ -29,7 +49,7 @@ export function App({ api }: { api: Api }) {
   if (startupError !== null) {
     return <StartupErrorScreen error={startupError} dataDir={status?.info.dataDir ?? null} />;
   }
-  if (status === null) {
+  if (status === null || section === null) {
     return <main className="splash" aria-busy="true" aria-label="Ferry is starting" />;
   }
 
@@ -49,8 +69,34 @@ export function App({ api }: { api: Api }) {
                 Sandbox
               </span>
             )}
+            <nav className="sections" aria-label="Sections" data-testid="app-nav">
+              {SECTIONS.map((s) => (
+                <button
+                  key={s.id}
+                  type="button"
+                  className="section-tab"
+                  aria-current={section === s.id ? "page" : undefined}
+                  data-testid={`nav-${s.id}`}
+                  onClick={() => { setSection(s.id); }}
+                >
+                  {s.label}
+                </button>
+              ))}
+            </nav>
           </header>
-          <AccountsScreen />
+          {/* Both stay mounted, so a sign-in under way or a scrolled list survives a switch. */}
+          <div className="section" hidden={section !== "inbox"}>
+            <InboxScreen
+              active={section === "inbox"}
+              onAddAccount={() => {
+                setSection("accounts");
+                setAddRequests((n) => n + 1);
+              }}
+            />
+          </div>
+          <div className="section" hidden={section !== "accounts"}>
+            <AccountsScreen addRequests={addRequests} />
+          </div>
         </div>
       </Notices>
     </ApiContext.Provider>

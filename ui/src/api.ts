@@ -25,6 +25,15 @@ import {
   type Settings,
   type TimelineEntry_Serialize,
   type UpdateStatus_Serialize,
+  type MailFilter_Deserialize,
+  type MailList_Serialize,
+  type MailStatus,
+  type Mailbox,
+  type MessageRef,
+  type MessageSummary_Serialize,
+  type MessageView_Serialize,
+  type Segment,
+  type AttachmentView,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
@@ -36,6 +45,10 @@ export type ServiceChoice = ServiceChoice_Serialize;
 export type HealthView = HealthView_Serialize;
 export type TimelineEntry = TimelineEntry_Serialize;
 export type UpdateStatus = UpdateStatus_Serialize;
+export type MailFilter = MailFilter_Deserialize;
+export type MailList = MailList_Serialize;
+export type MessageSummary = MessageSummary_Serialize;
+export type MessageView = MessageView_Serialize;
 
 export type {
   AppError,
@@ -50,6 +63,11 @@ export type {
   SignInUpdate,
   VaultStatus,
   Settings,
+  MailStatus,
+  Mailbox,
+  MessageRef,
+  Segment,
+  AttachmentView,
 };
 
 export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -77,6 +95,17 @@ export interface Api {
   /** Saves the timeline as JSON in Downloads; returns the file's path. */
   exportTimeline(accountId: string): Promise<Result<string>>;
   getSettings(): Promise<Result<Settings>>;
+  /** A page of the unified inbox or of a search; `cursor` is the previous page's `next`. */
+  listMail(filter: MailFilter, cursor: string | null, limit: number): Promise<Result<MailList>>;
+  /** Where each account's mail sync stands. */
+  mailStatus(): Promise<Result<MailStatus[]>>;
+  mailConversation(accountId: string, threadId: string): Promise<Result<MessageSummary[]>>;
+  /** A message for the reading pane; remote images only with `allowRemote`. */
+  readMessage(message: MessageRef, allowRemote: boolean): Promise<Result<MessageView>>;
+  /** Opens an attachment with the system's app for its type. */
+  openAttachment(message: MessageRef, index: number): Promise<Result<null>>;
+  /** Saves an attachment in Downloads; returns the file's path. */
+  saveAttachment(message: MessageRef, index: number): Promise<Result<string>>;
   updateStatus(): Promise<UpdateStatus>;
   /** Looks for an update now; the outcome arrives through `onUpdate`. */
   checkForUpdates(): Promise<void>;
@@ -114,6 +143,12 @@ export const tauriApi: Api = {
   accountTimeline: (accountId) => commands.accountTimeline(accountId),
   exportTimeline: (accountId) => commands.exportTimeline(accountId),
   getSettings: () => commands.getSettings(),
+  listMail: (filter, cursor, limit) => commands.listMail({ filter, cursor, limit }),
+  mailStatus: () => commands.mailStatus(),
+  mailConversation: (accountId, threadId) => commands.mailConversation(accountId, threadId),
+  readMessage: (message, allowRemote) => commands.readMessage(message, allowRemote),
+  openAttachment: (message, index) => commands.openAttachment(message, index),
+  saveAttachment: (message, index) => commands.saveAttachment(message, index),
   copyDiagnostics: () => commands.copyDiagnostics(),
   updateStatus: () => commands.updateStatus(),
   checkForUpdates: () => commands.checkForUpdates(),

@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "./App";
 import { account, FakeApi } from "./test/fakeApi";
+import { showAccounts } from "./test/screens";
 
 describe("Connection health", () => {
   const broken = account({
@@ -26,6 +27,7 @@ describe("Connection health", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [broken] };
     render(<App api={api} />);
+    await showAccounts();
     expect(await screen.findByTestId("health")).toHaveTextContent("Needs sign-in");
     await user.click(screen.getByRole("button", { name: "Reconnect ada@example.com" }));
     await screen.findByRole("dialog", { name: "Reconnect ada@example.com" });
@@ -42,6 +44,7 @@ describe("Connection health", () => {
       { at: "2026-11-20T11:00:00Z", kind: "needsSignIn", detail: "Choose Reconnect.", code: "invalid_grant" },
     ];
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
     const health = screen.getByTestId("account-health");
     expect(health).toHaveTextContent("Ferry's access to this Google account was removed.");
@@ -59,6 +62,7 @@ describe("Connection health", () => {
     const soon = new Date(Date.now() + 2.5 * 86_400_000).toISOString();
     api.accounts = { status: "ok", data: [account({ health: { ...account().health, grantExpiresAt: soon } })] };
     render(<App api={api} />);
+    await showAccounts();
     expect(await screen.findByTestId("health")).toHaveTextContent("Needs sign-in in 3 days");
   });
 
@@ -66,6 +70,7 @@ describe("Connection health", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [broken] };
     render(<App api={api} />);
+    await showAccounts();
     await screen.findByTestId("account-row");
     act(() => { api.sendReconnectRequested("a1"); });
     expect(await screen.findByRole("dialog", { name: "Reconnect ada@example.com" })).toBeInTheDocument();
@@ -77,6 +82,7 @@ describe("Connection health", () => {
     const paused = account({ health: { ...account().health, state: "paused" } });
     api.accounts = { status: "ok", data: [account()] };
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
     await user.click(screen.getByRole("button", { name: "Pause" }));
     expect(api.paused).toEqual([{ accountId: "a1", paused: true }]);
@@ -95,6 +101,7 @@ describe("Connection health", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [account()] };
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Sync now" }));
     expect(api.checks).toBe(1);
   });

@@ -141,7 +141,12 @@ impl Core {
         let mail = Arc::new(MailSync::new(ctx.clone(), tokens.clone()));
         let mail_job = Arc::new(MailJob::new(Arc::clone(&mail)));
         let keeper = Keeper::new(ctx.clone(), alerts.clone(), stats, vec![refresh, mail_job]);
-        let sign_in = Arc::new(SignIn::new(ctx.clone(), alerts.clone(), platform.browser));
+        let sign_in = Arc::new(SignIn::new(
+            ctx.clone(),
+            alerts.clone(),
+            keeper.clone(),
+            platform.browser,
+        ));
         Ok(Self {
             config,
             ctx,

@@ -166,13 +166,13 @@ mod tests {
         };
         let first = attachment(&part, dir.path()).await.expect("first");
         let second = attachment(&part, dir.path()).await.expect("second");
-        assert_eq!(first.file_name().unwrap(), "plan.pdf");
-        assert_eq!(second.file_name().unwrap(), "plan (2).pdf");
-        assert_eq!(std::fs::read(&second).unwrap(), vec![1, 2, 3]);
+        assert_eq!(first.file_name().expect("name"), "plan.pdf");
+        assert_eq!(second.file_name().expect("name"), "plan (2).pdf");
+        assert_eq!(std::fs::read(&second).expect("read"), vec![1, 2, 3]);
 
         trim_cache(dir.path(), CACHE_CAP).await;
         assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
+            std::fs::read_dir(dir.path()).expect("list").count(),
             0,
             "room for a file as large as the cap means the older ones go"
         );

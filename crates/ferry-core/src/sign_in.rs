@@ -16,6 +16,7 @@ use crate::browser::SystemBrowser;
 use crate::context::Context;
 use crate::error::{capitalise, AppError, ErrorCode};
 use crate::events::{CoreEvent, NoticeLevel, SignInStage, SignInUpdate};
+use crate::keeper::Keeper;
 use crate::oauth::callback::OAuthCallback;
 use crate::oauth::loopback::{CallbackFilter, LoopbackError, LoopbackListener, SIGN_IN_TIMEOUT};
 use crate::oauth::{ServiceChoice, SignInError, SignInFlows, StateSigner, STATE_TTL};
@@ -89,6 +90,8 @@ impl From<SaveError> for AppError {
 pub(crate) struct SignIn {
     ctx: Context,
     alerts: Alerts,
+    /// Woken when an account is saved, so its sync starts at once.
+    keeper: Keeper,
     browser: Arc<dyn SystemBrowser>,
     flows: SignInFlows,
     active: Mutex<Option<ActiveSignIn>>,
@@ -97,10 +100,16 @@ pub(crate) struct SignIn {
 }
 
 impl SignIn {
-    pub fn new(ctx: Context, alerts: Alerts, browser: Arc<dyn SystemBrowser>) -> Self {
+    pub fn new(
+        ctx: Context,
+        alerts: Alerts,
+        keeper: Keeper,
+        browser: Arc<dyn SystemBrowser>,
+    ) -> Self {
         Self {
             ctx,
             alerts,
+            keeper,
             browser,
             flows: SignInFlows::new(),
             active: Mutex::new(None),
@@ -337,6 +346,8 @@ impl SignIn {
                 );
                 if ended {
                     self.ctx.account_changed(&account_id);
+                    // Its mail (and anything else due) starts now, not at the next tick.
+                    self.keeper.wake();
                     // A reconnect may end an incident: its notification goes.
                     self.alerts.review_soon();
                     self.ctx.notice(

@@ -86,6 +86,14 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
   // answer first) wait here until the id is known.
   const early = useRef(new Map<string, SignInStage>());
 
+  // The latest onDone, read when the sign-in ends: the subscription below must not be
+  // renewed on every render of the parent (an update arriving while it is renewed would
+  // be missed, and the dialog would wait forever).
+  const onDoneRef = useRef(onDone);
+  useEffect(() => {
+    onDoneRef.current = onDone;
+  }, [onDone]);
+
   const apply = useCallback(
     (flowId: string, stage: SignInStage) => {
       switch (stage.kind) {
@@ -94,7 +102,7 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
           break;
         case "done":
           flowRef.current = null;
-          onDone();
+          onDoneRef.current();
           break;
         case "failed":
           flowRef.current = null;
@@ -106,7 +114,7 @@ function SignIn({ reconnect, onDone }: { reconnect: Reconnect | null; onDone: ()
           break;
       }
     },
-    [onDone],
+    [],
   );
 
   useEffect(

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { Toast } from "radix-ui";
 import { subscribe, useApi, type Notice } from "../api";
 
@@ -6,7 +6,14 @@ interface Shown extends Notice {
   id: number;
 }
 
-/** Shows the core's notices as toasts, announced politely to screen readers. */
+const NotifyContext = createContext<(notice: Notice) => void>(() => undefined);
+
+/** Shows a toast from the UI itself (an attachment saved, an action that failed). */
+export function useNotices(): (notice: Notice) => void {
+  return useContext(NotifyContext);
+}
+
+/** Shows the core's notices (and the UI's own) as toasts, announced politely to screen readers. */
 export function Notices({ children }: { children: ReactNode }) {
   const api = useApi();
   const [shown, setShown] = useState<Shown[]>([]);
@@ -14,18 +21,19 @@ export function Notices({ children }: { children: ReactNode }) {
   // are subscribed, so no notice can slip past.
   const [listening, setListening] = useState(false);
 
+  const nextId = useRef(0);
+  const show = useCallback((notice: Notice) => {
+    nextId.current += 1;
+    const id = nextId.current;
+    setShown((current) => [...current, { ...notice, id }]);
+  }, []);
+
   useEffect(() => {
-    let nextId = 0;
     return subscribe(
-      () =>
-        api.onNotice((notice) => {
-          nextId += 1;
-          const id = nextId;
-          setShown((current) => [...current, { ...notice, id }]);
-        }),
+      () => api.onNotice(show),
       () => { setListening(true); },
     );
-  }, [api]);
+  }, [api, show]);
 
   const dismiss = (id: number) => {
     setShown((current) => current.filter((notice) => notice.id !== id));
@@ -33,7 +41,7 @@ export function Notices({ children }: { children: ReactNode }) {
 
   return (
     <Toast.Provider duration={10_000} label="Notification">
-      {listening && children}
+      <NotifyContext.Provider value={show}>{listening && children}</NotifyContext.Provider>
       {shown.map((notice) => (
         <Toast.Root
           key={notice.id}

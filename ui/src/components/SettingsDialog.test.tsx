@@ -3,12 +3,14 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "../App";
 import { account, FakeApi } from "../test/fakeApi";
+import { showAccounts } from "../test/screens";
 
 describe("Settings", () => {
   it("turns notifications off and changes the patience for passing problems", async () => {
     const user = userEvent.setup();
     const api = new FakeApi();
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Settings" }));
     await user.click(await screen.findByRole("checkbox", { name: /Notify me/ }));
     const minutes = screen.getByRole("spinbutton");
@@ -24,6 +26,7 @@ describe("Settings", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [account()] };
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Start at login" }));
     await waitFor(() => { expect(screen.queryByTestId("launch-at-login-offer")).not.toBeInTheDocument(); });
     expect(api.settings).toMatchObject({ launchAtLogin: true, launchAtLoginOffered: true });
@@ -33,6 +36,7 @@ describe("Settings", () => {
     const user = userEvent.setup();
     const api = new FakeApi();
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Settings" }));
     await user.click(await screen.findByRole("button", { name: "Copy diagnostics" }));
     expect(await screen.findByTestId("diagnostics-status")).toHaveTextContent("Copied. Paste it");

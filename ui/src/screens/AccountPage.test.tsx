@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "../App";
 import { account, FakeApi } from "../test/fakeApi";
+import { showAccounts } from "../test/screens";
 
 describe("Account page", () => {
   const partial = account({
@@ -18,6 +19,7 @@ describe("Account page", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [partial] };
     render(<App api={api} />);
+    await showAccounts();
     const row = await screen.findByTestId("account-row");
     expect(row).toHaveTextContent("Contacts: Not granted");
     await user.click(screen.getByRole("button", { name: "Manage ada@example.com" }));
@@ -30,6 +32,7 @@ describe("Account page", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [partial] };
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
     await user.click(screen.getByTestId("grant-contacts"));
     await screen.findByRole("dialog", { name: "Reconnect ada@example.com" });
@@ -47,6 +50,7 @@ describe("Account page", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [partial] };
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
     await user.click(screen.getByTestId("off-mail"));
     expect(api.servicesSet).toEqual([
@@ -59,6 +63,7 @@ describe("Account page", () => {
     const api = new FakeApi();
     api.accounts = { status: "ok", data: [partial] };
     render(<App api={api} />);
+    await showAccounts();
     await user.click(await screen.findByRole("button", { name: "Manage ada@example.com" }));
     await user.click(screen.getByRole("button", { name: "Remove account" }));
     const confirm = await screen.findByRole("alertdialog");

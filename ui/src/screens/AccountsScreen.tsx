@@ -16,7 +16,8 @@ type Load =
   | { state: "failed"; error: AppError }
   | { state: "ready"; accounts: AccountView[] };
 
-export function AccountsScreen() {
+/** `addRequests`: each increase opens Add account (the inbox's empty state asks so). */
+export function AccountsScreen({ addRequests = 0 }: { addRequests?: number } = {}) {
   const api = useApi();
   const [load, setLoad] = useState<Load>({ state: "loading" });
   const [adding, setAdding] = useState(false);
@@ -91,6 +92,13 @@ export function AccountsScreen() {
       setTimeout(() => void api.uiReady().catch(() => undefined), 0);
     });
   }, [api, load.state]);
+
+  const [addsSeen, setAddsSeen] = useState(addRequests);
+  if (addRequests !== addsSeen) {
+    setAddsSeen(addRequests);
+    setReconnect(null);
+    setAdding(true);
+  }
 
   // Ctrl+N / Cmd+N opens Add account from anywhere on the screen.
   useEffect(() => {

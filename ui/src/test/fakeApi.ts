@@ -15,6 +15,12 @@ import type {
   TimelineEntry,
   UpdateStatus,
   VaultStatus,
+  MailFilter,
+  MailList,
+  MailStatus,
+  MessageRef,
+  MessageSummary,
+  MessageView,
 } from "../api";
 
 /** An account as the backend would list it; override what a test cares about. */
@@ -41,6 +47,52 @@ export function account(overrides: Partial<AccountView> = {}): AccountView {
       lastSyncAt: null,
       grantExpiresAt: null,
     },
+    ...overrides,
+  };
+}
+
+/** A row of the inbox; override what a test cares about. */
+export function summary(overrides: Partial<MessageSummary> = {}): MessageSummary {
+  return {
+    accountId: "a1",
+    id: "m1",
+    alsoIn: [],
+    messageId: "m1@example.com",
+    threadId: "t1",
+    threadSize: 1,
+    subject: [{ text: "Quarterly plans", hit: false }],
+    fromName: "Grace Hopper",
+    fromAddress: "grace@example.com",
+    receivedAt: "2026-11-29T09:00:00Z",
+    snippet: [{ text: "Here are the plans for the quarter", hit: false }],
+    unread: true,
+    starred: false,
+    hasAttachments: false,
+    unreadable: false,
+    ...overrides,
+  };
+}
+
+/** A message as the reading pane gets it. */
+export function messageView(overrides: Partial<MessageView> = {}): MessageView {
+  return {
+    accountId: "a1",
+    id: "m1",
+    alsoIn: [],
+    threadId: "t1",
+    subject: "Quarterly plans",
+    from: { name: "Grace Hopper", address: "grace@example.com" },
+    to: [{ name: "Ada Lovelace", address: "ada@example.com" }],
+    cc: [],
+    receivedAt: "2026-11-29T09:00:00Z",
+    unread: true,
+    starred: false,
+    folders: ["INBOX"],
+    text: "Here are the plans for the quarter.",
+    html: null,
+    remoteBlocked: 0,
+    attachments: [],
+    problem: null,
     ...overrides,
   };
 }
@@ -96,6 +148,52 @@ export class FakeApi implements Api {
     this.exported.push(accountId);
     return Promise.resolve({ status: "ok", data: `/home/ada/Downloads/ferry-timeline-${accountId}.json` });
   };
+  /** The inbox's rows, filtered by nothing: tests set what they need. */
+  mail: MessageSummary[] = [];
+  mailQueries: { filter: MailFilter; cursor: string | null }[] = [];
+  mailError: Result<MailList> | null = null;
+  /** Rows per page the fake serves (the cursor is the next row's index). */
+  mailPage = 50;
+  listMail = (filter: MailFilter, cursor: string | null, limit: number): Promise<Result<MailList>> => {
+    this.mailQueries.push({ filter, cursor });
+    if (this.mailError !== null) return Promise.resolve(this.mailError);
+    const start = cursor === null ? 0 : Number(cursor);
+    const size = Math.min(limit, this.mailPage);
+    const rows = this.mail.filter((m) => !filter.unreadOnly || m.unread);
+    const end = start + size;
+    return Promise.resolve({
+      status: "ok",
+      data: {
+        messages: rows.slice(start, end),
+        next: end < rows.length ? String(end) : null,
+        ranked: filter.search.trim() !== "",
+      },
+    });
+  };
+  statuses: MailStatus[] = [];
+  mailStatus = (): Promise<Result<MailStatus[]>> => Promise.resolve({ status: "ok", data: this.statuses });
+  mailConversation = (accountId: string, threadId: string): Promise<Result<MessageSummary[]>> =>
+    Promise.resolve({
+      status: "ok",
+      data: this.mail.filter((m) => m.accountId === accountId && m.threadId === threadId),
+    });
+  views: Record<string, MessageView> = {};
+  reads: { message: MessageRef; allowRemote: boolean }[] = [];
+  readMessage = (message: MessageRef, allowRemote: boolean): Promise<Result<MessageView>> => {
+    this.reads.push({ message, allowRemote });
+    const view = this.views[message.id] ?? messageView({ accountId: message.accountId, id: message.id });
+    return Promise.resolve({
+      status: "ok",
+      data: allowRemote ? { ...view, remoteBlocked: 0 } : view,
+    });
+  };
+  attachmentsOpened: { message: MessageRef; index: number }[] = [];
+  openAttachment = (message: MessageRef, index: number): Promise<Result<null>> => {
+    this.attachmentsOpened.push({ message, index });
+    return Promise.resolve({ status: "ok", data: null });
+  };
+  saveAttachment = (message: MessageRef, index: number): Promise<Result<string>> =>
+    Promise.resolve({ status: "ok", data: `/home/ada/Downloads/${message.id}-${String(index)}` });
   getSettings = (): Promise<Result<Settings>> => Promise.resolve({ status: "ok", data: this.settings });
   diagnostics: Result<Diagnostics> = {
     status: "ok",

@@ -622,7 +622,7 @@ pub async fn read(
             .collect()
     };
     let attachments: Vec<AttachmentRecord> = serde_json::from_str(&attachments).unwrap_or_default();
-    let folders: Vec<String> = sqlx::query_scalar(
+    let folders: Vec<String> = sqlx::query_scalar::<_, String>(
         "SELECT coalesce(d.name, f.folder) FROM mail_message_folders f
          LEFT JOIN mail_folders d ON d.account_id = f.account_id AND d.id = f.folder
          WHERE f.account_id = ? AND f.message = ? ORDER BY 1",
@@ -630,7 +630,10 @@ pub async fn read(
     .bind(&message.account_id)
     .bind(&message.id)
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .filter_map(|name| folder_name(&name))
+    .collect();
     let mut also_in: Vec<MessageRef> =
         match &header {
             Some(header) => sqlx::query_as::<_, (String, String)>(
@@ -700,6 +703,19 @@ pub async fn read(
             .collect(),
         problem,
     })
+}
+
+/// A label or folder as the reading pane names it: Gmail's state labels (UNREAD,
+/// STARRED, IMPORTANT, the inbox categories) are shown otherwise or not at all, and its
+/// upper-case system names read as words ("INBOX" as "Inbox").
+fn folder_name(name: &str) -> Option<String> {
+    if matches!(name, "UNREAD" | "STARRED" | "IMPORTANT") || name.starts_with("CATEGORY_") {
+        return None;
+    }
+    if name.len() > 1 && name.chars().all(|c| c.is_ascii_uppercase()) {
+        return Some(capitalise(&name.to_ascii_lowercase()));
+    }
+    Some(name.to_owned())
 }
 
 fn rfc822_html(raw: &[u8]) -> Option<String> {
@@ -795,7 +811,7 @@ mod tests {
             },
             Cursor::Skip(50),
         ] {
-            assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+            assert_eq!(Cursor::decode(&cursor.encode()).expect("reads"), cursor);
         }
         assert!(matches!(
             Cursor::decode("not base64!"),
@@ -805,6 +821,18 @@ mod tests {
             Cursor::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("[1]")),
             Err(InboxError::BadCursor)
         ));
+    }
+
+    #[test]
+    fn gmail_state_labels_are_not_folders() {
+        assert_eq!(folder_name("INBOX").as_deref(), Some("Inbox"));
+        assert_eq!(folder_name("UNREAD"), None);
+        assert_eq!(folder_name("CATEGORY_PROMOTIONS"), None);
+        assert_eq!(
+            folder_name("Receipts/2026").as_deref(),
+            Some("Receipts/2026")
+        );
+        assert_eq!(folder_name("Sent Items").as_deref(), Some("Sent Items"));
     }
 
     #[test]

@@ -186,7 +186,7 @@ mod tests {
         let q = parse(
             r#"budget "quarterly review" from:"Ada Lovelace" to:bob account:work has:attachment is:unread after:2026/01/02 before:2026-11-30 re:plans"#,
         )
-        .unwrap();
+        .expect("reads");
         assert_eq!(
             q.terms,
             vec![
@@ -209,28 +209,28 @@ mod tests {
 
     #[test]
     fn the_index_sees_quoted_terms_only_and_the_last_word_as_a_prefix() {
-        let q = parse(r#"NEAR "a ""b" OR c* -"#).unwrap();
+        let q = parse(r#"NEAR "a ""b" OR c* -"#).expect("reads");
         assert_eq!(
             q.fts().as_deref(),
             Some(r#""NEAR" AND "a b" AND "OR" AND "c*"*"#),
             "FTS5 operators typed by the user are searched as words; a lone dash is dropped"
         );
-        assert_eq!(parse("   ").unwrap().fts(), None);
-        assert!(parse("  ").unwrap().is_empty());
-        assert!(!parse("is:read").unwrap().is_empty());
+        assert_eq!(parse("   ").expect("reads").fts(), None);
+        assert!(parse("  ").expect("reads").is_empty());
+        assert!(!parse("is:read").expect("reads").is_empty());
     }
 
     #[test]
     fn bad_filters_say_what_they_need() {
         assert_eq!(
-            parse("before:yesterday").unwrap_err().to_string(),
+            parse("before:yesterday").expect_err("an error").to_string(),
             "before: needs a date such as 2026-11-30 (found \u{201c}yesterday\u{201d})"
         );
         assert!(matches!(parse("from:"), Err(QueryError::Empty { .. })));
         assert!(matches!(parse("has:pdf"), Err(QueryError::UnknownHas(_))));
         assert!(matches!(parse("is:late"), Err(QueryError::UnknownIs(_))));
         assert_eq!(
-            parse("FROM:ada").unwrap().from,
+            parse("FROM:ada").expect("reads").from,
             vec!["ada"],
             "keys are case-blind"
         );

@@ -467,14 +467,15 @@ pub struct MailOverview {
 
 /// Every account's [`MailOverview`], accounts without mail included.
 pub async fn overview(pool: &SqlitePool) -> Result<Vec<MailOverview>, StoreError> {
-    let rows: Vec<(
+    type Row = (
         String,
         i64,
         i64,
         Option<String>,
         Option<i64>,
         Option<String>,
-    )> = sqlx::query_as(
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.id,
                 (SELECT count(*) FROM mail_messages m WHERE m.account_id = a.id),
                 (SELECT count(*) FROM mail_messages m WHERE m.account_id = a.id AND m.unread),

@@ -7,7 +7,8 @@
 //! redirect: a loopback URL is loaded (as a browser shows the page), a `ferry://` URL is
 //! written to `link.txt` in the same folder for the test to deliver by launching Ferry
 //! with it (as the OS would). Each visit is appended to `visits.jsonl` with the time, the
-//! redirect's host and path, and what happened; never a code or state.
+//! redirect's host and path, and what happened; never a code or state. A file path (an
+//! attachment Ferry opens) is noted with its name and size.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -118,6 +119,22 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // A file (an attachment Ferry opens): xdg-open hands it here when nothing else on the
+    // machine claims its type. Noted with its name and size, as a browser would show it.
+    let file = url.strip_prefix("file://").unwrap_or(&url);
+    if file.starts_with('/') {
+        let path = Path::new(file);
+        let what = match std::fs::metadata(path) {
+            Ok(meta) => serde_json::json!({
+                "outcome": "opened file",
+                "name": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                "bytes": meta.len(),
+            }),
+            Err(err) => serde_json::json!({ "outcome": "failed", "error": err.to_string() }),
+        };
+        record(&dir, what);
+        return;
+    }
     let result = runtime.block_on(visit(&dir, &url));
     match result {
         Ok(what) => record(&dir, what),
