@@ -6,10 +6,11 @@ use std::sync::Mutex;
 use ferry_core::events::{CoreEvent, EventSink, Notice, Progress, SignInUpdate};
 use ferry_core::inbox::{MailList, MailListRequest, MessageRef, MessageSummary, MessageView};
 use ferry_core::oauth::ServiceChoice;
+use ferry_core::services::Service;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
 use ferry_core::store::health::TimelineEntry;
 use ferry_core::store::settings::Settings;
-use ferry_core::sync::MailStatus;
+use ferry_core::sync::{MailStatus, SyncRunView};
 use ferry_core::updates::UpdateStatus;
 use ferry_core::vault::VaultStatus;
 use ferry_core::views::AccountView;
@@ -137,6 +138,31 @@ async fn list_mail(
 #[specta::specta]
 async fn mail_status(shell: State<'_, Shell>) -> Result<Vec<MailStatus>, AppError> {
     shell.core()?.mail_status().await
+}
+
+/// An account's sync log, newest first.
+#[tauri::command]
+#[specta::specta]
+async fn sync_log(
+    shell: State<'_, Shell>,
+    account_id: String,
+) -> Result<Vec<SyncRunView>, AppError> {
+    shell.core()?.sync_log(&account_id).await
+}
+
+/// Pauses or resumes one service's sync for an account (the dashboard).
+#[tauri::command]
+#[specta::specta]
+async fn set_service_paused(
+    shell: State<'_, Shell>,
+    account_id: String,
+    service: Service,
+    paused: bool,
+) -> Result<(), AppError> {
+    shell
+        .core()?
+        .set_service_paused(&account_id, service, paused)
+        .await
 }
 
 /// A message's conversation, oldest first.
@@ -376,6 +402,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             export_timeline,
             list_mail,
             mail_status,
+            sync_log,
+            set_service_paused,
             mail_conversation,
             read_message,
             open_attachment,

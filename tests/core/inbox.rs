@@ -347,3 +347,86 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
     .expect_err("gone");
     assert_eq!(ferry_core::AppError::from(gone).code, ErrorCode::NotFound);
 }
+
+async fn deliver(w: &World, to: &str, word: &str) {
+    let raw = format!(
+        "Message-ID: <{word}@example.net>\r\nFrom: Someone <someone@example.net>\r\nTo: {to}\r\nSubject: {word}\r\n\r\nAbout the {word}.\r\n"
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/mail/{to}/messages", w.sandbox.control_url()))
+        .json(&serde_json::json!({ "raw": raw }))
+        .send()
+        .await
+        .expect("deliver");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+async fn found(w: &World, word: &str) -> usize {
+    inbox::list(w.core().store().pool(), &request(searching(word), None, 10))
+        .await
+        .expect("search")
+        .messages
+        .len()
+}
+
+#[tokio::test]
+async fn a_paused_service_waits_while_the_others_sync_and_the_log_shows_each_run() {
+    let t = two_accounts().await;
+    let core = t.w.core();
+
+    let log = core.sync_log(&t.google).await.expect("log");
+    let first = log.last().expect("the first sync is logged");
+    assert_eq!(first.kind, "full");
+    assert!(
+        first.added > 80 && first.requests > 0 && first.quota_units > 0,
+        "{first:?}"
+    );
+    assert!(log.iter().all(|r| r.error.is_none()));
+
+    core.set_service_paused(&t.google, ferry_core::services::Service::Mail, true)
+        .await
+        .expect("pause");
+    let status = core.mail_status().await.expect("status");
+    assert!(status.iter().any(|s| s.account_id == t.google && s.paused));
+    assert!(status
+        .iter()
+        .any(|s| s.account_id == t.microsoft && !s.paused));
+    assert!(
+        status.iter().all(|s| s.requests_today > 0),
+        "today's traffic is counted: {status:?}"
+    );
+
+    core.start_keeper();
+    deliver(&t.w, ADA, "platypus").await;
+    deliver(&t.w, KATHERINE, "echidna").await;
+    core.check_now();
+    let mut arrived = false;
+    for _ in 0..100 {
+        if found(&t.w, "echidna").await == 1 {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(arrived, "the Outlook account synced on Sync now");
+    assert_eq!(found(&t.w, "platypus").await, 0, "the paused Gmail waited");
+
+    core.set_service_paused(&t.google, ferry_core::services::Service::Mail, false)
+        .await
+        .expect("resume");
+    core.check_now();
+    let mut resumed = false;
+    for _ in 0..100 {
+        if found(&t.w, "platypus").await == 1 {
+            resumed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(resumed, "resumed, the Gmail account caught up");
+    let err = core
+        .set_service_paused("gone", ferry_core::services::Service::Mail, true)
+        .await
+        .expect_err("no such account");
+    assert_eq!(err.code, ErrorCode::NotFound);
+}

@@ -227,3 +227,104 @@ async fn search_follows_flags_removals_and_the_account_itself() {
     assert_eq!(mail::checkpoint(pool, "a1", "").await.expect("read"), None);
     store.close().await;
 }
+
+/// A store written before message bytes moved out and rowids followed dates is carried
+/// over whole: bytes, search, and rowids in date order (two in one millisecond apart).
+#[tokio::test]
+async fn an_older_mail_store_is_migrated_without_loss() {
+    use ferry_core::store::MIGRATOR;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    const SPLIT: i64 = 20261130130000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(DATABASE_FILE);
+    let older = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < SPLIT)
+                .cloned()
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    let pool = SqlitePoolOptions::new()
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .expect("pool");
+    older.run(&pool).await.expect("older migrations");
+    sqlx::query(
+        "INSERT INTO accounts (id, provider, tenant, subject, email, display_name, created_at, updated_at)
+         VALUES ('a1', 'google', '', 'sub-1', 'ada@example.com', 'Ada', 1, 1)",
+    )
+    .execute(&pool)
+    .await
+    .expect("account");
+    for (id, at, body) in [
+        ("m1", 1_800_000_000_000_i64, "wombat burrows"),
+        ("m2", 1_700_000_000_000, "numbat termites"),
+        ("m3", 1_800_000_000_000, "quoll nights"),
+    ] {
+        sqlx::query(
+            "INSERT INTO mail_messages (account_id, id, thread_id, received_at, body_text, raw)
+             VALUES ('a1', ?, 't', ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(body)
+        .bind(format!("Subject: {id}\r\n\r\n{body}\r\n").into_bytes())
+        .execute(&pool)
+        .await
+        .expect("message");
+    }
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrated");
+    let rows: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT rowid, id, received_at FROM mail_messages ORDER BY rowid")
+            .fetch_all(store.pool())
+            .await
+            .expect("rows");
+    let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(ids, ["m2", "m1", "m3"], "rowids in date order");
+    for (rowid, _, at) in &rows {
+        assert_eq!(
+            rowid >> 20,
+            *at,
+            "a rowid is its date times 2^20 plus a number"
+        );
+    }
+    assert_ne!(rows[1].0, rows[2].0);
+    let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM mail_raw WHERE id = 'm2'")
+        .fetch_one(store.pool())
+        .await
+        .expect("raw kept");
+    assert_eq!(raw, b"Subject: m2\r\n\r\nnumbat termites\r\n");
+    for (word, id) in [("wombat", "m1"), ("numbat", "m2"), ("quoll", "m3")] {
+        let found = mail::search(store.pool(), word, 10).await.expect("search");
+        assert_eq!(found, vec![("a1".to_owned(), id.to_owned())], "{word}");
+    }
+    // New messages follow the same numbering.
+    let later = page(
+        vec![MailChange::Upsert(Box::new(message("m4", "kiwi")))],
+        "{}",
+    );
+    mail::apply(store.pool(), &later).await.expect("apply");
+    let rowid: i64 = sqlx::query_scalar("SELECT rowid FROM mail_messages WHERE id = 'm4'")
+        .fetch_one(store.pool())
+        .await
+        .expect("m4");
+    assert_eq!(
+        rowid,
+        (1_800_000_000_000_i64 << 20) + 2,
+        "after m1 and m3 in its millisecond"
+    );
+}

@@ -74,8 +74,8 @@ export async function launchReady(args: string[] = [], port = DRIVER_PORT): Prom
   return b;
 }
 
-/** Switches to a section (Inbox or Accounts) and waits for its screen. */
-export async function showSection(b: Browser, section: "inbox" | "accounts"): Promise<void> {
+/** Switches to a section (Inbox, Accounts or Status) and waits for its screen. */
+export async function showSection(b: Browser, section: "inbox" | "accounts" | "status"): Promise<void> {
   await byTestId(b, `nav-${section}`).click();
   await byTestId(b, `${section}-screen`).waitForDisplayed({ timeout: 20_000 });
 }

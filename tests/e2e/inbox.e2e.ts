@@ -144,10 +144,22 @@ describe("The unified inbox", () => {
     const visit = browserVisits().at(-1)?.visit;
     expect(visit).toMatchObject({ outcome: "opened file", name: "notes.txt", bytes: "twelve sightings".length });
 
-    // Keyboard: Escape clears the search, j moves down the list.
+    // Escape clears the search.
     await byTestId(b, "search-box").click();
     await b.keys(["Escape"]);
     expect(await byTestId(b, "search-box").getValue()).toBe("");
+
+    // The dashboard: both accounts' mail, up to date, with what it holds and spent.
+    await showSection(b, "status");
+    await b.waitUntil(async () => (await b.$$('[data-testid="status-mail"]').length) === 2, {
+      timeout: 10_000,
+      timeoutMsg: "both accounts' mail on the dashboard",
+    });
+    const states = await b.$$('[data-testid="status-state"]').map((e) => e.getText());
+    expect(states).toEqual(["Up to date", "Up to date"]);
+    const items = await b.$$('[data-testid="status-items"]').map((e) => e.getText());
+    expect(items.every((t) => /^[\d,]+ messages/.test(t) && !t.startsWith("0 "))).toBe(true);
+    await screenshot(b, "status-dashboard");
   });
 
   it("shows mail delivered elsewhere after Sync now", async () => {

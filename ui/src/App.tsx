@@ -2,15 +2,17 @@ import { useEffect, useState } from "react";
 import { ApiContext, asAppError, call, type Api, type AppError, type AppStatus } from "./api";
 import { AccountsScreen } from "./screens/AccountsScreen";
 import { InboxScreen } from "./screens/InboxScreen";
+import { StatusScreen } from "./screens/StatusScreen";
 import { StartupErrorScreen } from "./screens/StartupErrorScreen";
 import { Notices } from "./components/Notices";
 import { ProfileBadge } from "./components/ProfileBadge";
 
-type Section = "inbox" | "accounts";
+type Section = "inbox" | "accounts" | "status";
 
 const SECTIONS: { id: Section; label: string }[] = [
   { id: "inbox", label: "Inbox" },
   { id: "accounts", label: "Accounts" },
+  { id: "status", label: "Status" },
 ];
 
 export function App({ api }: { api: Api }) {
@@ -97,6 +99,7 @@ export function App({ api }: { api: Api }) {
           <div className="section" hidden={section !== "accounts"}>
             <AccountsScreen addRequests={addRequests} />
           </div>
+          {section === "status" && <StatusScreen />}
         </div>
       </Notices>
     </ApiContext.Provider>

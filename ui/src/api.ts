@@ -34,6 +34,8 @@ import {
   type MessageView_Serialize,
   type Segment,
   type AttachmentView,
+  type Service,
+  type SyncRunView_Serialize,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
@@ -49,6 +51,7 @@ export type MailFilter = MailFilter_Deserialize;
 export type MailList = MailList_Serialize;
 export type MessageSummary = MessageSummary_Serialize;
 export type MessageView = MessageView_Serialize;
+export type SyncRunView = SyncRunView_Serialize;
 
 export type {
   AppError,
@@ -68,6 +71,7 @@ export type {
   MessageRef,
   Segment,
   AttachmentView,
+  Service,
 };
 
 export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -100,6 +104,10 @@ export interface Api {
   /** Where each account's mail sync stands. */
   mailStatus(): Promise<Result<MailStatus[]>>;
   mailConversation(accountId: string, threadId: string): Promise<Result<MessageSummary[]>>;
+  /** The account's sync runs, newest first. */
+  syncLog(accountId: string): Promise<Result<SyncRunView[]>>;
+  /** Pauses or resumes one service's sync for an account. */
+  setServicePaused(accountId: string, service: Service, paused: boolean): Promise<Result<null>>;
   /** A message for the reading pane; remote images only with `allowRemote`. */
   readMessage(message: MessageRef, allowRemote: boolean): Promise<Result<MessageView>>;
   /** Opens an attachment with the system's app for its type. */
@@ -146,6 +154,8 @@ export const tauriApi: Api = {
   listMail: (filter, cursor, limit) => commands.listMail({ filter, cursor, limit }),
   mailStatus: () => commands.mailStatus(),
   mailConversation: (accountId, threadId) => commands.mailConversation(accountId, threadId),
+  syncLog: (accountId) => commands.syncLog(accountId),
+  setServicePaused: (accountId, service, paused) => commands.setServicePaused(accountId, service, paused),
   readMessage: (message, allowRemote) => commands.readMessage(message, allowRemote),
   openAttachment: (message, index) => commands.openAttachment(message, index),
   saveAttachment: (message, index) => commands.saveAttachment(message, index),

@@ -32,6 +32,10 @@ export const commands = {
 	listMail: (request: MailListRequest_Deserialize) => typedError<MailList_Serialize, AppError>(__TAURI_INVOKE("list_mail", { request })),
 	/**  Where each account's mail sync stands (the inbox's progress line). */
 	mailStatus: () => typedError<MailStatus_Serialize[], AppError>(__TAURI_INVOKE("mail_status")),
+	/**  An account's sync log, newest first. */
+	syncLog: (accountId: string) => typedError<SyncRunView_Serialize[], AppError>(__TAURI_INVOKE("sync_log", { accountId })),
+	/**  Pauses or resumes one service's sync for an account (the dashboard). */
+	setServicePaused: (accountId: string, service: Service, paused: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_service_paused", { accountId, service, paused })),
 	/**  A message's conversation, oldest first. */
 	mailConversation: (accountId: string, threadId: string) => typedError<MessageSummary_Serialize[], AppError>(__TAURI_INVOKE("mail_conversation", { accountId, threadId })),
 	/**  A message for the reading pane; remote images only once the user allowed them. */
@@ -342,6 +346,14 @@ export type MailStatus_Deserialize = {
 	lastSyncAt?: string | null,
 	/**  Why the last run stopped early, in words. */
 	lastError?: string | null,
+	/**  The user paused this service's sync. */
+	paused: boolean,
+	/**
+	 *  Requests sent since midnight (UTC), and the provider's quota units they cost
+	 *  (Gmail counts units; Graph counts requests).
+	 */
+	requestsToday: number,
+	quotaUnitsToday: number,
 };
 
 /**  Where an account's mail sync stands, for the inbox's progress line and the dashboard. */
@@ -356,6 +368,14 @@ export type MailStatus_Serialize = {
 	lastSyncAt: string | null,
 	/**  Why the last run stopped early, in words. */
 	lastError: string | null,
+	/**  The user paused this service's sync. */
+	paused: boolean,
+	/**
+	 *  Requests sent since midnight (UTC), and the provider's quota units they cost
+	 *  (Gmail counts units; Graph counts requests).
+	 */
+	requestsToday: number,
+	quotaUnitsToday: number,
 };
 
 export type Mailbox = 
@@ -443,8 +463,10 @@ export type MessageView_Deserialize = {
 	/**  Remote images and styles left out (0 once the user allowed them). */
 	remoteBlocked: number,
 	attachments: AttachmentView[],
-	/**  Why Ferry could not read it; `text` is then the raw message (its start). */
+	/**  What was odd about it (an unknown charset, no body), or why it could not be read. */
 	problem?: string | null,
+	/**  Ferry could not read it at all: `text` is the raw message (its start). */
+	unreadable: boolean,
 };
 
 /**  A message in the reading pane. */
@@ -468,8 +490,10 @@ export type MessageView_Serialize = {
 	/**  Remote images and styles left out (0 once the user allowed them). */
 	remoteBlocked: number,
 	attachments: AttachmentView[],
-	/**  Why Ferry could not read it; `text` is then the raw message (its start). */
+	/**  What was odd about it (an unknown charset, no body), or why it could not be read. */
 	problem: string | null,
+	/**  Ferry could not read it at all: `text` is the raw message (its start). */
+	unreadable: boolean,
 };
 
 /**  A short message for the user, shown as a toast. */
@@ -627,6 +651,39 @@ export type SignInStarted = {
 export type SignInUpdate = {
 	flowId: string,
 	stage: SignInStage,
+};
+
+/**  One sync run in the account page's log. */
+export type SyncRunView = SyncRunView_Serialize | SyncRunView_Deserialize;
+
+/**  One sync run in the account page's log. */
+export type SyncRunView_Deserialize = {
+	service: Service,
+	/**  `full`, `incremental` or `reset`. */
+	kind: string,
+	startedAt: string,
+	finishedAt?: string | null,
+	added: number,
+	changed: number,
+	removed: number,
+	requests: number,
+	quotaUnits: number,
+	error?: string | null,
+};
+
+/**  One sync run in the account page's log. */
+export type SyncRunView_Serialize = {
+	service: Service,
+	/**  `full`, `incremental` or `reset`. */
+	kind: string,
+	startedAt: string,
+	finishedAt: string | null,
+	added: number,
+	changed: number,
+	removed: number,
+	requests: number,
+	quotaUnits: number,
+	error: string | null,
 };
 
 /**  Long work the user may watch. The sync engines add theirs. */

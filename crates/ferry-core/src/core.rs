@@ -27,7 +27,7 @@ use crate::store::signed_in;
 use crate::store::{Store, DATABASE_FILE};
 use crate::sync::mail::parse::RemoteContent;
 use crate::sync::mail::Report as MailSyncReport;
-use crate::sync::{MailJob, MailStatus, MailSync};
+use crate::sync::{MailJob, MailStatus, MailSync, SyncRunView};
 use crate::tokens::Tokens;
 use crate::vault::{KeyStore, Keychain, Vault, VaultStatus, PASSPHRASE_FILE};
 use crate::views::{AccountView, Attention};
@@ -360,7 +360,34 @@ impl Core {
 
     /// Where each account's mail sync stands.
     pub async fn mail_status(&self) -> Result<Vec<MailStatus>, AppError> {
-        Ok(crate::sync::mail_status(&self.ctx.store).await?)
+        Ok(crate::sync::mail_status(&self.ctx.store, self.ctx.clock.now()).await?)
+    }
+
+    /// The account's sync log, newest first.
+    pub async fn sync_log(&self, account_id: &str) -> Result<Vec<SyncRunView>, AppError> {
+        Ok(crate::sync::sync_log(&self.ctx.store, account_id).await?)
+    }
+
+    /// Pauses or resumes one service's sync (the dashboard's Pause); the account's other
+    /// services and its connection carry on.
+    pub async fn set_service_paused(
+        &self,
+        account_id: &str,
+        service: crate::services::Service,
+        paused: bool,
+    ) -> Result<(), AppError> {
+        let at = self.ctx.clock.now().timestamp_millis();
+        if !crate::store::sync::set_paused(self.ctx.store.pool(), account_id, service, paused, at)
+            .await?
+        {
+            return Err(AppError::account_gone());
+        }
+        tracing::info!(account = %account_id, service = service.as_str(), paused, "service sync paused or resumed");
+        self.ctx.account_changed(account_id);
+        if !paused {
+            self.keeper.wake();
+        }
+        Ok(())
     }
 
     /// A message's conversation, oldest first.

@@ -22,6 +22,11 @@ impl Service {
             Service::Contacts => "contacts",
         }
     }
+
+    /// The service a stored name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

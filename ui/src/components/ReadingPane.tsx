@@ -84,11 +84,15 @@ function MessageBody({ message, accounts }: { message: { accountId: string; id: 
           {view.folders.length > 0 && <> · {view.folders.join(", ")}</>}
         </p>
       </header>
-      {view.problem !== null && (
+      {view.unreadable ? (
         <div className="panel warning" role="note" data-testid="message-problem">
-          Ferry could not read this message ({view.problem}). It is kept exactly as it arrived and shown
-          below as received.
+          Ferry could not read this message ({view.problem ?? "unknown format"}). It is kept exactly as it
+          arrived and shown below as received.
         </div>
+      ) : (
+        view.problem !== null && (
+          <p className="muted small" role="note" data-testid="message-note">Note: {view.problem}.</p>
+        )
       )}
       {view.remoteBlocked > 0 && !remote && (
         <div className="panel info remote-banner" data-testid="remote-blocked">

@@ -10,6 +10,7 @@ import {
   type TimelineEntry,
 } from "../api";
 import { HealthBadge } from "../components/HealthBadge";
+import { SyncLog } from "../components/SyncLog";
 import { Avatar, displayName } from "../components/AccountRow";
 import type { Reconnect } from "../components/AddAccountDialog";
 import {
@@ -267,6 +268,7 @@ export function AccountPage({ account, onBack, onReconnect }: Props) {
           </ol>
         )}
       </section>
+      <SyncLog accountId={account.id} generation={account} />
 
       <div className="account-actions">
         <button

@@ -2,7 +2,7 @@ import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { App } from "../App";
-import { account, FakeApi, messageView, summary } from "../test/fakeApi";
+import { account, FakeApi, mailStatus, messageView, summary } from "../test/fakeApi";
 
 // jsdom lays nothing out; the list's virtualizer needs a viewport to fill.
 const sizes = ["clientHeight", "clientWidth", "offsetHeight", "offsetWidth"] as const;
@@ -30,8 +30,8 @@ function twoAccounts(): FakeApi {
     data: [account({ id: "g" }), account({ id: "m", provider: "microsoft", email: "ada@work.example" })],
   };
   api.statuses = [
-    { accountId: "g", messages: 1200, unread: 3, caughtUp: true, started: true, lastSyncAt: "2026-11-30T10:00:00Z", lastError: null },
-    { accountId: "m", messages: 40, unread: 1, caughtUp: false, started: true, lastSyncAt: null, lastError: null },
+    mailStatus({ accountId: "g", messages: 1200 }),
+    mailStatus({ accountId: "m", messages: 40, caughtUp: false, lastSyncAt: null }),
   ];
   api.mail = [
     summary({ accountId: "g", id: "1", messageId: "one@x", alsoIn: [{ accountId: "m", id: "1b" }] }),

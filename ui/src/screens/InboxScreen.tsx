@@ -34,6 +34,7 @@ type Rows =
   | { state: "ready"; messages: MessageSummary[]; next: string | null; ranked: boolean };
 
 function syncLine(status: MailStatus | undefined): string {
+  if (status?.paused === true) return "Sync paused";
   if (status === undefined || !status.started) return "Waiting to sync";
   const count = `${status.messages.toLocaleString()} messages`;
   if (status.lastError !== null && status.caughtUp) return `Behind: ${status.lastError}`;

@@ -21,6 +21,8 @@ import type {
   MessageRef,
   MessageSummary,
   MessageView,
+  Service,
+  SyncRunView,
 } from "../api";
 
 /** An account as the backend would list it; override what a test cares about. */
@@ -47,6 +49,23 @@ export function account(overrides: Partial<AccountView> = {}): AccountView {
       lastSyncAt: null,
       grantExpiresAt: null,
     },
+    ...overrides,
+  };
+}
+
+/** An account's mail sync, caught up; override what a test cares about. */
+export function mailStatus(overrides: Partial<MailStatus> = {}): MailStatus {
+  return {
+    accountId: "a1",
+    messages: 100,
+    unread: 2,
+    caughtUp: true,
+    started: true,
+    lastSyncAt: "2026-11-30T10:00:00Z",
+    lastError: null,
+    paused: false,
+    requestsToday: 12,
+    quotaUnitsToday: 240,
     ...overrides,
   };
 }
@@ -93,6 +112,7 @@ export function messageView(overrides: Partial<MessageView> = {}): MessageView {
     remoteBlocked: 0,
     attachments: [],
     problem: null,
+    unreadable: false,
     ...overrides,
   };
 }
@@ -177,6 +197,15 @@ export class FakeApi implements Api {
       status: "ok",
       data: this.mail.filter((m) => m.accountId === accountId && m.threadId === threadId),
     });
+  syncLogs: Record<string, SyncRunView[]> = {};
+  syncLog = (accountId: string): Promise<Result<SyncRunView[]>> =>
+    Promise.resolve({ status: "ok", data: this.syncLogs[accountId] ?? [] });
+  servicePauses: { accountId: string; service: Service; paused: boolean }[] = [];
+  setServicePaused = (accountId: string, service: Service, paused: boolean): Promise<Result<null>> => {
+    this.servicePauses.push({ accountId, service, paused });
+    this.statuses = this.statuses.map((s) => (s.accountId === accountId && service === "mail" ? { ...s, paused } : s));
+    return Promise.resolve({ status: "ok", data: null });
+  };
   views: Record<string, MessageView> = {};
   reads: { message: MessageRef; allowRemote: boolean }[] = [];
   readMessage = (message: MessageRef, allowRemote: boolean): Promise<Result<MessageView>> => {

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::error::{capitalise, AppError, ErrorCode};
-use crate::store::mail::{AttachmentRecord, Recipient};
+use crate::store::mail::{self, AttachmentRecord, Recipient};
 use crate::store::StoreError;
 use crate::sync::mail::parse::{self, RemoteContent};
-use query::QueryError;
+use query::{QueryError, SearchQuery};
 
 /// The most rows one request returns.
 pub const MAX_PAGE: u32 = 200;
@@ -155,8 +155,10 @@ pub struct MessageView {
     /// Remote images and styles left out (0 once the user allowed them).
     pub remote_blocked: u32,
     pub attachments: Vec<AttachmentView>,
-    /// Why Ferry could not read it; `text` is then the raw message (its start).
+    /// What was odd about it (an unknown charset, no body), or why it could not be read.
     pub problem: Option<String>,
+    /// Ferry could not read it at all: `text` is the raw message (its start).
+    pub unreadable: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -292,7 +294,8 @@ fn utc(ms: i64) -> DateTime<Utc> {
 const ROW_COLUMNS: &str = "m.account_id, m.id, m.message_id, m.thread_id,
     (SELECT count(*) FROM mail_messages t WHERE t.account_id = m.account_id AND t.thread_id = m.thread_id),
     m.from_name, m.from_address, m.received_at, m.unread, m.starred,
-    m.attachments != '[]', m.problem IS NOT NULL";
+    m.attachments != '[]',
+    m.problem IS NOT NULL AND m.subject = '' AND m.from_address = '' AND m.body_text = ''";
 
 type Row = (
     String,
@@ -347,27 +350,17 @@ fn summary(row: Row) -> MessageSummary {
     }
 }
 
-/// A page of the list.
-pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailList, InboxError> {
-    let filter = &request.filter;
-    let search = query::parse(&filter.search)?;
-    let fts = search.fts();
-    let ranked = fts.is_some();
-    let limit = request.limit.clamp(1, MAX_PAGE);
-    let cursor = request.cursor.as_deref().map(Cursor::decode).transpose()?;
+/// Relevance (lower is better, as FTS5 has it): a word in the subject counts most, then
+/// in the participants and attachment names, then in the body.
+const BM25: &str = "bm25(mail_search, 8.0, 4.0, 1.0, 2.0)";
 
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
-    sql.push(ROW_COLUMNS);
-    if ranked {
-        sql.push(", highlight(mail_search, 0, char(2), char(3)), snippet(mail_search, 2, char(2), char(3), '…', 24)");
-        sql.push(" FROM mail_search s JOIN mail_messages m ON m.rowid = s.rowid");
-    } else {
-        sql.push(", m.subject, m.snippet FROM mail_messages m");
-    }
-    sql.push(" JOIN accounts a ON a.id = m.account_id WHERE 1");
-    if let Some(fts) = &fts {
-        sql.push(" AND mail_search MATCH ").push_bind(fts.clone());
-    }
+/// A search ranks the newest this many matches (by relevance; the rest are older). Ranking
+/// every match of a common word in a large mailbox would cost a lookup per match.
+pub const RANKED_MATCHES: u32 = 1_000;
+
+/// The `WHERE` terms of a filter and a search (after `WHERE 1`), on `m` (mail_messages)
+/// and `a` (accounts).
+fn push_filters(sql: &mut QueryBuilder<'_, Sqlite>, filter: &MailFilter, search: &SearchQuery) {
     match filter.mailbox {
         Mailbox::Inbox if filter.folder_id.is_none() => {
             sql.push(
@@ -432,16 +425,72 @@ pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailLi
     if let Some(after) = search.after {
         sql.push(" AND m.received_at >= ").push_bind(day_ms(after));
     }
-    let mut skip = 0;
-    match (&cursor, ranked) {
-        (
-            Some(Cursor::After {
-                received_at,
-                account_id,
-                id,
-            }),
-            false,
-        ) => {
+}
+
+/// A page of the list. Without words, newest first. With words, the newest
+/// [`RANKED_MATCHES`] matches, best first.
+pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailList, InboxError> {
+    let filter = &request.filter;
+    let search = query::parse(&filter.search)?;
+    let fts = search.fts();
+    let ranked = fts.is_some();
+    let limit = request.limit.clamp(1, MAX_PAGE);
+    let cursor = request.cursor.as_deref().map(Cursor::decode).transpose()?;
+    let skip = match (&cursor, ranked) {
+        (Some(Cursor::Skip(n)), true) => *n,
+        (Some(Cursor::After { .. }), false) | (None, _) => 0,
+        _ => return Err(InboxError::BadCursor),
+    };
+
+    // The page's rows are chosen first; only they then get their columns, thread sizes
+    // and marked matches (in one step SQLite would compute those for every match).
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("WITH ");
+    if let Some(fts) = &fts {
+        // The newest matches: rowids follow dates, so the index gives them newest first
+        // and stops at the limit, ...
+        sql.push(
+            "candidates AS MATERIALIZED (SELECT s.rowid AS rid FROM mail_search s
+             CROSS JOIN mail_messages m ON m.rowid = s.rowid
+             JOIN accounts a ON a.id = m.account_id
+             WHERE mail_search MATCH ",
+        )
+        .push_bind(fts.clone());
+        push_filters(&mut sql, filter, &search);
+        // Date bounds as rowid bounds, which the index applies itself.
+        if let Some(before) = search.before {
+            sql.push(" AND s.rowid < ")
+                .push_bind(mail::first_rowid(day_ms(before)));
+        }
+        if let Some(after) = search.after {
+            sql.push(" AND s.rowid >= ")
+                .push_bind(mail::first_rowid(day_ms(after)));
+        }
+        sql.push(" ORDER BY s.rowid DESC LIMIT ")
+            .push_bind(i64::from(RANKED_MATCHES))
+            // ... ranked, best first.
+            // ... ranked, best first. The index reads only from the oldest candidate on;
+            // `+ 0` keeps the id test out of it, as it would run the query again per id.
+            .push(&format!(
+                "), page AS MATERIALIZED (SELECT s.rowid AS rid, {BM25} AS score FROM mail_search s
+                 WHERE mail_search MATCH "
+            ))
+            .push_bind(fts.clone())
+            .push(
+                " AND s.rowid >= (SELECT min(rid) FROM candidates)
+                 AND (s.rowid + 0) IN (SELECT rid FROM candidates) ORDER BY score",
+            );
+    } else {
+        sql.push(
+            "page AS MATERIALIZED (SELECT m.rowid AS rid, 0 AS score FROM mail_messages m
+             JOIN accounts a ON a.id = m.account_id WHERE 1",
+        );
+        push_filters(&mut sql, filter, &search);
+        if let Some(Cursor::After {
+            received_at,
+            account_id,
+            id,
+        }) = &cursor
+        {
             sql.push(" AND (m.received_at, m.account_id, m.id) < (")
                 .push_bind(*received_at)
                 .push(", ")
@@ -450,20 +499,37 @@ pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailLi
                 .push_bind(id.clone())
                 .push(")");
         }
-        (Some(Cursor::Skip(n)), true) => skip = *n,
-        (None, _) => {}
-        _ => return Err(InboxError::BadCursor),
-    }
-    if ranked {
-        sql.push(" ORDER BY rank");
-    } else {
         sql.push(" ORDER BY m.received_at DESC, m.account_id DESC, m.id DESC");
     }
     // One more than asked says whether there is a next page.
     sql.push(" LIMIT ")
         .push_bind(i64::from(limit) + 1)
         .push(" OFFSET ")
-        .push_bind(i64::from(skip));
+        .push_bind(i64::from(skip))
+        .push(") SELECT ")
+        .push(ROW_COLUMNS);
+    match &fts {
+        Some(fts) => {
+            sql.push(
+                ", highlight(mail_search, 0, char(2), char(3)),
+                   snippet(mail_search, 2, char(2), char(3), '…', 24)
+                 FROM mail_search s CROSS JOIN mail_messages m ON m.rowid = s.rowid
+                 WHERE mail_search MATCH ",
+            )
+            .push_bind(fts.clone())
+            .push(
+                " AND s.rowid >= (SELECT min(rid) FROM page)
+                 AND (s.rowid + 0) IN (SELECT rid FROM page)
+                 ORDER BY (SELECT score FROM page WHERE page.rid = s.rowid)",
+            );
+        }
+        None => {
+            sql.push(
+                ", m.subject, m.snippet FROM page JOIN mail_messages m ON m.rowid = page.rid
+                 ORDER BY m.received_at DESC, m.account_id DESC, m.id DESC",
+            );
+        }
+    }
 
     let rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
     let more = rows.len() > limit as usize;
@@ -582,9 +648,11 @@ pub async fn read(
     remote: RemoteContent,
 ) -> Result<MessageView, InboxError> {
     let stored: Option<StoredMessage> = sqlx::query_as(
-        "SELECT thread_id, subject, from_name, from_address, recipients, received_at, unread,
-                starred, attachments, body_text, raw, raw_format, problem, message_id
-         FROM mail_messages WHERE account_id = ? AND id = ?",
+        "SELECT m.thread_id, m.subject, m.from_name, m.from_address, m.recipients, m.received_at,
+                m.unread, m.starred, m.attachments, m.body_text, r.raw, m.raw_format, m.problem,
+                m.message_id
+         FROM mail_messages m LEFT JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
+         WHERE m.account_id = ? AND m.id = ?",
     )
     .bind(&message.account_id)
     .bind(&message.id)
@@ -651,15 +719,17 @@ pub async fn read(
         .collect();
     also_in.dedup();
 
-    let (text, html, blocked) = if problem.is_some() {
-        let end = raw.len().min(RAW_PREVIEW_BYTES);
-        (String::from_utf8_lossy(&raw[..end]).into_owned(), None, 0)
-    } else {
-        let html = match raw_format.as_str() {
-            "graph-json" => graph_html(&raw),
-            _ => rfc822_html(&raw),
-        };
-        match html {
+    let html = match raw_format.as_str() {
+        "graph-json" => Ok(graph_html(&raw)),
+        _ => rfc822_html(&raw),
+    };
+    let unreadable = html.is_err();
+    let (text, html, blocked) = match html {
+        Err(()) => {
+            let end = raw.len().min(RAW_PREVIEW_BYTES);
+            (String::from_utf8_lossy(&raw[..end]).into_owned(), None, 0)
+        }
+        Ok(html) => match html {
             Some(html) => {
                 let safe = parse::sanitize_html(&html, remote);
                 let html = if raw_format == "rfc822" {
@@ -670,7 +740,7 @@ pub async fn read(
                 (body_text, Some(html), safe.blocked)
             }
             None => (body_text, None, 0),
-        }
+        },
     };
     Ok(MessageView {
         account_id: message.account_id.clone(),
@@ -702,6 +772,7 @@ pub async fn read(
             })
             .collect(),
         problem,
+        unreadable,
     })
 }
 
@@ -718,10 +789,11 @@ fn folder_name(name: &str) -> Option<String> {
     Some(name.to_owned())
 }
 
-fn rfc822_html(raw: &[u8]) -> Option<String> {
+/// The message's HTML body, if it has one; `Err` when the message cannot be read at all.
+fn rfc822_html(raw: &[u8]) -> Result<Option<String>, ()> {
     match parse::parse(raw) {
-        parse::Parsed::Mail(mail) => mail.html,
-        parse::Parsed::Unreadable { .. } => None,
+        parse::Parsed::Mail(mail) => Ok(mail.html),
+        parse::Parsed::Unreadable { .. } => Err(()),
     }
 }
 
@@ -760,12 +832,15 @@ pub async fn attachment(
     message: &MessageRef,
     index: u32,
 ) -> Result<parse::PartBytes, InboxError> {
-    let raw: Option<(Option<Vec<u8>>, String)> =
-        sqlx::query_as("SELECT raw, raw_format FROM mail_messages WHERE account_id = ? AND id = ?")
-            .bind(&message.account_id)
-            .bind(&message.id)
-            .fetch_optional(pool)
-            .await?;
+    let raw: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
+        "SELECT r.raw, m.raw_format FROM mail_messages m
+          LEFT JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
+          WHERE m.account_id = ? AND m.id = ?",
+    )
+    .bind(&message.account_id)
+    .bind(&message.id)
+    .fetch_optional(pool)
+    .await?;
     let Some((raw, format)) = raw else {
         return Err(InboxError::NotFound);
     };

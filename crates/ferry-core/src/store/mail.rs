@@ -107,6 +107,16 @@ pub enum MailChange {
     },
 }
 
+/// Dates past this (unix ms, in the year 2223) count as this for a message's rowid, which
+/// is its date times 2^20 and must stay within 63 bits.
+const MAX_ROWID_MS: i64 = 8_000_000_000_000;
+
+/// The smallest rowid a message received at `ms` (unix ms) can have: messages received
+/// before `ms` have smaller ones, so a date bound is a rowid bound.
+pub fn first_rowid(ms: i64) -> i64 {
+    ms.clamp(1, MAX_ROWID_MS) << 20
+}
+
 /// A page of changes and the checkpoint that covers it.
 #[derive(Debug, Clone)]
 pub struct MailPage {
@@ -142,10 +152,27 @@ async fn write_message(
             .await?;
     let recipients = serde_json::to_string(&m.recipients).unwrap_or_else(|_| "[]".into());
     let attachments = serde_json::to_string(&m.attachments).unwrap_or_else(|_| "[]".into());
+    // A new message's rowid follows its date (see the migration that introduced it): the
+    // next free number in its millisecond. A message already stored keeps its own.
+    let rowid = match existed {
+        Some(_) => None,
+        None => {
+            let base = first_rowid(m.received_at);
+            let next: i64 = sqlx::query_scalar(
+                "SELECT coalesce(max(rowid) + 1, ?) FROM mail_messages WHERE rowid BETWEEN ? AND ?",
+            )
+            .bind(base)
+            .bind(base)
+            .bind(base + (1 << 20) - 1)
+            .fetch_one(&mut **tx)
+            .await?;
+            Some(next)
+        }
+    };
     sqlx::query(
-        "INSERT INTO mail_messages (account_id, id, thread_id, message_id, subject, from_name,
+        "INSERT INTO mail_messages (rowid, account_id, id, thread_id, message_id, subject, from_name,
              from_address, recipients, received_at, snippet, body_text, has_html, unread, starred,
-             attachments, size, raw, raw_format, problem, version)
+             attachments, size, raw_format, problem, version)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (account_id, id) DO UPDATE SET
              thread_id = excluded.thread_id, message_id = excluded.message_id,
@@ -154,9 +181,10 @@ async fn write_message(
              received_at = excluded.received_at, snippet = excluded.snippet,
              body_text = excluded.body_text, has_html = excluded.has_html,
              unread = excluded.unread, starred = excluded.starred,
-             attachments = excluded.attachments, size = excluded.size, raw = excluded.raw,
+             attachments = excluded.attachments, size = excluded.size,
              raw_format = excluded.raw_format, problem = excluded.problem, version = excluded.version",
     )
+    .bind(rowid)
     .bind(account)
     .bind(&m.id)
     .bind(&m.thread_id)
@@ -173,10 +201,18 @@ async fn write_message(
     .bind(m.starred)
     .bind(attachments)
     .bind(m.raw.len() as i64)
-    .bind(&m.raw)
     .bind(m.raw_format.as_str())
     .bind(&m.problem)
     .bind(&m.version)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO mail_raw (account_id, id, raw) VALUES (?, ?, ?)
+         ON CONFLICT (account_id, id) DO UPDATE SET raw = excluded.raw",
+    )
+    .bind(account)
+    .bind(&m.id)
+    .bind(&m.raw)
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ?")

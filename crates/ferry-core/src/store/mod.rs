@@ -7,6 +7,7 @@ pub mod health;
 pub mod mail;
 pub mod settings;
 pub mod signed_in;
+pub mod sync;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -136,16 +136,31 @@ pub struct MailStatus {
     pub last_sync_at: Option<DateTime<Utc>>,
     /// Why the last run stopped early, in words.
     pub last_error: Option<String>,
+    /// The user paused this service's sync.
+    pub paused: bool,
+    /// Requests sent since midnight (UTC), and the provider's quota units they cost
+    /// (Gmail counts units; Graph counts requests).
+    pub requests_today: u32,
+    pub quota_units_today: u32,
 }
 
-/// Every account's [`MailStatus`].
+/// Every account's [`MailStatus`] at `now`.
 pub async fn mail_status(
     store: &crate::store::Store,
+    now: DateTime<Utc>,
 ) -> Result<Vec<MailStatus>, crate::store::StoreError> {
-    Ok(crate::store::mail::overview(store.pool())
-        .await?
-        .into_iter()
-        .map(|o| MailStatus {
+    let midnight = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default();
+    let pool = store.pool();
+    let mut out = Vec::new();
+    for o in crate::store::mail::overview(pool).await? {
+        let paused = crate::store::sync::is_paused(pool, &o.account_id, Service::Mail).await?;
+        let (requests, units) =
+            crate::store::sync::spent_since(pool, &o.account_id, Service::Mail, midnight).await?;
+        out.push(MailStatus {
             caught_up: !o.checkpoints.is_empty() && o.checkpoints.iter().all(|c| caught_up(c)),
             started: !o.checkpoints.is_empty(),
             account_id: o.account_id,
@@ -153,8 +168,61 @@ pub async fn mail_status(
             unread: u32::try_from(o.unread).unwrap_or(u32::MAX),
             last_sync_at: o.last_run_at.and_then(DateTime::from_timestamp_millis),
             last_error: o.last_error,
-        })
-        .collect())
+            paused,
+            requests_today: u32::try_from(requests).unwrap_or(u32::MAX),
+            quota_units_today: u32::try_from(units).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(out)
+}
+
+/// One sync run in the account page's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRunView {
+    pub service: Service,
+    /// `full`, `incremental` or `reset`.
+    pub kind: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub added: u32,
+    pub changed: u32,
+    pub removed: u32,
+    pub requests: u32,
+    pub quota_units: u32,
+    pub error: Option<String>,
+}
+
+/// How many runs the log shows.
+const LOG_LENGTH: u32 = 50;
+
+/// The account's sync log, newest first: every run that changed something, failed, or
+/// started over (the quiet minute's polls are left out).
+pub async fn sync_log(
+    store: &crate::store::Store,
+    account: &str,
+) -> Result<Vec<SyncRunView>, crate::store::StoreError> {
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(
+        crate::store::sync::runs(store.pool(), account, LOG_LENGTH, false)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                Some(SyncRunView {
+                    service: Service::parse(&r.service)?,
+                    kind: r.kind,
+                    started_at: DateTime::from_timestamp_millis(r.started_at)?,
+                    finished_at: r.finished_at.and_then(DateTime::from_timestamp_millis),
+                    added: count(r.added),
+                    changed: count(r.changed),
+                    removed: count(r.removed),
+                    requests: count(r.requests),
+                    quota_units: count(r.quota_units),
+                    error: r.error,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// The keeper's mail job: every account with mail granted, due when it has not caught
@@ -205,7 +273,10 @@ impl Job for MailJob {
                         account.health.state,
                         HealthState::NeedsSignIn | HealthState::Paused
                     );
-                if !wanted {
+                if !wanted
+                    || crate::store::sync::is_paused(ctx.store.pool(), &account.id, Service::Mail)
+                        .await?
+                {
                     continue;
                 }
                 let checkpoints =

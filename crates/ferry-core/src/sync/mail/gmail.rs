@@ -468,8 +468,9 @@ impl GmailSync {
     }
 }
 
-/// What the store keeps of a fetched message.
-fn new_message(m: RawMessage) -> NewMessage {
+/// What the store keeps of a fetched message (public for the benchmarks, which fill a
+/// store the way a sync does).
+pub fn new_message(m: RawMessage) -> NewMessage {
     let unread = m.label_ids.iter().any(|l| l == "UNREAD");
     let starred = m.label_ids.iter().any(|l| l == "STARRED");
     let base = NewMessage {
