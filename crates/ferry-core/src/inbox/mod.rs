@@ -470,7 +470,7 @@ pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailLi
             // ... ranked, best first.
             // ... ranked, best first. The index reads only from the oldest candidate on;
             // `+ 0` keeps the id test out of it, as it would run the query again per id.
-            .push(&format!(
+            .push(format!(
                 "), page AS MATERIALIZED (SELECT s.rowid AS rid, {BM25} AS score FROM mail_search s
                  WHERE mail_search MATCH "
             ))
