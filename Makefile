@@ -31,13 +31,15 @@ bindings:
 	FERRY_UPDATE_BINDINGS=1 cargo test --locked --test bindings
 
 ## Start-up time and memory of a release build, the keeper over a simulated day with 100
-## accounts, and the cost of sealing tokens and unlocking the vault; each prints its figures.
+## accounts, the cost of sealing tokens and unlocking the vault, and search over 100,000
+## messages; each prints its figures.
 bench: setup
 	npm run build --workspace ui
 	cargo build --release --locked --features custom-protocol
 	tests/session/run.sh tests/bench/footprint.sh target/release/ferry
 	cargo bench --locked -p ferry-core --bench keeper_day
 	cargo bench --locked -p ferry-core --bench vault_crypto
+	cargo bench --locked -p ferry-core --bench mail_search
 
 fmt:
 	cargo fmt --all

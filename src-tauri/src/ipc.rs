@@ -4,7 +4,9 @@
 use std::sync::Mutex;
 
 use ferry_core::events::{CoreEvent, EventSink, Notice, Progress, SignInUpdate};
-use ferry_core::inbox::{MailList, MailListRequest, MessageRef, MessageSummary, MessageView};
+use ferry_core::inbox::{
+    MailFilter, MailList, MailListRequest, MessageRef, MessageSummary, MessageView,
+};
 use ferry_core::oauth::ServiceChoice;
 use ferry_core::services::Service;
 use ferry_core::sign_in::{SignInRequest, SignInStarted};
@@ -228,6 +230,43 @@ async fn save_attachment(
     Ok(path.display().to_string())
 }
 
+/// Saves a message as an `.eml` file in Downloads; returns the file's path.
+#[tauri::command]
+#[specta::specta]
+async fn export_message(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    message: MessageRef,
+) -> Result<String, AppError> {
+    let dir = downloads(&app)?;
+    let path = shell.core()?.export_message(&message, &dir).await?;
+    Ok(path.display().to_string())
+}
+
+/// What "Export as mbox" wrote.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct MboxExport {
+    pub path: String,
+    pub messages: u32,
+}
+
+/// Saves every message the filter shows as one mbox file in Downloads.
+#[tauri::command]
+#[specta::specta]
+async fn export_mbox(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    filter: MailFilter,
+) -> Result<MboxExport, AppError> {
+    let dir = downloads(&app)?;
+    let (path, messages) = shell.core()?.export_mbox(&filter, &dir).await?;
+    Ok(MboxExport {
+        path: path.display().to_string(),
+        messages,
+    })
+}
+
 fn downloads(app: &AppHandle) -> Result<std::path::PathBuf, AppError> {
     use tauri::Manager;
     app.path()
@@ -374,6 +413,10 @@ pub struct NoticeEvent(pub Notice);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct AccountsChangedEvent(pub Vec<String>);
 
+/// These accounts' mail changed; the inbox and the dashboard reload what they show.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct MailChangedEvent(pub Vec<String>);
+
 /// Long work moved on ("Sync now" checking connections).
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ProgressEvent(pub Progress);
@@ -408,6 +451,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             read_message,
             open_attachment,
             save_attachment,
+            export_message,
+            export_mbox,
             copy_diagnostics,
             update_status,
             check_for_updates,
@@ -422,6 +467,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .events(collect_events![
             NoticeEvent,
             AccountsChangedEvent,
+            MailChangedEvent,
             ProgressEvent,
             crate::updates::UpdateEvent,
             SignInEvent,
@@ -475,6 +521,7 @@ impl TauriSink {
         let result = match event {
             CoreEvent::Notice(notice) => NoticeEvent(notice).emit(&self.app),
             CoreEvent::AccountsChanged(ids) => AccountsChangedEvent(ids).emit(&self.app),
+            CoreEvent::MailChanged(ids) => MailChangedEvent(ids).emit(&self.app),
             CoreEvent::Progress(progress) => ProgressEvent(progress).emit(&self.app),
             // The tray's alone; see `emit`.
             CoreEvent::AttentionChanged(_) => Ok(()),

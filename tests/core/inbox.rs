@@ -430,3 +430,69 @@ async fn a_paused_service_waits_while_the_others_sync_and_the_log_shows_each_run
         .expect_err("no such account");
     assert_eq!(err.code, ErrorCode::NotFound);
 }
+
+#[tokio::test]
+async fn messages_export_as_eml_and_a_search_as_mbox() {
+    let t = two_accounts().await;
+    let core = t.w.core();
+    let pool = core.store().pool().clone();
+    let out = tempfile::tempdir().expect("dir");
+
+    let quokka = inbox::list(&pool, &request(searching("quokka"), None, 5))
+        .await
+        .expect("search")
+        .messages
+        .remove(0);
+    let at = MessageRef {
+        account_id: quokka.account_id.clone(),
+        id: quokka.id.clone(),
+    };
+    let path = core.export_message(&at, out.path()).await.expect("eml");
+    assert_eq!(path.file_name().expect("name"), "Island census.eml");
+    let saved = std::fs::read(&path).expect("read");
+    assert!(
+        saved.starts_with(b"Message-ID: <quokka@example.net>"),
+        "Gmail's bytes as received"
+    );
+
+    // An Outlook message's MIME comes from Outlook itself.
+    let outlook: String =
+        sqlx::query_scalar("SELECT id FROM mail_messages WHERE account_id = ? LIMIT 1")
+            .bind(&t.microsoft)
+            .fetch_one(&pool)
+            .await
+            .expect("an Outlook message");
+    let path = core
+        .export_message(
+            &MessageRef {
+                account_id: t.microsoft.clone(),
+                id: outlook,
+            },
+            out.path(),
+        )
+        .await
+        .expect("Outlook eml");
+    let mime = String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
+    assert!(
+        mime.contains("Subject:") && mime.contains("Message-ID:"),
+        "{mime:.300}"
+    );
+
+    let (path, count) = core
+        .export_mbox(&searching("account:contoso"), out.path())
+        .await
+        .expect("mbox");
+    let listed = inbox::list(&pool, &request(searching("account:contoso"), None, 200))
+        .await
+        .expect("list")
+        .messages
+        .len();
+    assert_eq!(count as usize, listed, "every message the search shows");
+    // Mail in legacy charsets stays as it came: bytes, not necessarily UTF-8.
+    let mbox = String::from_utf8_lossy(&std::fs::read(&path).expect("mbox")).into_owned();
+    assert_eq!(
+        mbox.lines().filter(|l| l.starts_with("From ")).count(),
+        listed,
+        "one separator per message, and no body line mistaken for one"
+    );
+}

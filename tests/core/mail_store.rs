@@ -328,3 +328,72 @@ async fn an_older_mail_store_is_migrated_without_loss() {
         "after m1 and m3 in its millisecond"
     );
 }
+
+/// A search over more matches than it ranks: the best of the newest come first, then
+/// every older match, newest first; each match exactly once.
+#[tokio::test]
+async fn a_long_search_ranks_the_newest_then_lists_the_rest() {
+    use ferry_core::inbox::{self, MailFilter, MailListRequest, Mailbox, RANKED_MATCHES};
+    let (_dir, store) = store_with_account().await;
+    let total = RANKED_MATCHES as usize + 130;
+    let changes: Vec<MailChange> = (0..total)
+        .map(|i| {
+            let mut m = message(&format!("m{i}"), "a heron by the lake");
+            m.received_at = 1_800_000_000_000 + i as i64 * 60_000;
+            if i % 50 == 0 {
+                m.subject = "heron heron heron".into();
+            }
+            MailChange::Upsert(Box::new(m))
+        })
+        .collect();
+    mail::apply(store.pool(), &page(changes, "{}"))
+        .await
+        .expect("apply");
+
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = None;
+    let mut pages = Vec::new();
+    loop {
+        let list = inbox::list(
+            store.pool(),
+            &MailListRequest {
+                filter: MailFilter {
+                    mailbox: Mailbox::All,
+                    search: "heron".into(),
+                    ..MailFilter::default()
+                },
+                cursor: cursor.take(),
+                limit: 100,
+            },
+        )
+        .await
+        .expect("page");
+        for m in &list.messages {
+            assert!(seen.insert(m.id.clone()), "{} listed twice", m.id);
+        }
+        pages.push(list.clone());
+        match list.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), total, "every match, once");
+    assert!(pages[0].ranked);
+    let first = &pages[0].messages[0];
+    assert!(
+        first.subject.iter().any(|s| s.hit),
+        "a subject full of the word ranks first: {first:?}"
+    );
+    let last_page = pages.last().expect("pages");
+    assert!(!last_page.ranked, "older matches follow by date");
+    let older: Vec<i64> = last_page
+        .messages
+        .iter()
+        .map(|m| m.received_at.timestamp_millis())
+        .collect();
+    assert!(older.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert!(
+        older[0] < 1_800_000_000_000 + 130 * 60_000,
+        "the unranked ones are the oldest"
+    );
+}

@@ -74,6 +74,13 @@ export async function launchReady(args: string[] = [], port = DRIVER_PORT): Prom
   return b;
 }
 
+/** Dismisses the toasts on screen (they sit over the window's lower right corner). */
+export async function dismissNotices(b: Browser): Promise<void> {
+  for (const dismiss of await b.$$('[data-testid="notice-dismiss"]')) {
+    if (await dismiss.isDisplayed()) await dismiss.click();
+  }
+}
+
 /** Switches to a section (Inbox, Accounts or Status) and waits for its screen. */
 export async function showSection(b: Browser, section: "inbox" | "accounts" | "status"): Promise<void> {
   await byTestId(b, `nav-${section}`).click();

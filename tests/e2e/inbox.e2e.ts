@@ -9,6 +9,7 @@ import {
   BROWSER_BIN,
   browserVisits,
   byTestId,
+  dismissNotices,
   forgetAccounts,
   launchReady,
   oneFerryPerTest,
@@ -134,7 +135,7 @@ describe("The unified inbox", () => {
     expect(await byTestId(b, "message-frame").getAttribute("srcdoc")).toContain("tracker.e2e.example");
 
     // The "is added" notices sit over the pane's foot; the user dismisses them.
-    for (const dismiss of await b.$$('[data-testid="notice-dismiss"]')) await dismiss.click();
+    await dismissNotices(b);
     const opened = browserVisits().length;
     await byTestId(b, "attachment-open").click();
     expect(

@@ -36,6 +36,7 @@ import {
   type AttachmentView,
   type Service,
   type SyncRunView_Serialize,
+  type MboxExport,
 } from "./bindings";
 
 /** What `appStatus` returns (the serialized side of the Rust type). */
@@ -72,6 +73,7 @@ export type {
   Segment,
   AttachmentView,
   Service,
+  MboxExport,
 };
 
 export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -114,6 +116,10 @@ export interface Api {
   openAttachment(message: MessageRef, index: number): Promise<Result<null>>;
   /** Saves an attachment in Downloads; returns the file's path. */
   saveAttachment(message: MessageRef, index: number): Promise<Result<string>>;
+  /** Saves a message as .eml in Downloads; returns the file's path. */
+  exportMessage(message: MessageRef): Promise<Result<string>>;
+  /** Saves every message the filter shows as one mbox file in Downloads. */
+  exportMbox(filter: MailFilter): Promise<Result<MboxExport>>;
   updateStatus(): Promise<UpdateStatus>;
   /** Looks for an update now; the outcome arrives through `onUpdate`. */
   checkForUpdates(): Promise<void>;
@@ -127,6 +133,8 @@ export interface Api {
   onNotice(handler: (notice: Notice) => void): Promise<Unlisten>;
   /** These accounts changed (added, removed, health, services, timeline). */
   onAccountsChanged(handler: (accountIds: string[]) => void): Promise<Unlisten>;
+  /** These accounts' mail changed (a sync page landed). */
+  onMailChanged(handler: (accountIds: string[]) => void): Promise<Unlisten>;
   /** Long work moved on ("Sync now" checking connections). */
   onProgress(handler: (progress: Progress) => void): Promise<Unlisten>;
   onSignIn(handler: (update: SignInUpdate) => void): Promise<Unlisten>;
@@ -159,6 +167,8 @@ export const tauriApi: Api = {
   readMessage: (message, allowRemote) => commands.readMessage(message, allowRemote),
   openAttachment: (message, index) => commands.openAttachment(message, index),
   saveAttachment: (message, index) => commands.saveAttachment(message, index),
+  exportMessage: (message) => commands.exportMessage(message),
+  exportMbox: (filter) => commands.exportMbox(filter),
   copyDiagnostics: () => commands.copyDiagnostics(),
   updateStatus: () => commands.updateStatus(),
   checkForUpdates: () => commands.checkForUpdates(),
@@ -169,6 +179,7 @@ export const tauriApi: Api = {
   onNotice: (handler) => events.noticeEvent.listen((event) => { handler(event.payload); }),
   onAccountsChanged: (handler) =>
     events.accountsChangedEvent.listen((event) => { handler(event.payload); }),
+  onMailChanged: (handler) => events.mailChangedEvent.listen((event) => { handler(event.payload); }),
   onProgress: (handler) => events.progressEvent.listen((event) => { handler(event.payload); }),
   onSignIn: (handler) => events.signInEvent.listen((event) => { handler(event.payload); }),
   onReconnectRequested: (handler) =>

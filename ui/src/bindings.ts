@@ -44,6 +44,10 @@ export const commands = {
 	openAttachment: (message: MessageRef, index: number) => typedError<null, AppError>(__TAURI_INVOKE("open_attachment", { message, index })),
 	/**  Saves an attachment in the Downloads folder; returns the file's path. */
 	saveAttachment: (message: MessageRef, index: number) => typedError<string, AppError>(__TAURI_INVOKE("save_attachment", { message, index })),
+	/**  Saves a message as an `.eml` file in Downloads; returns the file's path. */
+	exportMessage: (message: MessageRef) => typedError<string, AppError>(__TAURI_INVOKE("export_message", { message })),
+	/**  Saves every message the filter shows as one mbox file in Downloads. */
+	exportMbox: (filter: MailFilter_Deserialize) => typedError<MboxExport, AppError>(__TAURI_INVOKE("export_mbox", { filter })),
 	/**  "Copy diagnostics" in Settings: builds the report and puts it on the clipboard. */
 	copyDiagnostics: () => typedError<Diagnostics, AppError>(__TAURI_INVOKE("copy_diagnostics")),
 	/**  Where updates stand (the window asks once, then follows `UpdateEvent`). */
@@ -74,6 +78,7 @@ export const commands = {
 /** Events */
 export const events = {
 	accountsChangedEvent: makeEvent<AccountsChangedEvent, AccountsChangedEvent>("accounts-changed-event"),
+	mailChangedEvent: makeEvent<MailChangedEvent, MailChangedEvent>("mail-changed-event"),
 	noticeEvent: makeEvent<NoticeEvent, NoticeEvent>("notice-event"),
 	progressEvent: makeEvent<ProgressEvent, ProgressEvent>("progress-event"),
 	reconnectRequestedEvent: makeEvent<ReconnectRequestedEvent, ReconnectRequestedEvent>("reconnect-requested-event"),
@@ -266,6 +271,9 @@ export type Help = {
 	fix: string,
 };
 
+/**  These accounts' mail changed; the inbox and the dashboard reload what they show. */
+export type MailChangedEvent = string[];
+
 /**  Which messages: a mailbox, narrowed by account, folder, unread and the search box. */
 export type MailFilter = MailFilter_Serialize | MailFilter_Deserialize;
 
@@ -385,6 +393,12 @@ export type Mailbox =
 "Starred" | 
 /**  Everything synced, archive included. */
 "All";
+
+/**  What "Export as mbox" wrote. */
+export type MboxExport = {
+	path: string,
+	messages: number,
+};
 
 /**  A message's place: its account and the provider's id for it there. */
 export type MessageRef = {

@@ -46,4 +46,10 @@ impl Context {
         self.events
             .emit(CoreEvent::AccountsChanged(vec![account_id.to_owned()]));
     }
+
+    /// This account's mail changed (the inbox reloads; the account list does not).
+    pub fn mail_changed(&self, account_id: &str) {
+        self.events
+            .emit(CoreEvent::MailChanged(vec![account_id.to_owned()]));
+    }
 }

@@ -358,6 +358,77 @@ impl Core {
         Ok(inbox::list(self.ctx.store.pool(), request).await?)
     }
 
+    /// A message's MIME source: as stored for Gmail, fetched from Outlook for Outlook.
+    async fn mime_of(
+        &self,
+        message: &MessageRef,
+    ) -> Result<(Vec<u8>, inbox::StoredMeta), AppError> {
+        let (stored, meta) = inbox::stored(self.ctx.store.pool(), message).await?;
+        let raw = match stored {
+            inbox::Stored::Rfc822(raw) => raw,
+            inbox::Stored::GraphJson(_) => {
+                self.mail
+                    .outlook_mime(&message.account_id, &message.id)
+                    .await?
+            }
+        };
+        Ok((raw, meta))
+    }
+
+    /// Saves one message as an `.eml` file in `dir`; returns its path.
+    pub async fn export_message(
+        &self,
+        message: &MessageRef,
+        dir: &std::path::Path,
+    ) -> Result<PathBuf, AppError> {
+        let (raw, meta) = self.mime_of(message).await?;
+        crate::export::eml(&raw, &meta.subject, dir).await
+    }
+
+    /// Saves every message a filter shows (a mailbox, a label or folder, a search) as one
+    /// mbox file in `dir`; returns its path and how many messages it holds.
+    pub async fn export_mbox(
+        &self,
+        filter: &inbox::MailFilter,
+        dir: &std::path::Path,
+    ) -> Result<(PathBuf, u32), AppError> {
+        let pool = self.ctx.store.pool();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = None;
+        let mut count = 0u32;
+        loop {
+            let page = inbox::list(
+                pool,
+                &MailListRequest {
+                    filter: filter.clone(),
+                    cursor: cursor.take(),
+                    limit: inbox::MAX_PAGE,
+                },
+            )
+            .await?;
+            for m in &page.messages {
+                if !seen.insert(m.message_id.clone().unwrap_or_else(|| m.id.clone())) {
+                    continue;
+                }
+                let at = MessageRef {
+                    account_id: m.account_id.clone(),
+                    id: m.id.clone(),
+                };
+                let (raw, meta) = self.mime_of(&at).await?;
+                crate::export::mbox_entry(&mut out, &raw, &meta.from, meta.received_at);
+                count += 1;
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let path = crate::export::mbox(&out, self.ctx.clock.now(), dir).await?;
+        tracing::info!(messages = count, bytes = out.len(), "mail exported as mbox");
+        Ok((path, count))
+    }
+
     /// Where each account's mail sync stands.
     pub async fn mail_status(&self) -> Result<Vec<MailStatus>, AppError> {
         Ok(crate::sync::mail_status(&self.ctx.store, self.ctx.clock.now()).await?)
@@ -383,7 +454,7 @@ impl Core {
             return Err(AppError::account_gone());
         }
         tracing::info!(account = %account_id, service = service.as_str(), paused, "service sync paused or resumed");
-        self.ctx.account_changed(account_id);
+        self.ctx.mail_changed(account_id);
         if !paused {
             self.keeper.wake();
         }

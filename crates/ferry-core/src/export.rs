@@ -78,21 +78,34 @@ pub(crate) async fn attachment(
     part: &crate::sync::mail::parse::PartBytes,
     dir: &std::path::Path,
 ) -> Result<std::path::PathBuf, AppError> {
+    write_new(
+        dir,
+        &safe_name(&part.filename),
+        &part.bytes,
+        "the attachment",
+    )
+    .await
+}
+
+/// Writes `bytes` into a new file in `dir` named `name`, numbered ("name (2).ext") if
+/// that is taken; never overwrites. `what` names it in an error.
+async fn write_new(
+    dir: &std::path::Path,
+    name: &str,
+    bytes: &[u8],
+    what: &str,
+) -> Result<std::path::PathBuf, AppError> {
     let failed = |e: std::io::Error| {
-        AppError::new(
-            ErrorCode::Storage,
-            format!("Could not save the attachment: {e}."),
-        )
+        AppError::new(ErrorCode::Storage, format!("Could not save {what}: {e}."))
     };
     tokio::fs::create_dir_all(dir).await.map_err(failed)?;
-    let name = safe_name(&part.filename);
     let (stem, extension) = match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => (stem.to_owned(), format!(".{ext}")),
-        _ => (name.clone(), String::new()),
+        _ => (name.to_owned(), String::new()),
     };
     for n in 1..1000 {
         let candidate = if n == 1 {
-            dir.join(&name)
+            dir.join(name)
         } else {
             dir.join(format!("{stem} ({n}){extension}"))
         };
@@ -104,7 +117,7 @@ pub(crate) async fn attachment(
         match file {
             Ok(mut file) => {
                 use tokio::io::AsyncWriteExt;
-                file.write_all(&part.bytes).await.map_err(failed)?;
+                file.write_all(bytes).await.map_err(failed)?;
                 file.flush().await.map_err(failed)?;
                 return Ok(candidate);
             }
@@ -114,8 +127,67 @@ pub(crate) async fn attachment(
     }
     Err(AppError::new(
         ErrorCode::Storage,
-        "Could not save the attachment: too many files of that name.",
+        format!("Could not save {what}: too many files of that name."),
     ))
+}
+
+/// Saves one message as an `.eml` file named after its subject; returns the path.
+pub(crate) async fn eml(
+    raw: &[u8],
+    subject: &str,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf, AppError> {
+    let stem: String = safe_name(if subject.trim().is_empty() {
+        "message"
+    } else {
+        subject
+    })
+    .chars()
+    .take(80)
+    .collect();
+    write_new(dir, &format!("{stem}.eml"), raw, "the message").await
+}
+
+/// Appends one message to an mbox (the mboxrd kind): a `From ` line with the sender and
+/// date, the message with line ends as `\n`, every line that starts with `From ` after
+/// any number of `>` given one more `>`, and a blank line.
+pub(crate) fn mbox_entry(out: &mut Vec<u8>, raw: &[u8], from: &str, at: DateTime<Utc>) {
+    let sender = if from.trim().is_empty() || from.contains(char::is_whitespace) {
+        "MAILER-DAEMON"
+    } else {
+        from
+    };
+    out.extend_from_slice(
+        format!("From {sender} {}\n", at.format("%a %b %e %H:%M:%S %Y")).as_bytes(),
+    );
+    let text = raw
+        .strip_suffix(b"\r\n")
+        .or_else(|| raw.strip_suffix(b"\n"))
+        .unwrap_or(raw);
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line
+            .iter()
+            .skip_while(|&&b| b == b'>')
+            .take(5)
+            .eq(b"From ".iter())
+        {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+/// Writes a finished mbox into `dir`; returns its path.
+pub(crate) async fn mbox(
+    bytes: &[u8],
+    now: DateTime<Utc>,
+    dir: &std::path::Path,
+) -> Result<std::path::PathBuf, AppError> {
+    let name = format!("ferry-mail-{}.mbox", now.format("%Y%m%d-%H%M%S"));
+    write_new(dir, &name, bytes, "the mailbox").await
 }
 
 /// Deletes the oldest cached files until `incoming` more bytes fit under the cap.
@@ -154,6 +226,24 @@ mod tests {
         assert_eq!(safe_name("..."), "attachment");
         assert_eq!(safe_name("report\u{0}.pdf"), "report_.pdf");
         assert_eq!(safe_name("a:b?.txt"), "a_b_.txt");
+    }
+
+    #[test]
+    fn an_mbox_quotes_from_lines_and_keeps_the_rest() {
+        let mut out = Vec::new();
+        let at = DateTime::from_timestamp(1_796_026_500, 0).expect("date");
+        mbox_entry(
+            &mut out,
+            b"Subject: x\r\n\r\nFrom here on\r\n>From there\r\nfrom below\r\n",
+            "grace@navy.example",
+            at,
+        );
+        mbox_entry(&mut out, b"Subject: y\n\nbody", "", at);
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "From grace@navy.example Mon Nov 30 08:15:00 2026\nSubject: x\n\n>From here on\n>>From there\nfrom below\n\n\
+             From MAILER-DAEMON Mon Nov 30 08:15:00 2026\nSubject: y\n\nbody\n\n"
+        );
     }
 
     #[tokio::test]

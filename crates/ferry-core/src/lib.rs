@@ -18,8 +18,10 @@
 //! - [`services`]: mail, calendar, contacts: one type everywhere.
 //! - [`clock`]: injected time, so tests can move it.
 //! - [`updates`]: when to look for a new version, and what to tell the user.
-//! - [`sync`]: bringing mail (then calendar and contacts) into the store; so far, reading
-//!   messages from outside and making their HTML safe to show.
+//! - [`sync`]: bringing mail (then calendar and contacts) into the store: Gmail and Outlook
+//!   engines on one budget, session and checkpoint design, run by the keeper.
+//! - [`inbox`]: the unified inbox the window shows: lists across accounts (one row per
+//!   `Message-ID`), search and its language, the reading pane's safe HTML, attachments.
 //! - [`slim`]: when Ferry restarts itself in the tray to give back a closed window's memory.
 //! - [`views`]: what the UI and the tray show, built from the store's records.
 //! - [`events`]: what the core tells the UI and the tray, coalesced, through a sink the

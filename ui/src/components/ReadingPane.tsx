@@ -84,6 +84,24 @@ function MessageBody({ message, accounts }: { message: { accountId: string; id: 
           {view.folders.length > 0 && <> · {view.folders.join(", ")}</>}
         </p>
       </header>
+      <div className="message-actions">
+        <button
+          type="button"
+          className="button small"
+          data-testid="message-export"
+          onClick={() => {
+            void call(() => api.exportMessage(ref)).then((r) => {
+              notify(
+                r.status === "ok"
+                  ? { level: "info", message: `Saved to ${r.data}` }
+                  : { level: "error", message: r.error.message },
+              );
+            });
+          }}
+        >
+          Save as .eml
+        </button>
+      </div>
       {view.unreadable ? (
         <div className="panel warning" role="note" data-testid="message-problem">
           Ferry could not read this message ({view.problem ?? "unknown format"}). It is kept exactly as it

@@ -30,6 +30,8 @@ export function SyncLog({ accountId, generation }: { accountId: string; generati
       ) : runs.length === 0 ? (
         <p className="muted" data-testid="sync-log-empty">Nothing synced yet.</p>
       ) : (
+        // Scrolls on its own when long: focusable, so the keyboard can scroll it too.
+        <div className="sync-log-scroll" tabIndex={0} role="region" aria-labelledby="sync-log-title">
         <table className="sync-log" data-testid="sync-log">
           <thead>
             <tr>
@@ -60,6 +62,7 @@ export function SyncLog({ accountId, generation }: { accountId: string; generati
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );

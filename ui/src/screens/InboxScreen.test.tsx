@@ -146,8 +146,32 @@ describe("Inbox", () => {
     await userEvent.click(screen.getByTestId("inbox-add-account"));
     expect(await screen.findByRole("dialog", { name: "Add account" })).toBeInTheDocument();
 
+    // Mail arriving while Accounts is shown waits until the inbox is shown again.
     const before = api.mailQueries.length;
-    act(() => { api.sendAccountsChanged(); });
+    act(() => { api.sendMailChanged(); });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(api.mailQueries.length).toBe(before);
+    await userEvent.keyboard("{Escape}");
+    await userEvent.click(await screen.findByTestId("nav-inbox"));
     await waitFor(() => { expect(api.mailQueries.length).toBeGreaterThan(before); });
+    const shown = api.mailQueries.length;
+    act(() => { api.sendMailChanged(); });
+    await waitFor(() => { expect(api.mailQueries.length).toBeGreaterThan(shown); });
+  });
+});
+
+describe("Export", () => {
+  it("saves a message as .eml and what the list shows as mbox", async () => {
+    const api = twoAccounts();
+    render(<App api={api} />);
+    await userEvent.click(nth(await screen.findAllByRole("option"), 0));
+    await userEvent.click(await screen.findByRole("button", { name: "Save as .eml" }));
+    expect(await screen.findByText("Saved to /home/ada/Downloads/1.eml")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Export as mbox" }));
+    expect(await screen.findByText("Saved 3 messages to /home/ada/Downloads/ferry-mail.mbox")).toBeInTheDocument();
+    expect(api.exports).toEqual([
+      { accountId: "g", id: "1" },
+      { mailbox: "Inbox", accountId: null, folderId: null, unreadOnly: false, search: "" },
+    ]);
   });
 });

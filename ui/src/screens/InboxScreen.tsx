@@ -16,6 +16,7 @@ import {
 import { MessageList, rowKey } from "../components/MessageList";
 import { ReadingPane } from "../components/ReadingPane";
 import { accountColor } from "../components/mailFormat";
+import { useNotices } from "../components/Notices";
 
 /** Rows asked for at a time: a screenful and then some. */
 const PAGE = 60;
@@ -70,6 +71,8 @@ export function InboxScreen({ active, onAddAccount }: Props) {
   const [generation, setGeneration] = useState(0);
   const loadingMore = useRef(false);
   const searchBox = useRef<HTMLInputElement>(null);
+  const notify = useNotices();
+  const [exporting, setExporting] = useState(false);
 
   const filter: MailFilter = useMemo(
     () => ({ mailbox, accountId, folderId: null, unreadOnly, search }),
@@ -99,9 +102,24 @@ export function InboxScreen({ active, onAddAccount }: Props) {
     return () => { current = false; };
   }, [api, filter, generation]);
 
-  // New mail, or an account's health or services changed: look again.
+  // New mail, or an account's health or services changed: look again. While another
+  // section is shown, the inbox only notes it and looks once it is shown again.
   const reload = useCallback(() => { setGeneration((g) => g + 1); }, []);
-  useEffect(() => subscribe(() => api.onAccountsChanged(reload)), [api, reload]);
+  const shown = useRef(active);
+  const missed = useRef(false);
+  useEffect(() => {
+    shown.current = active;
+    if (active && missed.current) {
+      missed.current = false;
+      reload();
+    }
+  }, [active, reload]);
+  const changed = useCallback(() => {
+    if (shown.current) reload();
+    else missed.current = true;
+  }, [reload]);
+  useEffect(() => subscribe(() => api.onAccountsChanged(changed)), [api, changed]);
+  useEffect(() => subscribe(() => api.onMailChanged(changed)), [api, changed]);
 
   const loadMore = useCallback(() => {
     if (rows.state !== "ready" || rows.next === null || loadingMore.current) return;
@@ -260,6 +278,26 @@ export function InboxScreen({ active, onAddAccount }: Props) {
             data-testid="search-box"
             onChange={(e) => { setTyped(e.target.value); }}
           />
+          <button
+            type="button"
+            className="button small"
+            data-testid="export-mbox"
+            disabled={exporting || messages.length === 0}
+            title="Save every message shown here as one mbox file in Downloads"
+            onClick={() => {
+              setExporting(true);
+              void call(() => api.exportMbox(filter)).then((r) => {
+                setExporting(false);
+                notify(
+                  r.status === "ok"
+                    ? { level: "info", message: `Saved ${r.data.messages.toLocaleString()} messages to ${r.data.path}` }
+                    : { level: "error", message: r.error.message },
+                );
+              });
+            }}
+          >
+            {exporting ? "Exporting…" : "Export as mbox"}
+          </button>
         </div>
         {rows.state === "failed" && rows.error.code === "Validation" && (
           <p id="search-error" className="search-error" role="status" data-testid="search-error">

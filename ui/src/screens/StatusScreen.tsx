@@ -37,6 +37,7 @@ export function StatusScreen() {
     return () => { current = false; };
   }, [api, generation]);
   useEffect(() => subscribe(() => api.onAccountsChanged(reload)), [api, reload]);
+  useEffect(() => subscribe(() => api.onMailChanged(reload)), [api, reload]);
 
   const pause = async (account: AccountView, service: Service, paused: boolean) => {
     const result = await call(() => api.setServicePaused(account.id, service, paused));

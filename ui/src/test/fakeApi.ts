@@ -221,6 +221,15 @@ export class FakeApi implements Api {
     this.attachmentsOpened.push({ message, index });
     return Promise.resolve({ status: "ok", data: null });
   };
+  exports: (MessageRef | MailFilter)[] = [];
+  exportMessage = (message: MessageRef): Promise<Result<string>> => {
+    this.exports.push(message);
+    return Promise.resolve({ status: "ok", data: `/home/ada/Downloads/${message.id}.eml` });
+  };
+  exportMbox = (filter: MailFilter): Promise<Result<{ path: string; messages: number }>> => {
+    this.exports.push(filter);
+    return Promise.resolve({ status: "ok", data: { path: "/home/ada/Downloads/ferry-mail.mbox", messages: this.mail.length } });
+  };
   saveAttachment = (message: MessageRef, index: number): Promise<Result<string>> =>
     Promise.resolve({ status: "ok", data: `/home/ada/Downloads/${message.id}-${String(index)}` });
   getSettings = (): Promise<Result<Settings>> => Promise.resolve({ status: "ok", data: this.settings });
@@ -347,6 +356,16 @@ export class FakeApi implements Api {
 
   sendNotice(notice: Notice) {
     this.noticeHandlers.forEach((h) => { h(notice); });
+  }
+  private mailHandlers: ((accountIds: string[]) => void)[] = [];
+  onMailChanged = (handler: (accountIds: string[]) => void) => {
+    this.mailHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.mailHandlers = this.mailHandlers.filter((h) => h !== handler);
+    });
+  };
+  sendMailChanged(accountIds: string[] = ["a1"]) {
+    this.mailHandlers.forEach((h) => { h(accountIds); });
   }
   sendAccountsChanged(accountIds: string[] = ["a1"]) {
     this.changeHandlers.forEach((h) => { h(accountIds); });

@@ -2,7 +2,8 @@
 //!
 //! Notices, sign-in updates and reconnect requests go straight on, in order. Account
 //! changes and progress are collected for [`COALESCE`] on the injected clock after the
-//! first one arrives, then delivered as one `AccountsChanged` (each id once) and the latest
+//! first one arrives, then delivered as one `AccountsChanged` (each id once; mail changes
+//! likewise as one `MailChanged`) and the latest
 //! `Progress` of each task. After each burst of account changes the hub reads who needs
 //! the user and raises `AttentionChanged` when that list differs from the last one: the
 //! tray listens to nothing else. A refresh that marks an account Working and then Healthy
@@ -27,6 +28,7 @@ pub const COALESCE: Duration = Duration::milliseconds(100);
 
 enum Command {
     Changed(Vec<String>),
+    MailChanged(Vec<String>),
     Progress(Progress),
     Shutdown(oneshot::Sender<()>),
 }
@@ -35,6 +37,7 @@ enum Command {
 #[derive(Debug, Default)]
 struct Batch {
     accounts: BTreeSet<String>,
+    mail: BTreeSet<String>,
     /// The latest progress of each task, in the order the tasks first reported.
     progress: Vec<Progress>,
 }
@@ -43,6 +46,7 @@ impl Batch {
     fn add(&mut self, command: Command) -> Option<oneshot::Sender<()>> {
         match command {
             Command::Changed(ids) => self.accounts.extend(ids),
+            Command::MailChanged(ids) => self.mail.extend(ids),
             Command::Progress(progress) => {
                 match self.progress.iter_mut().find(|p| p.task == progress.task) {
                     Some(latest) => *latest = progress,
@@ -60,6 +64,10 @@ impl Batch {
         if !self.accounts.is_empty() {
             let ids = std::mem::take(&mut self.accounts).into_iter().collect();
             events.push(CoreEvent::AccountsChanged(ids));
+        }
+        if !self.mail.is_empty() {
+            let ids = std::mem::take(&mut self.mail).into_iter().collect();
+            events.push(CoreEvent::MailChanged(ids));
         }
         events.extend(self.progress.drain(..).map(CoreEvent::Progress));
         events
@@ -184,6 +192,7 @@ impl EventSink for Hub {
     fn emit(&self, event: CoreEvent) {
         match event {
             CoreEvent::AccountsChanged(ids) => self.inner.mailbox.send(Command::Changed(ids)),
+            CoreEvent::MailChanged(ids) => self.inner.mailbox.send(Command::MailChanged(ids)),
             CoreEvent::Progress(progress) => self.inner.mailbox.send(Command::Progress(progress)),
             other => self.inner.out.emit(other),
         }
@@ -209,8 +218,10 @@ mod tests {
         for command in [
             Command::Changed(vec!["b".into()]),
             check(0, 3),
+            Command::MailChanged(vec!["b".into()]),
             Command::Changed(vec!["a".into(), "b".into()]),
             check(2, 3),
+            Command::MailChanged(vec!["b".into()]),
             Command::Changed(vec!["b".into()]),
         ] {
             assert!(batch.add(command).is_none());
@@ -219,6 +230,7 @@ mod tests {
             batch.take(),
             [
                 CoreEvent::AccountsChanged(vec!["a".into(), "b".into()]),
+                CoreEvent::MailChanged(vec!["b".into()]),
                 CoreEvent::Progress(Progress {
                     task: Task::CheckConnections,
                     done: 2,

@@ -36,6 +36,9 @@ pub enum CoreEvent {
     /// These accounts changed: added, removed, or their health, services or timeline.
     /// Services raise one per change; the shell receives them merged, each id once.
     AccountsChanged(Vec<String>),
+    /// These accounts' mail changed (a sync page landed): the inbox and the dashboard
+    /// reload. Coalesced like `AccountsChanged`.
+    MailChanged(Vec<String>),
     /// The accounts waiting for the user to sign in again are now these. Raised by the
     /// hub, only when the list differs from the last one.
     AttentionChanged(Vec<Attention>),

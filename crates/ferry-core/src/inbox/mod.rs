@@ -201,6 +201,8 @@ enum Cursor {
         id: String,
     },
     Skip(u32),
+    /// Past the ranked matches: matches older than this rowid, newest first.
+    Older(i64),
 }
 
 impl Cursor {
@@ -212,6 +214,7 @@ impl Cursor {
                 id,
             } => serde_json::json!(["after", received_at, account_id, id]),
             Cursor::Skip(n) => serde_json::json!(["skip", n]),
+            Cursor::Older(rowid) => serde_json::json!(["older", rowid]),
         };
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text.to_string())
     }
@@ -234,6 +237,9 @@ impl Cursor {
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or(InboxError::BadCursor)?,
             )),
+            [kind, rowid] if kind == "older" => {
+                Ok(Cursor::Older(rowid.as_i64().ok_or(InboxError::BadCursor)?))
+            }
             _ => Err(InboxError::BadCursor),
         }
     }
@@ -354,9 +360,10 @@ fn summary(row: Row) -> MessageSummary {
 /// in the participants and attachment names, then in the body.
 const BM25: &str = "bm25(mail_search, 8.0, 4.0, 1.0, 2.0)";
 
-/// A search ranks the newest this many matches (by relevance; the rest are older). Ranking
-/// every match of a common word in a large mailbox would cost a lookup per match.
-pub const RANKED_MATCHES: u32 = 1_000;
+/// A search ranks the newest this many matches by relevance; older matches follow, newest
+/// first. Ranking every match of a common word in a large mailbox would cost a lookup
+/// per match.
+pub const RANKED_MATCHES: u32 = 300;
 
 /// The `WHERE` terms of a filter and a search (after `WHERE 1`), on `m` (mail_messages)
 /// and `a` (accounts).
@@ -427,126 +434,196 @@ fn push_filters(sql: &mut QueryBuilder<'_, Sqlite>, filter: &MailFilter, search:
     }
 }
 
-/// A page of the list. Without words, newest first. With words, the newest
-/// [`RANKED_MATCHES`] matches, best first.
-pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailList, InboxError> {
-    let filter = &request.filter;
-    let search = query::parse(&filter.search)?;
-    let fts = search.fts();
-    let ranked = fts.is_some();
-    let limit = request.limit.clamp(1, MAX_PAGE);
-    let cursor = request.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let skip = match (&cursor, ranked) {
-        (Some(Cursor::Skip(n)), true) => *n,
-        (Some(Cursor::After { .. }), false) | (None, _) => 0,
-        _ => return Err(InboxError::BadCursor),
+/// The newest matches of a search, as a `candidates` CTE (without the `WITH`): rowids
+/// follow dates, so the index gives them newest first and stops at the limit. Only
+/// `older_than` and older, when given.
+fn push_candidates(
+    sql: &mut QueryBuilder<'_, Sqlite>,
+    fts: &str,
+    filter: &MailFilter,
+    search: &SearchQuery,
+    older_than: Option<i64>,
+    limit: i64,
+) {
+    // Searching covers all mail, as Gmail's does: the Inbox mailbox does not narrow it
+    // (a label or folder, Starred and the other filters do). Without such a filter the
+    // index alone answers, without reading a row per match.
+    let filter = &MailFilter {
+        mailbox: match filter.mailbox {
+            Mailbox::Inbox => Mailbox::All,
+            other => other,
+        },
+        ..filter.clone()
     };
-
-    // The page's rows are chosen first; only they then get their columns, thread sizes
-    // and marked matches (in one step SQLite would compute those for every match).
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("WITH ");
-    if let Some(fts) = &fts {
-        // The newest matches: rowids follow dates, so the index gives them newest first
-        // and stops at the limit, ...
+    let rows_needed = filter.mailbox != Mailbox::All
+        || filter.account_id.is_some()
+        || filter.unread_only
+        || !search.from.is_empty()
+        || !search.to.is_empty()
+        || !search.account.is_empty()
+        || search.has_attachment
+        || search.unread.is_some()
+        || search.starred;
+    if rows_needed {
         sql.push(
             "candidates AS MATERIALIZED (SELECT s.rowid AS rid FROM mail_search s
              CROSS JOIN mail_messages m ON m.rowid = s.rowid
              JOIN accounts a ON a.id = m.account_id
              WHERE mail_search MATCH ",
         )
-        .push_bind(fts.clone());
-        push_filters(&mut sql, filter, &search);
-        // Date bounds as rowid bounds, which the index applies itself.
-        if let Some(before) = search.before {
-            sql.push(" AND s.rowid < ")
-                .push_bind(mail::first_rowid(day_ms(before)));
-        }
-        if let Some(after) = search.after {
-            sql.push(" AND s.rowid >= ")
-                .push_bind(mail::first_rowid(day_ms(after)));
-        }
-        sql.push(" ORDER BY s.rowid DESC LIMIT ")
-            .push_bind(i64::from(RANKED_MATCHES))
-            // ... ranked, best first.
-            // ... ranked, best first. The index reads only from the oldest candidate on;
-            // `+ 0` keeps the id test out of it, as it would run the query again per id.
-            .push(format!(
-                "), page AS MATERIALIZED (SELECT s.rowid AS rid, {BM25} AS score FROM mail_search s
+        .push_bind(fts.to_owned());
+        push_filters(sql, filter, search);
+    } else {
+        sql.push(
+            "candidates AS MATERIALIZED (SELECT s.rowid AS rid FROM mail_search s
+             WHERE mail_search MATCH ",
+        )
+        .push_bind(fts.to_owned());
+    }
+    // Date bounds as rowid bounds, which the index applies itself.
+    if let Some(before) = search.before {
+        sql.push(" AND s.rowid < ")
+            .push_bind(mail::first_rowid(day_ms(before)));
+    }
+    if let Some(after) = search.after {
+        sql.push(" AND s.rowid >= ")
+            .push_bind(mail::first_rowid(day_ms(after)));
+    }
+    if let Some(rowid) = older_than {
+        sql.push(" AND s.rowid < ").push_bind(rowid);
+    }
+    sql.push(" ORDER BY s.rowid DESC LIMIT ")
+        .push_bind(limit)
+        .push(")");
+}
+
+/// The columns of the rows in `page` (a CTE of `rid` and `score`), with the search's
+/// matches marked, ordered by `order`. The index reads only from the page's oldest row
+/// on; `+ 0` keeps the id test out of it, as it would run the query again per id.
+fn push_marked_rows(sql: &mut QueryBuilder<'_, Sqlite>, fts: &str, order: &str) {
+    sql.push(" SELECT ")
+        .push(ROW_COLUMNS)
+        .push(
+            ", highlight(mail_search, 0, char(2), char(3)),
+               snippet(mail_search, 2, char(2), char(3), '…', 24)
+             FROM mail_search s CROSS JOIN mail_messages m ON m.rowid = s.rowid
+             WHERE mail_search MATCH ",
+        )
+        .push_bind(fts.to_owned())
+        .push(
+            " AND s.rowid >= (SELECT min(rid) FROM page)
+             AND (s.rowid + 0) IN (SELECT rid FROM page) ORDER BY ",
+        )
+        .push(order);
+}
+
+/// A page of the list. Without words, newest first. With words, the newest
+/// [`RANKED_MATCHES`] matches best first, then any older matches newest first.
+pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailList, InboxError> {
+    let filter = &request.filter;
+    let search = query::parse(&filter.search)?;
+    let fts = search.fts();
+    let limit = request.limit.clamp(1, MAX_PAGE);
+    let cursor = request.cursor.as_deref().map(Cursor::decode).transpose()?;
+    // One more row than asked says whether there is a next page.
+    let fetch = i64::from(limit) + 1;
+
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("WITH ");
+    let mut skip = 0;
+    let ranked = match (&fts, &cursor) {
+        (Some(fts), None | Some(Cursor::Skip(_))) => {
+            skip = match cursor {
+                Some(Cursor::Skip(n)) => n,
+                _ => 0,
+            };
+            push_candidates(
+                &mut sql,
+                fts,
+                filter,
+                &search,
+                None,
+                i64::from(RANKED_MATCHES),
+            );
+            sql.push(format!(
+                ", page AS MATERIALIZED (SELECT s.rowid AS rid, {BM25} AS score FROM mail_search s
                  WHERE mail_search MATCH "
             ))
             .push_bind(fts.clone())
             .push(
                 " AND s.rowid >= (SELECT min(rid) FROM candidates)
-                 AND (s.rowid + 0) IN (SELECT rid FROM candidates) ORDER BY score",
-            );
-    } else {
-        sql.push(
-            "page AS MATERIALIZED (SELECT m.rowid AS rid, 0 AS score FROM mail_messages m
-             JOIN accounts a ON a.id = m.account_id WHERE 1",
-        );
-        push_filters(&mut sql, filter, &search);
-        if let Some(Cursor::After {
-            received_at,
-            account_id,
-            id,
-        }) = &cursor
-        {
-            sql.push(" AND (m.received_at, m.account_id, m.id) < (")
-                .push_bind(*received_at)
-                .push(", ")
-                .push_bind(account_id.clone())
-                .push(", ")
-                .push_bind(id.clone())
-                .push(")");
-        }
-        sql.push(" ORDER BY m.received_at DESC, m.account_id DESC, m.id DESC");
-    }
-    // One more than asked says whether there is a next page.
-    sql.push(" LIMIT ")
-        .push_bind(i64::from(limit) + 1)
-        .push(" OFFSET ")
-        .push_bind(i64::from(skip))
-        .push(") SELECT ")
-        .push(ROW_COLUMNS);
-    match &fts {
-        Some(fts) => {
-            sql.push(
-                ", highlight(mail_search, 0, char(2), char(3)),
-                   snippet(mail_search, 2, char(2), char(3), '…', 24)
-                 FROM mail_search s CROSS JOIN mail_messages m ON m.rowid = s.rowid
-                 WHERE mail_search MATCH ",
+                 AND (s.rowid + 0) IN (SELECT rid FROM candidates) ORDER BY score LIMIT ",
             )
-            .push_bind(fts.clone())
-            .push(
-                " AND s.rowid >= (SELECT min(rid) FROM page)
-                 AND (s.rowid + 0) IN (SELECT rid FROM page)
-                 ORDER BY (SELECT score FROM page WHERE page.rid = s.rowid)",
+            .push_bind(fetch)
+            .push(" OFFSET ")
+            .push_bind(i64::from(skip))
+            .push(")");
+            push_marked_rows(
+                &mut sql,
+                fts,
+                "(SELECT score FROM page WHERE page.rid = s.rowid)",
             );
+            true
         }
-        None => {
+        (Some(fts), Some(Cursor::Older(rowid))) => {
+            push_candidates(&mut sql, fts, filter, &search, Some(*rowid), fetch);
+            sql.push(", page AS MATERIALIZED (SELECT rid, 0 AS score FROM candidates)");
+            push_marked_rows(&mut sql, fts, "s.rowid DESC");
+            false
+        }
+        (None, None | Some(Cursor::After { .. })) => {
             sql.push(
-                ", m.subject, m.snippet FROM page JOIN mail_messages m ON m.rowid = page.rid
-                 ORDER BY m.received_at DESC, m.account_id DESC, m.id DESC",
+                "page AS MATERIALIZED (SELECT m.rowid AS rid, m.received_at AS at,
+                     m.account_id AS acc, m.id AS mid FROM mail_messages m
+                 JOIN accounts a ON a.id = m.account_id WHERE 1",
             );
+            push_filters(&mut sql, filter, &search);
+            if let Some(Cursor::After {
+                received_at,
+                account_id,
+                id,
+            }) = &cursor
+            {
+                sql.push(" AND (m.received_at, m.account_id, m.id) < (")
+                    .push_bind(*received_at)
+                    .push(", ")
+                    .push_bind(account_id.clone())
+                    .push(", ")
+                    .push_bind(id.clone())
+                    .push(")");
+            }
+            // The page drives (CROSS JOIN keeps it first): left to itself, SQLite may
+            // walk the whole date index to spare itself sorting the page's few rows.
+            sql.push(" ORDER BY m.received_at DESC, m.account_id DESC, m.id DESC LIMIT ")
+                .push_bind(fetch)
+                .push(") SELECT ")
+                .push(ROW_COLUMNS)
+                .push(
+                    ", m.subject, m.snippet FROM page CROSS JOIN mail_messages m ON m.rowid = page.rid
+                     ORDER BY page.at DESC, page.acc DESC, page.mid DESC",
+                );
+            false
         }
-    }
+        _ => return Err(InboxError::BadCursor),
+    };
 
     let rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await?;
     let more = rows.len() > limit as usize;
     let mut messages: Vec<MessageSummary> =
         rows.into_iter().take(limit as usize).map(summary).collect();
-    let next = match (more, messages.last()) {
-        (false, _) | (true, None) => None,
-        (true, Some(_)) if ranked => Some(Cursor::Skip(skip + limit).encode()),
-        (true, Some(last)) => Some(
-            Cursor::After {
-                received_at: last.received_at.timestamp_millis(),
-                account_id: last.account_id.clone(),
-                id: last.id.clone(),
-            }
-            .encode(),
-        ),
-    };
+    let next = match (&fts, more, messages.last()) {
+        (_, _, None) => None,
+        (None, true, Some(last)) => Some(Cursor::After {
+            received_at: last.received_at.timestamp_millis(),
+            account_id: last.account_id.clone(),
+            id: last.id.clone(),
+        }),
+        (None, false, _) => None,
+        (Some(_), true, Some(_)) if ranked => Some(Cursor::Skip(skip + limit)),
+        (Some(fts), false, Some(_)) if ranked => older_matches(pool, fts, filter, &search).await?,
+        (Some(_), true, Some(last)) => Some(Cursor::Older(rowid_of(pool, last).await?)),
+        (Some(_), false, Some(_)) => None,
+    }
+    .map(|c| c.encode());
     add_copies(pool, &mut messages).await?;
     if filter.account_id.is_none() {
         dedupe(&mut messages);
@@ -556,6 +633,41 @@ pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailLi
         next,
         ranked,
     })
+}
+
+/// Where older matches start once the ranked ones are shown: below the oldest ranked
+/// match, if the ranking was full (else every match was ranked).
+async fn older_matches(
+    pool: &SqlitePool,
+    fts: &str,
+    filter: &MailFilter,
+    search: &SearchQuery,
+) -> Result<Option<Cursor>, InboxError> {
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("WITH ");
+    push_candidates(
+        &mut sql,
+        fts,
+        filter,
+        search,
+        None,
+        i64::from(RANKED_MATCHES),
+    );
+    sql.push(" SELECT count(*), min(rid) FROM candidates");
+    let (count, oldest): (i64, Option<i64>) = sql.build_query_as().fetch_one(pool).await?;
+    Ok(match oldest {
+        Some(rowid) if count >= i64::from(RANKED_MATCHES) => Some(Cursor::Older(rowid)),
+        _ => None,
+    })
+}
+
+async fn rowid_of(pool: &SqlitePool, m: &MessageSummary) -> Result<i64, InboxError> {
+    Ok(
+        sqlx::query_scalar("SELECT rowid FROM mail_messages WHERE account_id = ? AND id = ?")
+            .bind(&m.account_id)
+            .bind(&m.id)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// Fills `also_in` from every account holding the same `Message-ID`.
@@ -826,14 +938,23 @@ fn with_inline_images(mut html: String, raw: &[u8]) -> String {
     html
 }
 
-/// An attachment's bytes, taken out of the stored message.
-pub async fn attachment(
+/// What a stored message's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// The RFC 5322 message (Gmail's `raw`).
+    Rfc822(Vec<u8>),
+    /// Graph's JSON for it; the MIME source is fetched from Outlook when needed.
+    GraphJson(Vec<u8>),
+}
+
+/// The stored bytes of a message, with a few headers for an mbox's separator line.
+pub async fn stored(
     pool: &SqlitePool,
     message: &MessageRef,
-    index: u32,
-) -> Result<parse::PartBytes, InboxError> {
-    let raw: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
-        "SELECT r.raw, m.raw_format FROM mail_messages m
+) -> Result<(Stored, StoredMeta), InboxError> {
+    type Row = (Option<Vec<u8>>, String, String, i64, String);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT r.raw, m.raw_format, m.from_address, m.received_at, m.subject FROM mail_messages m
           LEFT JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
           WHERE m.account_id = ? AND m.id = ?",
     )
@@ -841,13 +962,45 @@ pub async fn attachment(
     .bind(&message.id)
     .fetch_optional(pool)
     .await?;
-    let Some((raw, format)) = raw else {
+    let Some((raw, format, from, received_at, subject)) = row else {
         return Err(InboxError::NotFound);
     };
-    if format != "rfc822" {
-        return Err(InboxError::NoAttachment);
+    let raw = raw.unwrap_or_default();
+    let meta = StoredMeta {
+        from,
+        received_at: utc(received_at),
+        subject,
+    };
+    Ok((
+        if format == "rfc822" {
+            Stored::Rfc822(raw)
+        } else {
+            Stored::GraphJson(raw)
+        },
+        meta,
+    ))
+}
+
+/// What an export names a message by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMeta {
+    pub from: String,
+    pub received_at: DateTime<Utc>,
+    pub subject: String,
+}
+
+/// An attachment's bytes, taken out of the stored message.
+pub async fn attachment(
+    pool: &SqlitePool,
+    message: &MessageRef,
+    index: u32,
+) -> Result<parse::PartBytes, InboxError> {
+    match stored(pool, message).await?.0 {
+        Stored::Rfc822(raw) => {
+            parse::attachment(&raw, index as usize).ok_or(InboxError::NoAttachment)
+        }
+        Stored::GraphJson(_) => Err(InboxError::NoAttachment),
     }
-    parse::attachment(&raw.unwrap_or_default(), index as usize).ok_or(InboxError::NoAttachment)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ impl From<SyncError> for AppError {
         let code = match &err {
             SyncError::Token(crate::tokens::TokenError::NeedsSignIn(_)) => ErrorCode::NeedsSignIn,
             SyncError::Store(_) | SyncError::Checkpoint(_) => ErrorCode::Storage,
+            SyncError::NotConfigured => ErrorCode::Configuration,
             _ => ErrorCode::Network,
         };
         AppError::new(code, err.to_string())
@@ -101,6 +102,25 @@ impl MailSync {
             // The account is gone, or its provider is not configured any more.
             _ => Ok(Report::default()),
         }
+    }
+
+    /// An Outlook message's MIME source, fetched within the account's budget (export).
+    pub async fn outlook_mime(&self, account: &str, id: &str) -> Result<Vec<u8>, SyncError> {
+        let microsoft = self
+            .ctx
+            .providers
+            .microsoft
+            .as_ref()
+            .ok_or(SyncError::NotConfigured)?;
+        let client = GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
+        let session = self.session(self.budget(account, Limits::GRAPH));
+        let mut report = Report::default();
+        let client = &client;
+        session
+            .call(account, &mut report, 1, move |t| async move {
+                client.mime(&t, id).await
+            })
+            .await
     }
 
     /// Runs until the account is caught up.

@@ -134,6 +134,30 @@ impl GraphMailClient {
         url: Url,
         page_size: Option<u32>,
     ) -> Result<Value, GraphError> {
+        let body = self.get_bytes(token, url, page_size).await?;
+        serde_json::from_slice(&body).map_err(|e| GraphError::BadReply(e.to_string()))
+    }
+
+    /// A message's MIME source (`$value`), as Outlook keeps it: for export.
+    pub async fn mime(&self, token: &AccessToken, id: &str) -> Result<Vec<u8>, GraphError> {
+        let mut url = self
+            .base
+            .join("me/messages/")
+            .map_err(|e| GraphError::BadReply(e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|()| GraphError::BadReply("Graph's address cannot take a path".into()))?
+            .pop_if_empty()
+            .push(id)
+            .push("$value");
+        self.get_bytes(token, url, None).await
+    }
+
+    async fn get_bytes(
+        &self,
+        token: &AccessToken,
+        url: Url,
+        page_size: Option<u32>,
+    ) -> Result<Vec<u8>, GraphError> {
         let mut request = self
             .http
             .get(url)
@@ -165,7 +189,7 @@ impl GraphMailClient {
                 .map(str::to_owned);
             return Err(error_for(status, &body, retry_after, location));
         }
-        serde_json::from_slice(&body).map_err(|e| GraphError::BadReply(e.to_string()))
+        Ok(body.to_vec())
     }
 
     /// Every mail folder, children included (`childFolders` followed down the tree).

@@ -26,6 +26,8 @@ pub enum SyncError {
     ResetLoop,
     #[error("the stored sync checkpoint could not be read: {0}")]
     Checkpoint(String),
+    #[error("Microsoft accounts are not configured in this Ferry")]
+    NotConfigured,
 }
 
 /// What one run did.

@@ -207,7 +207,7 @@ impl Session {
         report.counts.changed += applied.changed;
         report.counts.removed += applied.removed;
         if applied.added + applied.changed + applied.removed > 0 {
-            self.ctx.account_changed(account);
+            self.ctx.mail_changed(account);
         }
         Ok(())
     }
