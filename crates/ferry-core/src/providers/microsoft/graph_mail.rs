@@ -162,8 +162,7 @@ impl GraphMailClient {
             .http
             .get(url)
             .bearer_auth(token.expose_secret())
-            .header("Prefer", "IdType=\"ImmutableId\"")
-            .header("Prefer", "outlook.body-content-type=\"text\"");
+            .header("Prefer", "IdType=\"ImmutableId\"");
         if let Some(size) = page_size {
             request = request.header("Prefer", format!("odata.maxpagesize={size}"));
         }

@@ -240,9 +240,11 @@ fn change_for(json: Value, folder: &str) -> MailChange {
         html if has_html => super::parse::html_text(&html),
         plain => plain,
     };
-    let snippet = match text(&json, "/bodyPreview") {
-        preview if preview.is_empty() => super::parse::snippet(&body_text),
-        preview => super::parse::snippet(&preview),
+    // From the body as Ferry read it (the same for both providers); Graph's preview only
+    // when the body is empty.
+    let snippet = match super::parse::snippet(&body_text) {
+        empty if empty.is_empty() => super::parse::snippet(&text(&json, "/bodyPreview")),
+        snippet => snippet,
     };
     let mut recipients_all = recipients(&json, "toRecipients", "to");
     recipients_all.extend(recipients(&json, "ccRecipients", "cc"));

@@ -133,11 +133,18 @@ fn read(message: &Message<'_>) -> ParsedMail {
             _ => None,
         })
         .filter(|h| !h.trim().is_empty());
-    // mail-parser makes a text body from the HTML one when there is no plain part.
-    let text = message
-        .body_text(0)
-        .map(|t| t.into_owned())
-        .unwrap_or_default();
+    // Without a plain part, the text comes from the HTML one.
+    let plain = message
+        .text_bodies()
+        .next()
+        .is_some_and(|part| matches!(part.body, PartType::Text(_)));
+    let text = match (&html, plain) {
+        (Some(html), false) => html_text(html),
+        _ => message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default(),
+    };
     if text.trim().is_empty() && html.is_none() && message.attachment_count() == 0 {
         problems.push("the message has no body".to_owned());
     }
@@ -231,9 +238,56 @@ pub fn inline_parts(raw: &[u8]) -> Vec<(String, PartBytes)> {
         .collect()
 }
 
-/// The text of an HTML body (for the index and the snippet, where Graph gives HTML only).
+/// The text of an HTML body (for the index and the snippet, where a message has HTML only).
+/// Character references mail-parser leaves when they touch a word (`Gr&#246;&#223;e`) are
+/// decoded here.
 pub fn html_text(html: &str) -> String {
-    mail_parser::decoders::html::html_to_text(html)
+    decode_references(&mail_parser::decoders::html::html_to_text(html))
+}
+
+/// Decodes numeric character references (`&#246;`, `&#xF6;`) and the common named ones;
+/// anything else is left as written.
+fn decode_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let decoded = after.find(';').filter(|&end| end <= 10).and_then(|end| {
+            let name = &after[..end];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => {
+                    let code = match name.strip_prefix('#') {
+                        Some(hex) if hex.starts_with(['x', 'X']) => {
+                            u32::from_str_radix(&hex[1..], 16).ok()
+                        }
+                        Some(dec) => dec.parse().ok(),
+                        None => None,
+                    };
+                    code.and_then(char::from_u32)
+                }
+            };
+            c.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The first words of a body, whitespace collapsed; quoted replies and signatures are
@@ -338,6 +392,17 @@ mod tests {
     }
 
     #[test]
+    fn html_only_mail_reads_as_text_with_its_references_decoded() {
+        let parsed = mail(
+            b"Subject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Gr&#246;&#223;en &amp; <b>Caf&eacute;</b> &#x263A; &bogus; AT&T</p>\r\n",
+        );
+        assert_eq!(
+            parsed.text.trim(),
+            "Gr\u{f6}\u{df}en & Caf\u{e9} \u{263a} &bogus; AT&T"
+        );
+    }
+
+    #[test]
     fn legacy_charsets_become_text() {
         let mut raw = b"Subject: x\r\nContent-Type: text/plain; charset=KOI8-R\r\n\r\n".to_vec();
         raw.extend([0xf0, 0xd2, 0xc9, 0xd7, 0xc5, 0xd4]); // "Привет" in KOI8-R
@@ -346,6 +411,10 @@ mod tests {
             b"Subject: x\r\nContent-Type: text/plain; charset=windows-1252\r\n\r\n".to_vec();
         latin.extend(b"caf\xe9 \x80");
         assert_eq!(mail(&latin).text.trim(), "café €");
+        let mut japanese =
+            b"Subject: x\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n".to_vec();
+        japanese.extend([0x89, 0xef, 0x8b, 0x63]); // "会議" in Shift_JIS
+        assert_eq!(mail(&japanese).text.trim(), "会議");
     }
 
     #[test]
