@@ -369,6 +369,17 @@ async fn found(w: &World, word: &str) -> usize {
         .len()
 }
 
+/// Whether a message with `word` is found within 10 s.
+async fn arrives(w: &World, word: &str) -> bool {
+    for _ in 0..100 {
+        if found(w, word).await == 1 {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn a_paused_service_waits_while_the_others_sync_and_the_log_shows_each_run() {
     let t = two_accounts().await;
@@ -400,30 +411,20 @@ async fn a_paused_service_waits_while_the_others_sync_and_the_log_shows_each_run
     deliver(&t.w, ADA, "platypus").await;
     deliver(&t.w, KATHERINE, "echidna").await;
     core.check_now();
-    let mut arrived = false;
-    for _ in 0..100 {
-        if found(&t.w, "echidna").await == 1 {
-            arrived = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(arrived, "the Outlook account synced on Sync now");
+    assert!(
+        arrives(&t.w, "echidna").await,
+        "the Outlook account synced on Sync now"
+    );
     assert_eq!(found(&t.w, "platypus").await, 0, "the paused Gmail waited");
 
     core.set_service_paused(&t.google, ferry_core::services::Service::Mail, false)
         .await
         .expect("resume");
     core.check_now();
-    let mut resumed = false;
-    for _ in 0..100 {
-        if found(&t.w, "platypus").await == 1 {
-            resumed = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(resumed, "resumed, the Gmail account caught up");
+    assert!(
+        arrives(&t.w, "platypus").await,
+        "resumed, the Gmail account caught up"
+    );
     let err = core
         .set_service_paused("gone", ferry_core::services::Service::Mail, true)
         .await

@@ -57,7 +57,7 @@ pub async fn is_paused(
 }
 
 /// One sync run, as the account page's log shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunRecord {
     pub service: String,
     pub kind: String,
@@ -80,19 +80,7 @@ pub async fn runs(
     limit: u32,
     quiet: bool,
 ) -> Result<Vec<RunRecord>, StoreError> {
-    type Row = (
-        String,
-        String,
-        i64,
-        Option<i64>,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    Ok(sqlx::query_as::<_, RunRecord>(
         "SELECT service, kind, started_at, finished_at, added, changed, removed, requests,
                 quota_units, error
          FROM sync_runs WHERE account_id = ?
@@ -103,35 +91,7 @@ pub async fn runs(
     .bind(quiet)
     .bind(limit)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                service,
-                kind,
-                started_at,
-                finished_at,
-                added,
-                changed,
-                removed,
-                requests,
-                quota_units,
-                error,
-            )| RunRecord {
-                service,
-                kind,
-                started_at,
-                finished_at,
-                added,
-                changed,
-                removed,
-                requests,
-                quota_units,
-                error,
-            },
-        )
-        .collect())
+    .await?)
 }
 
 /// Requests and quota units the account's runs of `service` spent since `since` (unix ms).
