@@ -831,28 +831,25 @@ pub async fn read(
         .collect();
     also_in.dedup();
 
-    let html = match raw_format.as_str() {
-        "graph-json" => Ok(graph_html(&raw)),
-        _ => rfc822_html(&raw),
+    let body = match raw_format.as_str() {
+        "graph-json" => Ok(graph_html(&raw).map(|html| parse::HtmlBody {
+            html,
+            inline: Vec::new(),
+        })),
+        _ => parse::html_body(&raw),
     };
-    let unreadable = html.is_err();
-    let (text, html, blocked) = match html {
-        Err(()) => {
+    let unreadable = body.is_err();
+    let (text, html, blocked) = match body {
+        Err(_) => {
             let end = raw.len().min(RAW_PREVIEW_BYTES);
             (String::from_utf8_lossy(&raw[..end]).into_owned(), None, 0)
         }
-        Ok(html) => match html {
-            Some(html) => {
-                let safe = parse::sanitize_html(&html, remote);
-                let html = if raw_format == "rfc822" {
-                    with_inline_images(safe.html, &raw)
-                } else {
-                    safe.html
-                };
-                (body_text, Some(html), safe.blocked)
-            }
-            None => (body_text, None, 0),
-        },
+        Ok(Some(body)) => {
+            let safe = parse::sanitize_html(&body.html, remote);
+            let html = with_inline_images(safe.html, body.inline);
+            (body_text, Some(html), safe.blocked)
+        }
+        Ok(None) => (body_text, None, 0),
     };
     Ok(MessageView {
         account_id: message.account_id.clone(),
@@ -901,14 +898,6 @@ fn folder_name(name: &str) -> Option<String> {
     Some(name.to_owned())
 }
 
-/// The message's HTML body, if it has one; `Err` when the message cannot be read at all.
-fn rfc822_html(raw: &[u8]) -> Result<Option<String>, ()> {
-    match parse::parse(raw) {
-        parse::Parsed::Mail(mail) => Ok(mail.html),
-        parse::Parsed::Unreadable { .. } => Err(()),
-    }
-}
-
 fn graph_html(raw: &[u8]) -> Option<String> {
     let json: serde_json::Value = serde_json::from_slice(raw).ok()?;
     let body = json.get("body")?;
@@ -920,11 +909,8 @@ fn graph_html(raw: &[u8]) -> Option<String> {
 
 /// Points `cid:` images at the message's own parts, as data URLs (the reading pane's
 /// frame loads nothing else).
-fn with_inline_images(mut html: String, raw: &[u8]) -> String {
-    if !html.contains("cid:") {
-        return html;
-    }
-    for (cid, part) in parse::inline_parts(raw) {
+fn with_inline_images(mut html: String, inline: Vec<(String, parse::PartBytes)>) -> String {
+    for (cid, part) in inline {
         if part.bytes.len() > MAX_INLINE_IMAGE || !part.content_type.starts_with("image/") {
             continue;
         }

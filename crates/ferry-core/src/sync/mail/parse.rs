@@ -96,59 +96,38 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 
 /// Reads `raw`. Never panics, whatever the input.
 pub fn parse(raw: &[u8]) -> Parsed {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Parsed::Unreadable {
-            reason: "the message is empty".into(),
-        };
+    match message_of(raw) {
+        Ok(message) => Parsed::Mail(Box::new(read(&message))),
+        Err(reason) => Parsed::Unreadable { reason },
     }
-    let Some(message) = MessageParser::default().parse(raw) else {
-        return Parsed::Unreadable {
-            reason: "no message headers could be read".into(),
-        };
-    };
-    if message.headers().is_empty() {
-        return Parsed::Unreadable {
-            reason: "no message headers could be read".into(),
-        };
-    }
-    Parsed::Mail(Box::new(read(&message)))
 }
 
-fn read(message: &Message<'_>) -> ParsedMail {
-    let mut problems = Vec::new();
-    if message.parts.iter().any(|p| p.is_encoding_problem) {
-        problems.push("part of the message is in an encoding Ferry could not read; it is shown as well as it could be".to_owned());
+/// The message in `raw`, or why there is none to read.
+fn message_of(raw: &[u8]) -> Result<Message<'_>, String> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err("the message is empty".into());
     }
-    let mut parents = ids(message.references());
-    for parent in ids(message.in_reply_to()) {
-        if !parents.contains(&parent) {
-            parents.push(parent);
-        }
+    match MessageParser::default().parse(raw) {
+        Some(message) if !message.headers().is_empty() => Ok(message),
+        _ => Err("no message headers could be read".into()),
     }
-    // Only a real text/html part counts (mail-parser also renders plain parts as HTML).
-    let html = message
+}
+
+/// The HTML body: only a real text/html part counts (mail-parser also renders plain parts
+/// as HTML).
+fn html_of(message: &Message<'_>) -> Option<String> {
+    message
         .html_bodies()
         .find_map(|part| match &part.body {
             PartType::Html(html) => Some(html.to_string()),
             _ => None,
         })
-        .filter(|h| !h.trim().is_empty());
-    // Without a plain part, the text comes from the HTML one.
-    let plain = message
-        .text_bodies()
-        .next()
-        .is_some_and(|part| matches!(part.body, PartType::Text(_)));
-    let text = match (&html, plain) {
-        (Some(html), false) => html_text(html),
-        _ => message
-            .body_text(0)
-            .map(|t| t.into_owned())
-            .unwrap_or_default(),
-    };
-    if text.trim().is_empty() && html.is_none() && message.attachment_count() == 0 {
-        problems.push("the message has no body".to_owned());
-    }
-    let attachments = message
+        .filter(|h| !h.trim().is_empty())
+}
+
+/// The message's attachments and inline parts, described, in mail-parser's order.
+fn attachment_meta(message: &Message<'_>) -> Vec<AttachmentMeta> {
+    message
         .attachments()
         .enumerate()
         .map(|(index, part)| AttachmentMeta {
@@ -175,7 +154,37 @@ fn read(message: &Message<'_>) -> ParsedMail {
                 || part.content_id().is_some(),
             content_id: part.content_id().map(bare),
         })
-        .collect();
+        .collect()
+}
+
+fn read(message: &Message<'_>) -> ParsedMail {
+    let mut problems = Vec::new();
+    if message.parts.iter().any(|p| p.is_encoding_problem) {
+        problems.push("part of the message is in an encoding Ferry could not read; it is shown as well as it could be".to_owned());
+    }
+    let mut parents = ids(message.references());
+    for parent in ids(message.in_reply_to()) {
+        if !parents.contains(&parent) {
+            parents.push(parent);
+        }
+    }
+    let html = html_of(message);
+    // Without a plain part, the text comes from the HTML one.
+    let plain = message
+        .text_bodies()
+        .next()
+        .is_some_and(|part| matches!(part.body, PartType::Text(_)));
+    let text = match (&html, plain) {
+        (Some(html), false) => html_text(html),
+        _ => message
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default(),
+    };
+    if text.trim().is_empty() && html.is_none() && message.attachment_count() == 0 {
+        problems.push("the message has no body".to_owned());
+    }
+    let attachments = attachment_meta(message);
     ParsedMail {
         message_id: message.message_id().map(bare),
         parents,
@@ -205,8 +214,7 @@ pub struct PartBytes {
 /// The attachment at `index` (as [`AttachmentMeta::index`] numbers them).
 pub fn attachment(raw: &[u8], index: usize) -> Option<PartBytes> {
     let message = MessageParser::default().parse(raw)?;
-    let read = read(&message);
-    let meta = read.attachments.into_iter().nth(index)?;
+    let meta = attachment_meta(&message).into_iter().nth(index)?;
     let part = message.attachments().nth(index)?;
     Some(PartBytes {
         filename: meta.filename,
@@ -215,27 +223,41 @@ pub fn attachment(raw: &[u8], index: usize) -> Option<PartBytes> {
     })
 }
 
-/// The message's parts that have a Content-ID, by that id (what `cid:` URLs name).
-pub fn inline_parts(raw: &[u8]) -> Vec<(String, PartBytes)> {
-    let Some(message) = MessageParser::default().parse(raw) else {
-        return Vec::new();
+/// What the reading pane shows of a message with an HTML body: the HTML, and the parts it
+/// names by `cid:` (by Content-ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtmlBody {
+    pub html: String,
+    pub inline: Vec<(String, PartBytes)>,
+}
+
+/// The HTML body of `raw` and its inline parts, from one reading of the message: `Ok(None)`
+/// for a message without HTML, `Err` with the reason for one that cannot be read at all.
+pub fn html_body(raw: &[u8]) -> Result<Option<HtmlBody>, String> {
+    let message = message_of(raw)?;
+    let Some(html) = html_of(&message) else {
+        return Ok(None);
     };
-    read(&message)
-        .attachments
-        .into_iter()
-        .zip(message.attachments())
-        .filter_map(|(meta, part)| {
-            let cid = meta.content_id?;
-            Some((
-                cid,
-                PartBytes {
-                    filename: meta.filename,
-                    content_type: meta.content_type,
-                    bytes: part.contents().to_vec(),
-                },
-            ))
-        })
-        .collect()
+    let inline = if html.contains("cid:") {
+        attachment_meta(&message)
+            .into_iter()
+            .zip(message.attachments())
+            .filter_map(|(meta, part)| {
+                let cid = meta.content_id?;
+                Some((
+                    cid,
+                    PartBytes {
+                        filename: meta.filename,
+                        content_type: meta.content_type,
+                        bytes: part.contents().to_vec(),
+                    },
+                ))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Some(HtmlBody { html, inline }))
 }
 
 /// The text of an HTML body (for the index and the snippet, where a message has HTML only).
