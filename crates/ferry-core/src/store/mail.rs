@@ -489,7 +489,8 @@ pub async fn search(
     .await?)
 }
 
-/// An account's mail at a glance: how much is stored, its checkpoints, its last run.
+/// An account's mail at a glance: how much is stored, its checkpoints, its last run,
+/// whether the user paused it, and what its runs spent since a moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailOverview {
     pub account_id: String,
@@ -499,10 +500,14 @@ pub struct MailOverview {
     /// Unix ms.
     pub last_run_at: Option<i64>,
     pub last_error: Option<String>,
+    pub paused: bool,
+    pub requests_since: u64,
+    pub quota_units_since: u64,
 }
 
-/// Every account's [`MailOverview`], accounts without mail included.
-pub async fn overview(pool: &SqlitePool) -> Result<Vec<MailOverview>, StoreError> {
+/// Every account's [`MailOverview`], accounts without mail included; spending counts
+/// runs started at or after `since` (unix ms).
+pub async fn overview(pool: &SqlitePool, since: i64) -> Result<Vec<MailOverview>, StoreError> {
     type Row = (
         String,
         i64,
@@ -510,6 +515,9 @@ pub async fn overview(pool: &SqlitePool) -> Result<Vec<MailOverview>, StoreError
         Option<String>,
         Option<i64>,
         Option<String>,
+        bool,
+        i64,
+        i64,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.id,
@@ -517,26 +525,48 @@ pub async fn overview(pool: &SqlitePool) -> Result<Vec<MailOverview>, StoreError
                 (SELECT count(*) FROM mail_messages m WHERE m.account_id = a.id AND m.unread),
                 (SELECT json_group_array(c.checkpoint) FROM sync_checkpoints c
                   WHERE c.account_id = a.id AND c.service = 'mail'),
-                r.finished_at, r.error
+                r.finished_at, r.error,
+                EXISTS (SELECT 1 FROM sync_paused p WHERE p.account_id = a.id AND p.service = 'mail'),
+                (SELECT coalesce(sum(requests), 0) FROM sync_runs s
+                  WHERE s.account_id = a.id AND s.service = 'mail' AND s.started_at >= ?1),
+                (SELECT coalesce(sum(quota_units), 0) FROM sync_runs s
+                  WHERE s.account_id = a.id AND s.service = 'mail' AND s.started_at >= ?1)
              FROM accounts a
              LEFT JOIN sync_runs r ON r.id = (SELECT max(id) FROM sync_runs
                   WHERE account_id = a.id AND service = 'mail' AND finished_at IS NOT NULL)
              ORDER BY a.created_at",
     )
+    .bind(since)
     .fetch_all(pool)
     .await?;
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
     Ok(rows
         .into_iter()
         .map(
-            |(account_id, messages, unread, checkpoints, last_run_at, last_error)| MailOverview {
+            |(
                 account_id,
-                messages: u64::try_from(messages).unwrap_or_default(),
-                unread: u64::try_from(unread).unwrap_or_default(),
-                checkpoints: checkpoints
-                    .and_then(|json| serde_json::from_str(&json).ok())
-                    .unwrap_or_default(),
+                messages,
+                unread,
+                checkpoints,
                 last_run_at,
                 last_error,
+                paused,
+                requests,
+                units,
+            )| {
+                MailOverview {
+                    account_id,
+                    messages: count(messages),
+                    unread: count(unread),
+                    checkpoints: checkpoints
+                        .and_then(|json| serde_json::from_str(&json).ok())
+                        .unwrap_or_default(),
+                    last_run_at,
+                    last_error,
+                    paused,
+                    requests_since: count(requests),
+                    quota_units_since: count(units),
+                }
             },
         )
         .collect())

@@ -93,25 +93,3 @@ pub async fn runs(
     .fetch_all(pool)
     .await?)
 }
-
-/// Requests and quota units the account's runs of `service` spent since `since` (unix ms).
-pub async fn spent_since(
-    pool: &SqlitePool,
-    account: &str,
-    service: Service,
-    since: i64,
-) -> Result<(u64, u64), StoreError> {
-    let (requests, units): (i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(requests), 0), coalesce(sum(quota_units), 0) FROM sync_runs
-         WHERE account_id = ? AND service = ? AND started_at >= ?",
-    )
-    .bind(account)
-    .bind(service.as_str())
-    .bind(since)
-    .fetch_one(pool)
-    .await?;
-    Ok((
-        u64::try_from(requests).unwrap_or_default(),
-        u64::try_from(units).unwrap_or_default(),
-    ))
-}

@@ -174,26 +174,23 @@ pub async fn mail_status(
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc().timestamp_millis())
         .unwrap_or_default();
-    let pool = store.pool();
-    let mut out = Vec::new();
-    for o in crate::store::mail::overview(pool).await? {
-        let paused = crate::store::sync::is_paused(pool, &o.account_id, Service::Mail).await?;
-        let (requests, units) =
-            crate::store::sync::spent_since(pool, &o.account_id, Service::Mail, midnight).await?;
-        out.push(MailStatus {
+    let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(crate::store::mail::overview(store.pool(), midnight)
+        .await?
+        .into_iter()
+        .map(|o| MailStatus {
             caught_up: !o.checkpoints.is_empty() && o.checkpoints.iter().all(|c| caught_up(c)),
             started: !o.checkpoints.is_empty(),
             account_id: o.account_id,
-            messages: u32::try_from(o.messages).unwrap_or(u32::MAX),
-            unread: u32::try_from(o.unread).unwrap_or(u32::MAX),
+            messages: count(o.messages),
+            unread: count(o.unread),
             last_sync_at: o.last_run_at.and_then(DateTime::from_timestamp_millis),
             last_error: o.last_error,
-            paused,
-            requests_today: u32::try_from(requests).unwrap_or(u32::MAX),
-            quota_units_today: u32::try_from(units).unwrap_or(u32::MAX),
-        });
-    }
-    Ok(out)
+            paused: o.paused,
+            requests_today: count(o.requests_since),
+            quota_units_today: count(o.quota_units_since),
+        })
+        .collect())
 }
 
 /// One sync run in the account page's log.
