@@ -64,6 +64,13 @@ describe("Inbox", () => {
     expect(api.mailQueries[0]?.filter).toEqual({
       mailbox: "Inbox", accountId: null, folderId: null, unreadOnly: false, search: "",
     });
+
+    // New mail reloads the list, not the account list.
+    const lists = api.mailQueries.length;
+    const accountLoads = api.listCalls;
+    act(() => { api.sendMailChanged(["g"]); });
+    await waitFor(() => { expect(api.mailQueries.length).toBeGreaterThan(lists); });
+    expect(api.listCalls).toBe(accountLoads);
   });
 
   it("reads a message with remote images blocked until the user shows them", async () => {

@@ -68,7 +68,10 @@ export function InboxScreen({ active, onAddAccount }: Props) {
   const [selected, setSelected] = useState<string | null>(null);
   // In a narrow window the pane covers the list once a message is opened.
   const [paneOpen, setPaneOpen] = useState(false);
-  const [generation, setGeneration] = useState(0);
+  // Bumped to look again: the account list on account changes, the mail (list and sync
+  // status) on mail changes and account changes alike.
+  const [accountsGeneration, setAccountsGeneration] = useState(0);
+  const [mailGeneration, setMailGeneration] = useState(0);
   const loadingMore = useRef(false);
   const searchBox = useRef<HTMLInputElement>(null);
   const notify = useNotices();
@@ -88,9 +91,14 @@ export function InboxScreen({ active, onAddAccount }: Props) {
   useEffect(() => {
     let current = true;
     void call(() => api.listAccounts()).then((r) => { if (current && r.status === "ok") setAccounts(r.data); });
+    return () => { current = false; };
+  }, [api, accountsGeneration]);
+
+  useEffect(() => {
+    let current = true;
     void call(() => api.mailStatus()).then((r) => { if (current && r.status === "ok") setStatuses(r.data); });
     return () => { current = false; };
-  }, [api, generation]);
+  }, [api, mailGeneration]);
 
   useEffect(() => {
     let current = true;
@@ -100,26 +108,35 @@ export function InboxScreen({ active, onAddAccount }: Props) {
       setRows(r.status === "ok" ? { state: "ready", ...r.data } : { state: "failed", error: r.error });
     });
     return () => { current = false; };
-  }, [api, filter, generation]);
+  }, [api, filter, mailGeneration]);
 
   // New mail, or an account's health or services changed: look again. While another
-  // section is shown, the inbox only notes it and looks once it is shown again.
-  const reload = useCallback(() => { setGeneration((g) => g + 1); }, []);
+  // section is shown, the inbox only notes what changed and looks once it is shown again.
+  const reloadMail = useCallback(() => { setMailGeneration((g) => g + 1); }, []);
+  const reload = useCallback(() => {
+    setAccountsGeneration((g) => g + 1);
+    reloadMail();
+  }, [reloadMail]);
   const shown = useRef(active);
-  const missed = useRef(false);
+  const missed = useRef<"accounts" | "mail" | null>(null);
   useEffect(() => {
     shown.current = active;
-    if (active && missed.current) {
-      missed.current = false;
-      reload();
+    if (active && missed.current !== null) {
+      if (missed.current === "accounts") reload();
+      else reloadMail();
+      missed.current = null;
     }
-  }, [active, reload]);
-  const changed = useCallback(() => {
+  }, [active, reload, reloadMail]);
+  const accountsChanged = useCallback(() => {
     if (shown.current) reload();
-    else missed.current = true;
+    else missed.current = "accounts";
   }, [reload]);
-  useEffect(() => subscribe(() => api.onAccountsChanged(changed)), [api, changed]);
-  useEffect(() => subscribe(() => api.onMailChanged(changed)), [api, changed]);
+  const mailChanged = useCallback(() => {
+    if (shown.current) reloadMail();
+    else missed.current ??= "mail";
+  }, [reloadMail]);
+  useEffect(() => subscribe(() => api.onAccountsChanged(accountsChanged)), [api, accountsChanged]);
+  useEffect(() => subscribe(() => api.onMailChanged(mailChanged)), [api, mailChanged]);
 
   const loadMore = useCallback(() => {
     if (rows.state !== "ready" || rows.next === null || loadingMore.current) return;
