@@ -167,3 +167,48 @@ async fn a_file_that_is_not_a_database_is_an_error_not_a_crash() {
     assert!(!ui.message.is_empty());
     assert_eq!(file_hash(&path), before, "the file is not overwritten");
 }
+
+/// A task cancelled between sqlx running `BEGIN` and handing back the transaction leaves
+/// the transaction open with nothing to roll it back. Such connections must not come back
+/// from the pool still holding the write lock: every later write would wait out the busy
+/// timeout, or be refused outright on the same connection.
+#[tokio::test]
+async fn a_transaction_abandoned_by_a_cancelled_task_does_not_block_later_writes() {
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join(DATABASE_FILE))
+        .await
+        .expect("open");
+    for _ in 0..6 {
+        let mut conn = store.pool().acquire().await.expect("acquire");
+        let tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .expect("begin a transaction");
+        // What a cancellation at that moment leaves: a transaction no one will close.
+        std::mem::forget(tx);
+        drop(conn);
+
+        let write = async {
+            let mut tx = ferry_core::store::begin_write(store.pool()).await?;
+            sqlx::query("CREATE TABLE IF NOT EXISTS probe (n INTEGER)")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO probe (n) VALUES (1)")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(3), write)
+            .await
+            .expect("a later write does not wait for the abandoned transaction")
+            .expect("a later write succeeds");
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM probe")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 6);
+    store.close().await;
+}

@@ -35,6 +35,21 @@ pub async fn begin_write(
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// Whether a connection coming back to the pool may be handed out again. A task
+/// cancelled at the wrong moment can leave a transaction open on its connection: dropped
+/// between sqlx running `BEGIN` and building the `Transaction`, no one will ever roll it
+/// back. Such a connection would keep SQLite's write lock and refuse every later
+/// `BEGIN IMMEDIATE`, so it is closed instead (closing rolls the transaction back). The
+/// ping first lets a rollback that a dropped `Transaction` queued run before the check.
+async fn no_transaction_left(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("closing a database connection that a cancelled task left mid-transaction");
+    }
+    Ok(clean)
+}
+
 /// The migrations in `migrations/`, embedded at build time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
@@ -118,6 +133,7 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .after_release(|conn, _| Box::pin(async move { no_transaction_left(conn).await }))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {
