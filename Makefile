@@ -40,6 +40,7 @@ bench: setup
 	cargo bench --locked -p ferry-core --bench keeper_day
 	cargo bench --locked -p ferry-core --bench vault_crypto
 	cargo bench --locked -p ferry-core --bench mail_search
+	cargo bench --locked -p ferry-core --bench mail_sync
 
 fmt:
 	cargo fmt --all

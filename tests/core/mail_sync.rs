@@ -185,6 +185,42 @@ async fn a_full_sync_equals_the_mailbox_and_later_syncs_follow_another_client() 
             .expect("runs");
     assert_eq!(runs.first().map(|r| r.0.as_str()), Some("full"));
     assert!(runs.iter().all(|r| r.2.is_none()), "{runs:?}");
+
+    // A poll with nothing new reads the history only: the labels were read this hour.
+    let before = w.sandbox.world().log.all().len();
+    let report = w.core().sync_mail(&id).await.expect("quiet poll");
+    let paths: Vec<String> = w.sandbox.world().log.all()[before..]
+        .iter()
+        .filter(|r| r.path.contains("/gmail/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(paths, ["/gmail/v1/users/me/history"], "{report:?}");
+
+    // A label Ferry has never seen is read as soon as a change names it.
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("/mail/ada@example.com/messages/{}/labels", ids[3]),
+        serde_json::json!({"add": ["Kangaroos"]}),
+    )
+    .await;
+    let report = w
+        .core()
+        .sync_mail(&id)
+        .await
+        .expect("poll with a new label");
+    assert_eq!(
+        report.counts.requests, 2,
+        "the history and the labels: {report:?}"
+    );
+    assert_eq!(ferry_side(&w, &id).await, provider_side(&w));
+    let names: Vec<String> = mail::folder_list(pool, &id)
+        .await
+        .expect("folders")
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert!(names.iter().any(|n| n == "Kangaroos"), "{names:?}");
 }
 
 #[tokio::test]
@@ -421,4 +457,20 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
     let report = w.core().sync_mail(&id).await.expect("resync");
     assert!(report.reset && report.counts.added == 0, "{report:?}");
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+
+    // A poll of a caught-up mailbox asks each folder's delta only: the folder list was
+    // read this hour.
+    let before = w.sandbox.world().log.all().len();
+    let report = w.core().sync_mail(&id).await.expect("quiet poll");
+    let log = w.sandbox.world().log.all();
+    let polled: Vec<&str> = log[before..]
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.0/"))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert!(
+        !polled.is_empty() && polled.iter().all(|p| p.ends_with("/messages/delta")),
+        "{polled:?}"
+    );
+    assert_eq!(report.counts.requests as usize, polled.len());
 }

@@ -426,6 +426,43 @@ pub async fn existing(
 }
 
 /// How many messages the account has in the store.
+/// The ids of the account's labels or folders that Ferry knows.
+pub async fn folder_ids(
+    pool: &SqlitePool,
+    account: &str,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT id FROM mail_folders WHERE account_id = ?")
+            .bind(account)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// The account's labels or folders as stored.
+pub async fn folder_list(
+    pool: &SqlitePool,
+    account: &str,
+) -> Result<Vec<FolderRecord>, StoreError> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, name, kind, parent_id FROM mail_folders WHERE account_id = ? ORDER BY id",
+    )
+    .bind(account)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, kind, parent_id)| FolderRecord {
+            id,
+            name,
+            system: kind == "system",
+            parent_id,
+        })
+        .collect())
+}
+
 pub async fn count(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE account_id = ?")
         .bind(account)

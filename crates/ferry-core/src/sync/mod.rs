@@ -51,6 +51,8 @@ pub(crate) struct MailSync {
     ctx: Context,
     tokens: Tokens,
     budgets: Mutex<HashMap<String, Budget>>,
+    /// When each account's labels or folders were last read.
+    folders_read: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl MailSync {
@@ -59,6 +61,26 @@ impl MailSync {
             ctx,
             tokens,
             budgets: Mutex::new(HashMap::new()),
+            folders_read: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the account's labels or folders are due to be read again.
+    fn folders_due(&self, account: &str) -> bool {
+        let now = self.ctx.clock.now();
+        self.folders_read
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .is_none_or(|at| now - *at >= mail::FOLDERS_EVERY)
+    }
+
+    fn note_folders(&self, account: &str, report: &Result<Report, SyncError>) {
+        if matches!(report, Ok(r) if r.read_folders) {
+            self.folders_read
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(account.to_owned(), self.ctx.clock.now());
         }
     }
 
@@ -83,11 +105,12 @@ impl MailSync {
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
         let provider = self.ctx.store.account_provider(account).await?;
         let providers = &self.ctx.providers;
-        match (provider, &providers.google, &providers.microsoft) {
+        let folders_due = self.folders_due(account);
+        let report = match (provider, &providers.google, &providers.microsoft) {
             (Some(Provider::Google), Some(google), _) => {
                 let client = GmailClient::new(self.ctx.http.clone(), google.gmail_url.clone());
                 let budget = self.budget(account, Limits::gmail(google.gmail_quota_per_minute));
-                GmailSync::new(self.session(budget), client, BACKFILL)
+                GmailSync::new(self.session(budget), client, BACKFILL, folders_due)
                     .run(account)
                     .await
             }
@@ -95,13 +118,15 @@ impl MailSync {
                 let client =
                     GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
                 let budget = self.budget(account, Limits::GRAPH);
-                GraphSync::new(self.session(budget), client, BACKFILL)
+                GraphSync::new(self.session(budget), client, BACKFILL, folders_due)
                     .run(account)
                     .await
             }
             // The account is gone, or its provider is not configured any more.
             _ => Ok(Report::default()),
-        }
+        };
+        self.note_folders(account, &report);
+        report
     }
 
     /// An Outlook message's MIME source, fetched within the account's budget (export).

@@ -60,14 +60,23 @@ pub(crate) struct GmailSync {
     client: GmailClient,
     /// How far back a full sync goes.
     backfill: Duration,
+    /// Read the labels even if nothing in this run calls for it (they were last read
+    /// [`super::FOLDERS_EVERY`] ago or more).
+    labels_due: bool,
 }
 
 impl GmailSync {
-    pub fn new(session: Session, client: GmailClient, backfill: Duration) -> Self {
+    pub fn new(
+        session: Session,
+        client: GmailClient,
+        backfill: Duration,
+        labels_due: bool,
+    ) -> Self {
         Self {
             session,
             client,
             backfill,
+            labels_due,
         }
     }
 
@@ -104,8 +113,14 @@ impl GmailSync {
         mut checkpoint: Option<Checkpoint>,
         report: &mut Report,
     ) -> Result<(), SyncError> {
-        let folders = self.labels(account, report).await?;
-        let mut folders = Some(folders);
+        // A poll of a caught-up mailbox reads only its history: the labels are read for a
+        // full sync, when a change names one Ferry does not know, and once an hour.
+        let polling = matches!(checkpoint, Some(Checkpoint::Incremental { .. }));
+        let mut folders = if polling && !self.labels_due {
+            None
+        } else {
+            Some(self.labels(account, report).await?)
+        };
         loop {
             if report.pages >= PAGES_PER_RUN {
                 report.more = true;
@@ -248,6 +263,9 @@ impl GmailSync {
                                 "Gmail's history is gone; resyncing the mailbox"
                             );
                             report.reset = true;
+                            if !report.read_folders {
+                                folders = Some(self.labels(account, report).await?);
+                            }
                             // The new checkpoint is taken before the resync starts.
                             let profile = self
                                 .session
@@ -267,6 +285,20 @@ impl GmailSync {
                         Err(other) => return Err(other),
                     };
                     let caught_up = page.next_page_token.is_none();
+                    if folders.is_none() && !report.read_folders {
+                        let known =
+                            mail::folder_ids(self.session.ctx.store.pool(), account).await?;
+                        let unknown = page.events.iter().any(|e| match e {
+                            HistoryEvent::Added { labels, .. }
+                            | HistoryEvent::LabelsAdded { labels, .. } => {
+                                labels.iter().any(|l| !known.contains(l))
+                            }
+                            _ => false,
+                        });
+                        if unknown {
+                            folders = Some(self.labels(account, report).await?);
+                        }
+                    }
                     let changes = self.history_changes(account, page.events, report).await?;
                     let next = match page.next_page_token {
                         Some(token) => Checkpoint::Incremental {
@@ -311,6 +343,7 @@ impl GmailSync {
                 self.client.labels(&t).await
             })
             .await?;
+        report.read_folders = true;
         Ok(labels
             .into_iter()
             .map(|l| FolderRecord {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::session::Session;
 use super::{Report, SyncError};
-use crate::providers::microsoft::graph_mail::{DeltaItem, GraphError, GraphMailClient};
+use crate::providers::microsoft::graph_mail::{DeltaItem, Folder, GraphError, GraphMailClient};
 use crate::store::mail::{self, FolderRecord, MailChange, NewMessage, RawFormat, Recipient};
 
 /// Delta pages one run commits before it gives the schedule back.
@@ -34,15 +34,64 @@ pub(crate) struct GraphSync {
     session: Session,
     client: GraphMailClient,
     backfill: Duration,
+    /// Read the folder list even when every folder is caught up (it was last read
+    /// [`super::FOLDERS_EVERY`] ago or more).
+    folders_due: bool,
 }
 
 impl GraphSync {
-    pub fn new(session: Session, client: GraphMailClient, backfill: Duration) -> Self {
+    pub fn new(
+        session: Session,
+        client: GraphMailClient,
+        backfill: Duration,
+        folders_due: bool,
+    ) -> Self {
         Self {
             session,
             client,
             backfill,
+            folders_due,
         }
+    }
+
+    /// The folders to sync: as stored, when a poll finds every folder caught up and the
+    /// list was read within the hour; else read from Graph (a first sync, a round under
+    /// way, or the hourly look for new folders).
+    async fn folders(
+        &self,
+        account: &str,
+        report: &mut Report,
+    ) -> Result<(Vec<Folder>, bool), SyncError> {
+        let pool = self.session.ctx.store.pool();
+        if !self.folders_due {
+            let checkpoints = mail::checkpoints(pool, account).await?;
+            let polling = !checkpoints.is_empty()
+                && checkpoints.iter().all(|(json, _)| {
+                    serde_json::from_str::<Checkpoint>(json).is_ok_and(|c| c.caught_up)
+                });
+            if polling {
+                let stored = mail::folder_list(pool, account).await?;
+                if !stored.is_empty() {
+                    let folders = stored
+                        .into_iter()
+                        .map(|f| Folder {
+                            id: f.id,
+                            name: f.name,
+                            parent: f.parent_id,
+                        })
+                        .collect();
+                    return Ok((folders, false));
+                }
+            }
+        }
+        let folders = self
+            .session
+            .call(account, report, 1, |t| async move {
+                self.client.folders(&t).await
+            })
+            .await?;
+        report.read_folders = true;
+        Ok((folders, true))
     }
 
     /// One run: the folder list, then each folder's delta until it is caught up (up to
@@ -55,12 +104,7 @@ impl GraphSync {
     }
 
     async fn folders_in_turn(&self, account: &str, report: &mut Report) -> Result<(), SyncError> {
-        let mut folders = self
-            .session
-            .call(account, report, 1, |t| async move {
-                self.client.folders(&t).await
-            })
-            .await?;
+        let (mut folders, fresh) = self.folders(account, report).await?;
         // The inbox first: its newest mail is what the user looks for.
         folders.sort_by_key(|f| (f.name != "Inbox", f.parent.is_some(), f.name.clone()));
         let records: Vec<FolderRecord> = folders
@@ -72,7 +116,8 @@ impl GraphSync {
                 parent_id: f.parent.clone(),
             })
             .collect();
-        let mut records = Some(records);
+        // Folders as stored need no writing again.
+        let mut records = fresh.then_some(records);
         let since = self.session.ctx.clock.now() - self.backfill;
         for folder in &folders {
             self.folder(account, &folder.id, since, &mut records, report)

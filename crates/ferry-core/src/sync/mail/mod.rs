@@ -39,4 +39,10 @@ pub struct Report {
     pub more: bool,
     /// The provider had lost the sync state and the run started over.
     pub reset: bool,
+    /// The run read the mailbox's labels or folders afresh.
+    pub read_folders: bool,
 }
+
+/// How often a caught-up mailbox's label or folder list is read again, when nothing
+/// sooner calls for it (a full sync, or a change naming a label Ferry does not know).
+pub const FOLDERS_EVERY: chrono::Duration = chrono::Duration::hours(1);
