@@ -167,6 +167,22 @@ async fn set_service_paused(
         .await
 }
 
+/// The user's answer to a held sync round: remove what the provider removed, or keep
+/// Ferry's copies.
+#[tauri::command]
+#[specta::specta]
+async fn decide_removals(
+    shell: State<'_, Shell>,
+    account_id: String,
+    service: Service,
+    remove: bool,
+) -> Result<(), AppError> {
+    shell
+        .core()?
+        .decide_removals(&account_id, service, remove)
+        .await
+}
+
 /// A message's conversation, oldest first.
 #[tauri::command]
 #[specta::specta]
@@ -447,6 +463,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             mail_status,
             sync_log,
             set_service_paused,
+            decide_removals,
             mail_conversation,
             read_message,
             open_attachment,

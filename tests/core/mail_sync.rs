@@ -223,6 +223,98 @@ async fn a_full_sync_equals_the_mailbox_and_later_syncs_follow_another_client() 
     assert!(names.iter().any(|n| n == "Kangaroos"), "{names:?}");
 }
 
+/// Ada's 200 messages synced, then another client deletes 120 of them.
+async fn ada_after_a_mass_deletion() -> (World, String) {
+    let (w, id) = ada_with_mail(SandboxConfig::default(), 200).await;
+    w.core().sync_mail(&id).await.expect("full sync");
+    let ids: Vec<String> = provider_side(&w).into_keys().collect();
+    for gone in &ids[..120] {
+        control(
+            &w,
+            reqwest::Method::DELETE,
+            &format!("/mail/ada@example.com/messages/{gone}"),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+    (w, id)
+}
+
+/// Runs a sync that must stop to ask; returns what Ferry has left and what it asks about.
+async fn held_sync(w: &World, id: &str) -> (u64, ferry_core::sync::HeldRemovals) {
+    let err = w.core().sync_mail(id).await.expect_err("the round is held");
+    assert_eq!(
+        err.code,
+        ferry_core::error::ErrorCode::NeedsConfirmation,
+        "{err:?}"
+    );
+    let left = mail::count(w.core().store().pool(), id)
+        .await
+        .expect("count");
+    let status = w.core().mail_status().await.expect("status");
+    let held = status
+        .iter()
+        .find(|s| s.account_id == id)
+        .and_then(|s| s.held)
+        .expect("the dashboard shows the held round");
+    (left, held)
+}
+
+#[tokio::test]
+async fn a_round_that_would_remove_a_large_share_stops_and_asks_first() {
+    let (w, id) = ada_after_a_mass_deletion().await;
+    let (left, held) = held_sync(&w, &id).await;
+    // No more than may go without asking (50, or a quarter of 200) went before the hold.
+    assert!(left >= 150, "{left} left");
+    assert!(held.removing > 50 && held.of == 200, "{held:?}");
+    // Asking again changes nothing until the user answers.
+    let (again, _) = held_sync(&w, &id).await;
+    assert_eq!(again, left);
+
+    // "Keep them": the round goes through without removing, and is not asked again.
+    w.core()
+        .decide_removals(&id, ferry_core::store::Service::Mail, false)
+        .await
+        .expect("decide");
+    w.core().sync_mail(&id).await.expect("the round goes on");
+    assert_eq!(
+        mail::count(w.core().store().pool(), &id)
+            .await
+            .expect("count"),
+        left,
+        "Ferry kept its copies"
+    );
+    let status = w.core().mail_status().await.expect("status");
+    assert!(status.iter().all(|s| s.held.is_none()), "{status:?}");
+    w.core()
+        .sync_mail(&id)
+        .await
+        .expect("later polls run as usual");
+}
+
+#[tokio::test]
+async fn removals_the_user_confirms_are_applied() {
+    let (w, id) = ada_after_a_mass_deletion().await;
+    held_sync(&w, &id).await;
+    w.core()
+        .decide_removals(&id, ferry_core::store::Service::Mail, true)
+        .await
+        .expect("decide");
+    w.core().sync_mail(&id).await.expect("the round goes on");
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        provider_side(&w),
+        "Ferry follows Gmail"
+    );
+    assert!(
+        w.core()
+            .decide_removals(&id, ferry_core::store::Service::Mail, true)
+            .await
+            .is_err(),
+        "nothing is held any more"
+    );
+}
+
 #[tokio::test]
 async fn a_stale_history_ends_in_a_full_resync_without_duplicates() {
     let (w, id) = ada_with_mail(SandboxConfig::default(), 60).await;

@@ -36,6 +36,11 @@ export const commands = {
 	syncLog: (accountId: string) => typedError<SyncRunView_Serialize[], AppError>(__TAURI_INVOKE("sync_log", { accountId })),
 	/**  Pauses or resumes one service's sync for an account (the dashboard). */
 	setServicePaused: (accountId: string, service: Service, paused: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_service_paused", { accountId, service, paused })),
+	/**
+	 *  The user's answer to a held sync round: remove what the provider removed, or keep
+	 *  Ferry's copies.
+	 */
+	decideRemovals: (accountId: string, service: Service, remove: boolean) => typedError<null, AppError>(__TAURI_INVOKE("decide_removals", { accountId, service, remove })),
 	/**  A message's conversation, oldest first. */
 	mailConversation: (accountId: string, threadId: string) => typedError<MessageSummary_Serialize[], AppError>(__TAURI_INVOKE("mail_conversation", { accountId, threadId })),
 	/**  A message for the reading pane; remote images only once the user allowed them. */
@@ -212,6 +217,11 @@ export type ErrorCode =
 "NeedsSignIn" | 
 /**  A provider could not be reached or failed for now; Ferry retries on its own. */
 "Network" | 
+/**
+ *  Ferry stopped to ask the user first (a sync that would remove a large share of
+ *  their data); nothing goes on until they answer.
+ */
+"NeedsConfirmation" | 
 /**  Anything else: a bug. The message is safe to show; details are in the log. */
 "Internal";
 
@@ -262,6 +272,13 @@ export type HealthView_Serialize = {
 	lastSyncAt: string | null,
 	/**  When the provider will end this grant, if known ("Needs sign-in in N days"). */
 	grantExpiresAt: string | null,
+};
+
+/**  A round of removals waiting for the user. */
+export type HeldRemovals = {
+	removing: number,
+	/**  What the account had when the round started. */
+	of: number,
 };
 
 export type Help = {
@@ -357,6 +374,11 @@ export type MailStatus_Deserialize = {
 	/**  The user paused this service's sync. */
 	paused: boolean,
 	/**
+	 *  A sync round that would remove this many of the account's messages is waiting
+	 *  for the user to say whether to remove them.
+	 */
+	held?: HeldRemovals | null,
+	/**
 	 *  Requests sent since midnight (UTC), and the provider's quota units they cost
 	 *  (Gmail counts units; Graph counts requests).
 	 */
@@ -378,6 +400,11 @@ export type MailStatus_Serialize = {
 	lastError: string | null,
 	/**  The user paused this service's sync. */
 	paused: boolean,
+	/**
+	 *  A sync round that would remove this many of the account's messages is waiting
+	 *  for the user to say whether to remove them.
+	 */
+	held: HeldRemovals | null,
 	/**
 	 *  Requests sent since midnight (UTC), and the provider's quota units they cost
 	 *  (Gmail counts units; Graph counts requests).

@@ -461,6 +461,33 @@ impl Core {
         Ok(())
     }
 
+    /// The user's answer to a held sync round: `remove` applies the removals it found,
+    /// else Ferry keeps its copies of what the provider no longer has. Either way the
+    /// service's sync goes on at once.
+    pub async fn decide_removals(
+        &self,
+        account_id: &str,
+        service: crate::services::Service,
+        remove: bool,
+    ) -> Result<(), AppError> {
+        use crate::store::sync::{decide, Decision};
+        let decision = if remove {
+            Decision::Remove
+        } else {
+            Decision::Keep
+        };
+        if !decide(self.ctx.store.pool(), account_id, service, decision).await? {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                "Nothing is waiting for an answer: this sync is not held.",
+            ));
+        }
+        tracing::info!(account = %account_id, service = service.as_str(), remove, "held sync round decided");
+        self.ctx.mail_changed(account_id);
+        self.keeper.wake();
+        Ok(())
+    }
+
     /// A message's conversation, oldest first.
     pub async fn mail_conversation(
         &self,

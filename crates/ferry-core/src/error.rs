@@ -32,6 +32,9 @@ pub enum ErrorCode {
     NeedsSignIn,
     /// A provider could not be reached or failed for now; Ferry retries on its own.
     Network,
+    /// Ferry stopped to ask the user first (a sync that would remove a large share of
+    /// their data); nothing goes on until they answer.
+    NeedsConfirmation,
     /// Anything else: a bug. The message is safe to show; details are in the log.
     Internal,
 }

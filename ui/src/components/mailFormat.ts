@@ -1,5 +1,5 @@
 // Small helpers the inbox's list and reading pane share: dates, sizes, account colours.
-import type { AccountView } from "../api";
+import type { AccountView, MailStatus } from "../api";
 
 /**
  * Each account's colour, by its place in the account list. Mid-tone colours that stay at
@@ -41,4 +41,30 @@ export function fileSize(bytes: number): string {
 /** "Ada Lovelace" or, without a name, the address. */
 export function person(name: string, address: string): string {
   return name.trim() !== "" ? name : address !== "" ? address : "(no sender)";
+}
+
+/** A mail service's state, worded once for the inbox's sidebar and the Status screen. */
+export interface MailState {
+  label: string;
+  tone: "ok" | "warning" | "muted";
+  /** The line under the label, when there is more to say. */
+  detail: string | null;
+}
+
+export function mailState(status: MailStatus | undefined): MailState {
+  if (status?.paused === true) return { label: "Paused", tone: "muted", detail: null };
+  if (status?.held != null) {
+    const { removing, of } = status.held;
+    return {
+      label: "Waiting for you",
+      tone: "warning",
+      detail: `The provider no longer has ${removing.toLocaleString()} of your ${of.toLocaleString()} messages. Ferry stopped before removing them.`,
+    };
+  }
+  if (status === undefined || !status.started) return { label: "Waiting to sync", tone: "muted", detail: null };
+  const count = status.messages.toLocaleString();
+  if (status.lastError != null) return { label: "Behind", tone: "warning", detail: status.lastError };
+  return status.caughtUp
+    ? { label: "Up to date", tone: "ok", detail: `${count} messages` }
+    : { label: "Syncing", tone: "ok", detail: `${count} messages so far` };
 }

@@ -15,7 +15,7 @@ import {
 } from "../api";
 import { MessageList, rowKey } from "../components/MessageList";
 import { ReadingPane } from "../components/ReadingPane";
-import { accountColor } from "../components/mailFormat";
+import { accountColor, mailState } from "../components/mailFormat";
 import { useNotices } from "../components/Notices";
 
 /** Rows asked for at a time: a screenful and then some. */
@@ -35,11 +35,8 @@ type Rows =
   | { state: "ready"; messages: MessageSummary[]; next: string | null; ranked: boolean };
 
 function syncLine(status: MailStatus | undefined): string {
-  if (status?.paused === true) return "Sync paused";
-  if (status === undefined || !status.started) return "Waiting to sync";
-  const count = `${status.messages.toLocaleString()} messages`;
-  if (status.lastError !== null && status.caughtUp) return `Behind: ${status.lastError}`;
-  return status.caughtUp ? `Up to date · ${count}` : `Syncing · ${count} so far`;
+  const state = mailState(status);
+  return state.detail === null ? state.label : `${state.label} · ${state.detail}`;
 }
 
 function isTyping(target: EventTarget | null): boolean {

@@ -34,6 +34,20 @@ describe("Status", () => {
     expect(screen.getByRole("button", { name: "Resume Mail for ada@example.com" })).toBeInTheDocument();
   });
 
+  it("asks before removing a large share, and says the same in the inbox", async () => {
+    const fake = api();
+    fake.statuses = [mailStatus({ accountId: "g", held: { removing: 700, of: 1234 }, lastError: "held" })];
+    render(<App api={fake} />);
+    await userEvent.click(await screen.findByTestId("nav-status"));
+    const row = await screen.findByTestId("status-mail");
+    expect(within(row).getByTestId("status-state")).toHaveTextContent("Waiting for you");
+    expect(within(row).getByTestId("status-detail")).toHaveTextContent("no longer has 700 of your 1,234 messages");
+
+    await userEvent.click(within(row).getByRole("button", { name: "Keep them" }));
+    expect(fake.decisions).toEqual([{ accountId: "g", service: "mail", remove: false }]);
+    await waitFor(() => { expect(within(screen.getByTestId("status-mail")).queryByTestId("status-keep")).toBeNull(); });
+  });
+
   it("lists the account's sync runs on its page", async () => {
     const fake = api();
     render(<App api={fake} />);

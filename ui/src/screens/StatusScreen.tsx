@@ -5,19 +5,12 @@ import { call, subscribe, useApi, type AccountView, type AppError, type MailStat
 import { HealthBadge } from "../components/HealthBadge";
 import { PROVIDER_NAMES, SERVICE_NAMES, timeAgo } from "../components/providers";
 import { useNotices } from "../components/Notices";
+import { mailState } from "../components/mailFormat";
 
 type Load =
   | { state: "loading" }
   | { state: "failed"; error: AppError }
   | { state: "ready"; accounts: AccountView[]; mail: MailStatus[] };
-
-/** Mail's state in a few words. */
-function mailHealth(status: MailStatus | undefined): { label: string; tone: "ok" | "warning" | "muted" } {
-  if (status === undefined || !status.started) return { label: "Not synced yet", tone: "muted" };
-  if (status.paused) return { label: "Paused", tone: "muted" };
-  if (status.lastError !== null) return { label: `Behind: ${status.lastError}`, tone: "warning" };
-  return status.caughtUp ? { label: "Up to date", tone: "ok" } : { label: "Syncing", tone: "ok" };
-}
 
 export function StatusScreen() {
   const api = useApi();
@@ -42,6 +35,13 @@ export function StatusScreen() {
   const pause = async (account: AccountView, service: Service, paused: boolean) => {
     const result = await call(() => api.setServicePaused(account.id, service, paused));
     if (result.status === "error") notify({ level: "error", message: result.error.message });
+    reload();
+  };
+
+  const decide = async (account: AccountView, service: Service, remove: boolean) => {
+    const result = await call(() => api.decideRemovals(account.id, service, remove));
+    if (result.status === "error") notify({ level: "error", message: result.error.message });
+    else notify({ level: "info", message: remove ? "Ferry is removing them." : "Ferry keeps its copies; sync goes on." });
     reload();
   };
 
@@ -109,13 +109,39 @@ export function StatusScreen() {
                         </tr>
                       );
                     }
-                    const health = mailHealth(mail);
+                    const health = mailState(mail);
                     const units = mail?.quotaUnitsToday ?? 0;
                     const requests = mail?.requestsToday ?? 0;
+                    const held = mail?.held != null;
                     return (
                       <tr key={service.service} data-testid="status-mail">
                         <th scope="row">{name}</th>
-                        <td><span className={`status status-${health.tone}`} data-testid="status-state">{health.label}</span></td>
+                        <td>
+                          <span className={`status status-${health.tone}`} data-testid="status-state">{health.label}</span>
+                          {health.detail !== null && (held || health.tone === "warning") && (
+                            <p className="small status-detail" data-testid="status-detail">{health.detail}</p>
+                          )}
+                          {held && (
+                            <div className="status-decision" role="group" aria-label={`Removals waiting for you in ${account.email}`}>
+                              <button
+                                type="button"
+                                className="button small danger"
+                                data-testid="status-remove"
+                                onClick={() => void decide(account, "mail", true)}
+                              >
+                                Remove them
+                              </button>
+                              <button
+                                type="button"
+                                className="button small"
+                                data-testid="status-keep"
+                                onClick={() => void decide(account, "mail", false)}
+                              >
+                                Keep them
+                              </button>
+                            </div>
+                          )}
+                        </td>
                         <td>{mail?.lastSyncAt != null ? timeAgo(mail.lastSyncAt) : "Never"}</td>
                         <td data-testid="status-items">
                           {(mail?.messages ?? 0).toLocaleString()} messages, {(mail?.unread ?? 0).toLocaleString()} unread

@@ -64,6 +64,7 @@ export function mailStatus(overrides: Partial<MailStatus> = {}): MailStatus {
     lastSyncAt: "2026-11-30T10:00:00Z",
     lastError: null,
     paused: false,
+    held: null,
     requestsToday: 12,
     quotaUnitsToday: 240,
     ...overrides,
@@ -204,6 +205,12 @@ export class FakeApi implements Api {
   setServicePaused = (accountId: string, service: Service, paused: boolean): Promise<Result<null>> => {
     this.servicePauses.push({ accountId, service, paused });
     this.statuses = this.statuses.map((s) => (s.accountId === accountId && service === "mail" ? { ...s, paused } : s));
+    return Promise.resolve({ status: "ok", data: null });
+  };
+  decisions: { accountId: string; service: Service; remove: boolean }[] = [];
+  decideRemovals = (accountId: string, service: Service, remove: boolean): Promise<Result<null>> => {
+    this.decisions.push({ accountId, service, remove });
+    this.statuses = this.statuses.map((s) => (s.accountId === accountId && service === "mail" ? { ...s, held: null } : s));
     return Promise.resolve({ status: "ok", data: null });
   };
   views: Record<string, MessageView> = {};

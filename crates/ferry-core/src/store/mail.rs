@@ -538,6 +538,8 @@ pub struct MailOverview {
     pub last_run_at: Option<i64>,
     pub last_error: Option<String>,
     pub paused: bool,
+    /// A held round of removals waiting for the user: (removing, of).
+    pub held: Option<(u64, u64)>,
     pub requests_since: u64,
     pub quota_units_since: u64,
 }
@@ -555,6 +557,8 @@ pub async fn overview(pool: &SqlitePool, since: i64) -> Result<Vec<MailOverview>
         bool,
         i64,
         i64,
+        Option<i64>,
+        Option<i64>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.id,
@@ -567,8 +571,11 @@ pub async fn overview(pool: &SqlitePool, since: i64) -> Result<Vec<MailOverview>
                 (SELECT coalesce(sum(requests), 0) FROM sync_runs s
                   WHERE s.account_id = a.id AND s.service = 'mail' AND s.started_at >= ?1),
                 (SELECT coalesce(sum(quota_units), 0) FROM sync_runs s
-                  WHERE s.account_id = a.id AND s.service = 'mail' AND s.started_at >= ?1)
+                  WHERE s.account_id = a.id AND s.service = 'mail' AND s.started_at >= ?1),
+                h.removing, h.local
              FROM accounts a
+             LEFT JOIN sync_holds h ON h.account_id = a.id AND h.service = 'mail'
+                  AND h.decision IS NULL
              LEFT JOIN sync_runs r ON r.id = (SELECT max(id) FROM sync_runs
                   WHERE account_id = a.id AND service = 'mail' AND finished_at IS NOT NULL)
              ORDER BY a.created_at",
@@ -590,6 +597,8 @@ pub async fn overview(pool: &SqlitePool, since: i64) -> Result<Vec<MailOverview>
                 paused,
                 requests,
                 units,
+                held_removing,
+                held_local,
             )| {
                 MailOverview {
                     account_id,
@@ -601,6 +610,9 @@ pub async fn overview(pool: &SqlitePool, since: i64) -> Result<Vec<MailOverview>
                     last_run_at,
                     last_error,
                     paused,
+                    held: held_removing
+                        .zip(held_local)
+                        .map(|(removing, local)| (count(removing), count(local))),
                     requests_since: count(requests),
                     quota_units_since: count(units),
                 }

@@ -93,3 +93,103 @@ pub async fn runs(
     .fetch_all(pool)
     .await?)
 }
+
+/// What the user decided about a held round of removals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Apply the removals.
+    Remove,
+    /// Keep the local copies of what the provider no longer has.
+    Keep,
+}
+
+/// A round of removals waiting for the user, or decided and not yet carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub removing: i64,
+    pub local: i64,
+    /// Unix ms.
+    pub held_at: i64,
+    pub decision: Option<Decision>,
+}
+
+/// Holds a round that would remove `removing` of `local` items, until the user decides.
+pub async fn hold(
+    pool: &SqlitePool,
+    account: &str,
+    service: Service,
+    removing: i64,
+    local: i64,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_holds (account_id, service, removing, local, held_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, service) DO UPDATE SET removing = excluded.removing,
+             local = excluded.local, held_at = excluded.held_at, decision = NULL",
+    )
+    .bind(account)
+    .bind(service.as_str())
+    .bind(removing)
+    .bind(local)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The service's held round, if there is one.
+pub async fn held(
+    pool: &SqlitePool,
+    account: &str,
+    service: Service,
+) -> Result<Option<Hold>, StoreError> {
+    let row: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT removing, local, held_at, decision FROM sync_holds WHERE account_id = ? AND service = ?",
+    )
+    .bind(account)
+    .bind(service.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(removing, local, held_at, decision)| Hold {
+        removing,
+        local,
+        held_at,
+        decision: match decision.as_deref() {
+            Some("remove") => Some(Decision::Remove),
+            Some("keep") => Some(Decision::Keep),
+            _ => None,
+        },
+    }))
+}
+
+/// Records the user's decision on a held round. False when nothing is held.
+pub async fn decide(
+    pool: &SqlitePool,
+    account: &str,
+    service: Service,
+    decision: Decision,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE sync_holds SET decision = ? WHERE account_id = ? AND service = ?")
+            .bind(match decision {
+                Decision::Remove => "remove",
+                Decision::Keep => "keep",
+            })
+            .bind(account)
+            .bind(service.as_str())
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The held round was carried out as decided.
+pub async fn release(pool: &SqlitePool, account: &str, service: Service) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM sync_holds WHERE account_id = ? AND service = ? AND decision IS NOT NULL",
+    )
+    .bind(account)
+    .bind(service.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -40,6 +40,7 @@ impl From<SyncError> for AppError {
             SyncError::Token(crate::tokens::TokenError::NeedsSignIn(_)) => ErrorCode::NeedsSignIn,
             SyncError::Store(_) | SyncError::Checkpoint(_) => ErrorCode::Storage,
             SyncError::NotConfigured => ErrorCode::Configuration,
+            SyncError::Held { .. } => ErrorCode::NeedsConfirmation,
             _ => ErrorCode::Network,
         };
         AppError::new(code, err.to_string())
@@ -98,6 +99,7 @@ impl MailSync {
             ctx: self.ctx.clone(),
             tokens: self.tokens.clone(),
             budget,
+            guard: Mutex::default(),
         }
     }
 
@@ -183,10 +185,22 @@ pub struct MailStatus {
     pub last_error: Option<String>,
     /// The user paused this service's sync.
     pub paused: bool,
+    /// A sync round that would remove this many of the account's messages is waiting
+    /// for the user to say whether to remove them.
+    pub held: Option<HeldRemovals>,
     /// Requests sent since midnight (UTC), and the provider's quota units they cost
     /// (Gmail counts units; Graph counts requests).
     pub requests_today: u32,
     pub quota_units_today: u32,
+}
+
+/// A round of removals waiting for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldRemovals {
+    pub removing: u32,
+    /// What the account had when the round started.
+    pub of: u32,
 }
 
 /// Every account's [`MailStatus`] at `now`.
@@ -212,6 +226,10 @@ pub async fn mail_status(
             last_sync_at: o.last_run_at.and_then(DateTime::from_timestamp_millis),
             last_error: o.last_error,
             paused: o.paused,
+            held: o.held.map(|(removing, of)| HeldRemovals {
+                removing: count(removing),
+                of: count(of),
+            }),
             requests_today: count(o.requests_since),
             quota_units_today: count(o.quota_units_since),
         })
@@ -315,9 +333,14 @@ impl Job for MailJob {
                         account.health.state,
                         HealthState::NeedsSignIn | HealthState::Paused
                     );
+                let pool = ctx.store.pool();
+                // A round held for the user waits for their answer.
+                let waiting = crate::store::sync::held(pool, &account.id, Service::Mail)
+                    .await?
+                    .is_some_and(|h| h.decision.is_none());
                 if !wanted
-                    || crate::store::sync::is_paused(ctx.store.pool(), &account.id, Service::Mail)
-                        .await?
+                    || waiting
+                    || crate::store::sync::is_paused(pool, &account.id, Service::Mail).await?
                 {
                     continue;
                 }

@@ -28,6 +28,17 @@ pub enum SyncError {
     Checkpoint(String),
     #[error("Microsoft accounts are not configured in this Ferry")]
     NotConfigured,
+    #[error("this sync would remove {removing} of the {local} messages Ferry has for this account, so it stopped to ask you first")]
+    Held { removing: i64, local: i64 },
+}
+
+/// A round removes at most this many items without asking, whatever their share.
+pub const REMOVALS_WITHOUT_ASKING: i64 = 50;
+
+/// Whether removing `removing` of `local` items needs the user's word first: more than
+/// [`REMOVALS_WITHOUT_ASKING`] and more than a quarter of them.
+pub fn needs_asking(removing: i64, local: i64) -> bool {
+    removing > REMOVALS_WITHOUT_ASKING && removing * 4 > local
 }
 
 /// What one run did.

@@ -2,6 +2,7 @@
 //! a 401 and wait out throttling, and committing a page with its checkpoint.
 
 use std::future::Future;
+use std::sync::Mutex;
 
 use chrono::Duration;
 use serde::Serialize;
@@ -13,7 +14,8 @@ use crate::providers::google::gmail::GmailError;
 use crate::providers::microsoft::graph_mail::GraphError;
 use crate::store::health::HealthState;
 use crate::store::mail::{self, FolderRecord, MailChange, MailPage};
-use crate::store::StoreError;
+use crate::store::sync::{self, Decision};
+use crate::store::{Service, StoreError};
 use crate::sync::budget::Budget;
 use crate::tokens::Tokens;
 
@@ -67,6 +69,19 @@ pub(crate) struct Session {
     pub ctx: Context,
     pub tokens: Tokens,
     pub budget: Budget,
+    /// This run's removals, against what the account had when it started.
+    pub guard: Mutex<Guard>,
+}
+
+/// What a run may remove: nothing beyond [`super::needs_asking`] unless the user decided.
+#[derive(Debug, Default)]
+pub(crate) struct Guard {
+    account: String,
+    /// Messages stored when the run started.
+    local: i64,
+    /// Stored messages this run's pages remove so far.
+    removing: i64,
+    decision: Option<Decision>,
 }
 
 impl Session {
@@ -91,9 +106,70 @@ impl Session {
         )
     }
 
-    /// Notes the start of a run in the sync log.
+    /// Notes the start of a run in the sync log, and what the account has before it.
     pub async fn start_run(&self, account: &str, kind: &str) -> Result<i64, SyncError> {
-        Ok(mail::start_run(self.ctx.store.pool(), account, kind, self.now_ms()).await?)
+        let pool = self.ctx.store.pool();
+        let local = mail::count(pool, account).await?;
+        let decision = sync::held(pool, account, Service::Mail)
+            .await?
+            .and_then(|h| h.decision);
+        *self.guard() = Guard {
+            account: account.to_owned(),
+            local: i64::try_from(local).unwrap_or(i64::MAX),
+            removing: 0,
+            decision,
+        };
+        Ok(mail::start_run(pool, account, kind, self.now_ms()).await?)
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, Guard> {
+        self.guard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds the page when its removals would take this run past what may go without
+    /// asking; carries out the user's decision on a round held before.
+    async fn guard_removals(
+        &self,
+        account: &str,
+        changes: &mut Vec<MailChange>,
+    ) -> Result<(), SyncError> {
+        let ids: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                MailChange::Remove { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let pool = self.ctx.store.pool();
+        // What a provider reports gone that Ferry never had removes nothing.
+        let stored = i64::try_from(mail::existing(pool, account, &ids).await?.len()).unwrap_or(0);
+        let (removing, local, decision) = {
+            let mut guard = self.guard();
+            guard.removing += stored;
+            (guard.removing, guard.local, guard.decision)
+        };
+        match decision {
+            Some(Decision::Remove) => Ok(()),
+            Some(Decision::Keep) => {
+                changes.retain(|c| !matches!(c, MailChange::Remove { .. }));
+                Ok(())
+            }
+            None if super::needs_asking(removing, local) => {
+                tracing::warn!(
+                    account,
+                    removing,
+                    local,
+                    "a sync round would remove a large share of the mail; asking first"
+                );
+                sync::hold(pool, account, Service::Mail, removing, local, self.now_ms()).await?;
+                self.ctx.mail_changed(account);
+                Err(SyncError::Held { removing, local })
+            }
+            None => Ok(()),
+        }
     }
 
     /// Notes how the run went, and hands back its report or its error.
@@ -104,6 +180,14 @@ impl Session {
         outcome: Result<(), SyncError>,
     ) -> Result<Report, SyncError> {
         let error = outcome.as_ref().err().map(ToString::to_string);
+        let decided = {
+            let guard = self.guard();
+            guard.decision.is_some().then(|| guard.account.clone())
+        };
+        if let (Ok(()), Some(account)) = (&outcome, decided) {
+            // The round held before went through as the user decided.
+            sync::release(self.ctx.store.pool(), &account, Service::Mail).await?;
+        }
         mail::finish_run(
             self.ctx.store.pool(),
             run,
@@ -188,10 +272,11 @@ impl Session {
         account: &str,
         scope: &str,
         checkpoint: &impl Serialize,
-        changes: Vec<MailChange>,
+        mut changes: Vec<MailChange>,
         folders: Vec<FolderRecord>,
         report: &mut Report,
     ) -> Result<(), SyncError> {
+        self.guard_removals(account, &mut changes).await?;
         let page = MailPage {
             account_id: account.to_owned(),
             scope: scope.to_owned(),
