@@ -333,13 +333,38 @@ async fn a_stale_history_ends_in_a_full_resync_without_duplicates() {
         serde_json::json!({"raw": "Subject: after the reset\r\n\r\nnew\r\n"}),
     )
     .await;
+    // Gone while the history was lost: no history will tell Ferry. Only Gmail's "not
+    // found" when asked removes them; one moved to Trash (which listings leave out) stays.
+    let ids: Vec<String> = provider_side(&w).into_keys().collect();
+    for gone in &ids[..3] {
+        control(
+            &w,
+            reqwest::Method::DELETE,
+            &format!("/mail/ada@example.com/messages/{gone}"),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("/mail/ada@example.com/messages/{}/labels", ids[3]),
+        serde_json::json!({"add": ["TRASH"], "remove": ["INBOX"]}),
+    )
+    .await;
 
     let report = w.core().sync_mail(&id).await.expect("resync");
     assert_eq!(
-        report.counts.added, 1,
-        "only the new one is new: {report:?}"
+        (report.counts.added, report.counts.removed),
+        (1, 3),
+        "only the new one is new, only the deleted ones go: {report:?}"
     );
     assert_eq!(ferry_side(&w, &id).await, provider_side(&w));
+    let asked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_resync_listed")
+        .fetch_one(w.core().store().pool())
+        .await
+        .expect("listed");
+    assert_eq!(asked, 0, "the resync's notes are cleared once it is over");
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT kind FROM sync_runs WHERE account_id = ? ORDER BY id")
             .bind(&id)

@@ -105,6 +105,10 @@ pub enum MailChange {
         add_folders: Vec<String>,
         remove_folders: Vec<String>,
     },
+    /// A resync's listing showed this message ([`unlisted`] leaves it out).
+    Listed { id: String },
+    /// The resync is over: forget what its listing showed.
+    ResyncDone,
 }
 
 /// Dates past this (unix ms, in the year 2223) count as this for a message's rowid, which
@@ -305,6 +309,21 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
                 applied.removed += gone;
             }
             MailChange::Detach { id, folder } => unfile(&mut tx, account, id, folder).await?,
+            MailChange::Listed { id } => {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO mail_resync_listed (account_id, id) VALUES (?, ?)",
+                )
+                .bind(account)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            MailChange::ResyncDone => {
+                sqlx::query("DELETE FROM mail_resync_listed WHERE account_id = ?")
+                    .bind(account)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             MailChange::Flags {
                 id,
                 unread,
@@ -426,6 +445,27 @@ pub async fn existing(
 }
 
 /// How many messages the account has in the store.
+/// Up to `limit` stored messages received since `since_ms` (unix ms) that the current
+/// resync's listing has not shown: each must be asked about before it may go.
+pub async fn unlisted(
+    pool: &SqlitePool,
+    account: &str,
+    since_ms: i64,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.id FROM mail_messages m
+         WHERE m.account_id = ?1 AND m.received_at >= ?2
+           AND NOT EXISTS (SELECT 1 FROM mail_resync_listed l WHERE l.account_id = ?1 AND l.id = m.id)
+         ORDER BY m.received_at DESC LIMIT ?3",
+    )
+    .bind(account)
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The ids of the account's labels or folders that Ferry knows.
 pub async fn folder_ids(
     pool: &SqlitePool,

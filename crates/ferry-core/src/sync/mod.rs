@@ -301,7 +301,7 @@ impl MailJob {
 fn caught_up(json: &str) -> bool {
     match serde_json::from_str::<Checkpoint>(json) {
         Ok(Checkpoint::Incremental { page_token, .. }) => page_token.is_none(),
-        Ok(Checkpoint::Full { .. }) => false,
+        Ok(Checkpoint::Full { .. } | Checkpoint::Confirm { .. }) => false,
         Err(_) => serde_json::from_str::<GraphCheckpoint>(json).is_ok_and(|c| c.caught_up),
     }
 }

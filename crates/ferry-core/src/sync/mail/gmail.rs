@@ -45,6 +45,14 @@ pub enum Checkpoint {
         resets: u32,
         since: i64,
     },
+    /// After a resync's listing: asking about each stored message the listing did not
+    /// show. Those Gmail answers "not found" for go; the rest stay.
+    #[serde(rename_all = "camelCase")]
+    Confirm {
+        history_id: String,
+        resets: u32,
+        since: i64,
+    },
     /// Reading the history since `history_id` (part-way through its pages when
     /// `page_token` is set).
     #[serde(rename_all = "camelCase")]
@@ -98,6 +106,7 @@ impl GmailSync {
         let kind = match &checkpoint {
             None => "full",
             Some(Checkpoint::Full { resets, .. }) if *resets > 0 => "reset",
+            Some(Checkpoint::Confirm { .. }) => "reset",
             Some(Checkpoint::Full { .. }) => "full",
             Some(Checkpoint::Incremental { .. }) => "incremental",
         };
@@ -195,11 +204,25 @@ impl GmailSync {
                             resets,
                             since,
                         },
+                        // A resync asks about what its listing did not show.
+                        None if resets > 0 => Checkpoint::Confirm {
+                            history_id,
+                            resets,
+                            since,
+                        },
                         None => Checkpoint::Incremental {
                             history_id,
                             page_token: None,
                             resets,
                         },
+                    };
+                    // What a resync's listing showed, noted with the checkpoint past it.
+                    let mut shown: Vec<MailChange> = if resets > 0 {
+                        ids.iter()
+                            .map(|id| MailChange::Listed { id: id.clone() })
+                            .collect()
+                    } else {
+                        Vec::new()
                     };
                     // Short transactions, so that nothing else waits long for the database:
                     // every chunk but the last keeps this page's checkpoint.
@@ -207,10 +230,13 @@ impl GmailSync {
                     let last = chunks.len().saturating_sub(1);
                     for (n, chunk) in chunks.iter().enumerate() {
                         let fetched = self.fetch(account, chunk, report).await?;
-                        let changes = fetched
+                        let mut changes: Vec<MailChange> = fetched
                             .into_iter()
                             .map(|m| MailChange::Upsert(Box::new(new_message(m))))
                             .collect();
+                        if n == last {
+                            changes.append(&mut shown);
+                        }
                         let checkpoint = if n == last { &next } else { &this_page };
                         self.session
                             .commit(
@@ -229,13 +255,74 @@ impl GmailSync {
                                 account,
                                 "",
                                 &next,
-                                Vec::new(),
+                                shown,
                                 folders.take().unwrap_or_default(),
                                 report,
                             )
                             .await?;
                     }
                     next
+                }
+                Some(Checkpoint::Confirm {
+                    history_id,
+                    resets,
+                    since,
+                }) => {
+                    let pool = self.session.ctx.store.pool();
+                    let asked =
+                        mail::unlisted(pool, account, since * 1000, COMMIT_CHUNK as u32).await?;
+                    if asked.is_empty() {
+                        let next = Checkpoint::Incremental {
+                            history_id,
+                            page_token: None,
+                            resets,
+                        };
+                        let done = vec![MailChange::ResyncDone];
+                        let folders = folders.take().unwrap_or_default();
+                        self.session
+                            .commit(account, "", &next, done, folders, report)
+                            .await?;
+                        next
+                    } else {
+                        // Only Gmail's "not found" removes a message; one it still has
+                        // (in Trash or Spam, say, which listings leave out) is updated.
+                        let found: BTreeMap<String, RawMessage> = self
+                            .fetch(account, &asked, report)
+                            .await?
+                            .into_iter()
+                            .map(|m| (m.id.clone(), m))
+                            .collect();
+                        let mut changes = Vec::with_capacity(asked.len() * 2);
+                        for id in asked {
+                            match found.get(&id) {
+                                Some(message) => {
+                                    changes.push(MailChange::Upsert(Box::new(new_message(
+                                        message.clone(),
+                                    ))));
+                                    changes.push(MailChange::Listed { id });
+                                }
+                                // Noted as asked too: if the user keeps what Gmail
+                                // removed, it is not asked about again.
+                                None => {
+                                    changes.push(MailChange::Remove {
+                                        id: id.clone(),
+                                        folder: None,
+                                    });
+                                    changes.push(MailChange::Listed { id });
+                                }
+                            }
+                        }
+                        let this = Checkpoint::Confirm {
+                            history_id,
+                            resets,
+                            since,
+                        };
+                        let folders = folders.take().unwrap_or_default();
+                        self.session
+                            .commit(account, "", &this, changes, folders, report)
+                            .await?;
+                        this
+                    }
                 }
                 Some(Checkpoint::Incremental {
                     history_id,
