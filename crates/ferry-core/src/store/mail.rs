@@ -311,16 +311,18 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
             MailChange::Detach { id, folder } => unfile(&mut tx, account, id, folder).await?,
             MailChange::Listed { id } => {
                 sqlx::query(
-                    "INSERT OR IGNORE INTO mail_resync_listed (account_id, id) VALUES (?, ?)",
+                    "INSERT OR IGNORE INTO mail_resync_listed (account_id, scope, id) VALUES (?, ?, ?)",
                 )
                 .bind(account)
+                .bind(&page.scope)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
             }
             MailChange::ResyncDone => {
-                sqlx::query("DELETE FROM mail_resync_listed WHERE account_id = ?")
+                sqlx::query("DELETE FROM mail_resync_listed WHERE account_id = ? AND scope = ?")
                     .bind(account)
+                    .bind(&page.scope)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -446,20 +448,23 @@ pub async fn existing(
 
 /// How many messages the account has in the store.
 /// Up to `limit` stored messages received since `since_ms` (unix ms) that the current
-/// resync's listing has not shown: each must be asked about before it may go.
+/// resync's listing (of `scope`) has not shown: each must be asked about before it may go.
 pub async fn unlisted(
     pool: &SqlitePool,
     account: &str,
+    scope: &str,
     since_ms: i64,
     limit: u32,
 ) -> Result<Vec<String>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT m.id FROM mail_messages m
-         WHERE m.account_id = ?1 AND m.received_at >= ?2
-           AND NOT EXISTS (SELECT 1 FROM mail_resync_listed l WHERE l.account_id = ?1 AND l.id = m.id)
-         ORDER BY m.received_at DESC LIMIT ?3",
+         WHERE m.account_id = ?1 AND m.received_at >= ?3
+           AND NOT EXISTS (SELECT 1 FROM mail_resync_listed l
+                           WHERE l.account_id = ?1 AND l.scope = ?2 AND l.id = m.id)
+         ORDER BY m.received_at DESC LIMIT ?4",
     )
     .bind(account)
+    .bind(scope)
     .bind(since_ms)
     .bind(limit)
     .fetch_all(pool)

@@ -270,7 +270,8 @@ impl GmailSync {
                 }) => {
                     let pool = self.session.ctx.store.pool();
                     let asked =
-                        mail::unlisted(pool, account, since * 1000, COMMIT_CHUNK as u32).await?;
+                        mail::unlisted(pool, account, "", since * 1000, COMMIT_CHUNK as u32)
+                            .await?;
                     if asked.is_empty() {
                         let next = Checkpoint::Incremental {
                             history_id,
