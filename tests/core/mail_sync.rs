@@ -452,6 +452,30 @@ async fn ferrys_own_traffic_stays_inside_gmails_quota() {
     );
 }
 
+#[tokio::test]
+async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
+    let (w, id) = katherine_with_mail(600).await;
+    let mut rng = rand::thread_rng();
+    for _ in 0..10 {
+        let core = w.core().clone();
+        let account = id.clone();
+        let run = tokio::spawn(async move { core.sync_mail(&account).await });
+        tokio::time::sleep(StdDuration::from_millis(rng.gen_range(0..400))).await;
+        run.abort();
+        let _ = run.await;
+        let stored = mail::count(w.core().store().pool(), &id)
+            .await
+            .expect("count");
+        assert!(stored <= 600, "never more than the mailbox");
+    }
+    w.core().sync_mail(&id).await.expect("sync to the end");
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        outlook_side(&w),
+        "nothing lost, nothing doubled"
+    );
+}
+
 /// Katherine's Outlook mailbox seeded and her account added.
 async fn katherine_with_mail(count: usize) -> (World, String) {
     let sandbox = Sandbox::start(SandboxOptions::default())

@@ -155,14 +155,9 @@ impl MailSync {
         let mut total = Report::default();
         loop {
             let report = self.run(account).await?;
-            total.pages += report.pages;
-            total.counts.added += report.counts.added;
-            total.counts.changed += report.counts.changed;
-            total.counts.removed += report.counts.removed;
-            total.counts.requests += report.counts.requests;
-            total.counts.quota_units += report.counts.quota_units;
-            total.reset |= report.reset;
+            total.absorb(&report);
             if !report.more {
+                total.more = false;
                 return Ok(total);
             }
         }

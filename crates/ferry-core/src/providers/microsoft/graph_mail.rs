@@ -13,8 +13,12 @@ use url::Url;
 
 use crate::account::AccessToken;
 
-/// Messages per delta page Ferry asks for.
-pub const PAGE_SIZE: u32 = 100;
+/// Messages per delta page Ferry asks for on a round's first page: few, so the newest
+/// mail is on screen at once.
+pub const FIRST_PAGE_SIZE: u32 = 100;
+/// Messages per delta page after that: Graph's largest honoured size for messages
+/// (undocumented; 1,000 observed), so a round takes as few round trips as it can.
+pub const PAGE_SIZE: u32 = 1000;
 /// The properties a delta round brings (the body as text, for search and snippets).
 pub const SELECT: &str = "subject,from,toRecipients,ccRecipients,receivedDateTime,isRead,flag,\
 conversationId,internetMessageId,bodyPreview,body,hasAttachments,parentFolderId,changeKey";
@@ -249,10 +253,15 @@ impl GraphMailClient {
     }
 
     /// One page of a delta round, from `link` (the initial link, a nextLink or a
-    /// deltaLink).
-    pub async fn delta(&self, token: &AccessToken, link: &str) -> Result<DeltaPage, GraphError> {
+    /// deltaLink), of up to `page_size` messages.
+    pub async fn delta(
+        &self,
+        token: &AccessToken,
+        link: &str,
+        page_size: u32,
+    ) -> Result<DeltaPage, GraphError> {
         let page = self
-            .get(token, self.checked(link)?, Some(PAGE_SIZE))
+            .get(token, self.checked(link)?, Some(page_size))
             .await?;
         let mut items = Vec::new();
         for item in page["value"].as_array().into_iter().flatten() {

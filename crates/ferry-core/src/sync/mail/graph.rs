@@ -5,17 +5,27 @@
 //! leaves one and arrives in the other in either order without being lost. An evicted or
 //! reset delta token starts the folder's round again, keeping local state.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::session::Session;
 use super::{Report, SyncError};
-use crate::providers::microsoft::graph_mail::{DeltaItem, Folder, GraphError, GraphMailClient};
+use crate::providers::microsoft::graph_mail::{
+    DeltaItem, Folder, GraphError, GraphMailClient, FIRST_PAGE_SIZE, PAGE_SIZE,
+};
 use crate::store::mail::{self, FolderRecord, MailChange, NewMessage, RawFormat, Recipient};
 
+/// Folders synced at once: Graph allows four concurrent requests per mailbox.
+const LANES: usize = 4;
 /// Delta pages one run commits before it gives the schedule back.
 pub const PAGES_PER_RUN: usize = 40;
+const PAGES_PER_LANE: usize = PAGES_PER_RUN / LANES;
+/// Messages written per transaction.
+const COMMIT_CHUNK: usize = 100;
 /// Folder resets in a row before Ferry stops and reports instead of starting over again.
 const MAX_RESETS: u32 = 2;
 
@@ -94,8 +104,8 @@ impl GraphSync {
         Ok((folders, true))
     }
 
-    /// One run: the folder list, then each folder's delta until it is caught up (up to
-    /// [`PAGES_PER_RUN`] pages in all).
+    /// One run: the folder list, then each folder's delta until it is caught up, four
+    /// folders at a time (up to [`PAGES_PER_RUN`] pages in all).
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
         let run = self.session.start_run(account, "incremental").await?;
         let mut report = Report::default();
@@ -116,17 +126,39 @@ impl GraphSync {
                 parent_id: f.parent.clone(),
             })
             .collect();
-        // Folders as stored need no writing again.
-        let mut records = fresh.then_some(records);
+        // Folders as stored need no writing again; else the first page committed writes them.
+        let records = Mutex::new(fresh.then_some(records));
         let since = self.session.ctx.clock.now() - self.backfill;
-        for folder in &folders {
-            self.folder(account, &folder.id, since, &mut records, report)
-                .await?;
-            if report.more {
-                return Ok(());
+        // Up to four folders at once (Graph's limit per mailbox), each its own chain of
+        // pages; a lane takes the next folder when its own is caught up.
+        let queue = Mutex::new(folders.iter().collect::<VecDeque<_>>());
+        let lane = || async {
+            let mut lane = Report::default();
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(folder) = next else {
+                    return (lane, Ok(()));
+                };
+                if let Err(err) = self
+                    .folder(account, &folder.id, since, &records, &mut lane)
+                    .await
+                {
+                    return (lane, Err(err));
+                }
+                if lane.more {
+                    return (lane, Ok(()));
+                }
+            }
+        };
+        let lanes = tokio::join!(lane(), lane(), lane(), lane());
+        let mut outcome = Ok(());
+        for (lane, result) in [lanes.0, lanes.1, lanes.2, lanes.3] {
+            report.absorb(&lane);
+            if outcome.is_ok() {
+                outcome = result;
             }
         }
-        Ok(())
+        outcome
     }
 
     async fn folder(
@@ -134,10 +166,11 @@ impl GraphSync {
         account: &str,
         folder: &str,
         since: DateTime<Utc>,
-        records: &mut Option<Vec<FolderRecord>>,
+        records: &Mutex<Option<Vec<FolderRecord>>>,
         report: &mut Report,
     ) -> Result<bool, SyncError> {
         let stored = mail::checkpoint(self.session.ctx.store.pool(), account, folder).await?;
+        let stored_none = stored.is_none();
         let mut checkpoint: Checkpoint = match stored {
             Some(json) => {
                 serde_json::from_str(&json).map_err(|e| SyncError::Checkpoint(e.to_string()))?
@@ -148,8 +181,11 @@ impl GraphSync {
                 resets: 0,
             },
         };
+        // A round's first page is small, so the newest mail shows at once.
+        let mut first = stored_none;
         loop {
-            if report.pages >= PAGES_PER_RUN {
+            // This lane's delta requests so far: one per page.
+            if report.counts.requests >= PAGES_PER_LANE as u64 {
                 report.more = true;
                 return Ok(false);
             }
@@ -157,11 +193,13 @@ impl GraphSync {
                 return Ok(false);
             }
             let link = checkpoint.link.clone();
+            let size = if first { FIRST_PAGE_SIZE } else { PAGE_SIZE };
+            first = false;
             let answer = self
                 .session
                 .call(account, report, 1, |t| {
                     let link = link.clone();
-                    async move { self.client.delta(&t, &link).await }
+                    async move { self.client.delta(&t, &link, size).await }
                 })
                 .await;
             let page = match answer {
@@ -184,11 +222,12 @@ impl GraphSync {
                         caught_up: false,
                         resets: checkpoint.resets + 1,
                     };
+                    first = true;
                     continue;
                 }
                 Err(other) => return Err(other),
             };
-            let changes = page
+            let changes: Vec<MailChange> = page
                 .items
                 .into_iter()
                 .map(|item| match item {
@@ -210,16 +249,26 @@ impl GraphSync {
                 // A round that went through clears the count; a reset mid-round keeps it.
                 resets: if done { 0 } else { checkpoint.resets },
             };
-            self.session
-                .commit(
-                    account,
-                    folder,
-                    &next,
-                    changes,
-                    records.take().unwrap_or_default(),
-                    report,
-                )
-                .await?;
+            // Short transactions, so that nothing else waits long for the database: every
+            // chunk but the last keeps the link that fetched this page (after a crash the
+            // page comes again, and merging by id makes the repeat harmless).
+            let mut changes = changes.into_iter().peekable();
+            loop {
+                let chunk: Vec<MailChange> = changes.by_ref().take(COMMIT_CHUNK).collect();
+                let last = changes.peek().is_none();
+                let folders = records
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                let covers = if last { &next } else { &checkpoint };
+                self.session
+                    .commit(account, folder, covers, chunk, folders, report)
+                    .await?;
+                if last {
+                    break;
+                }
+            }
             if done {
                 return Ok(true);
             }

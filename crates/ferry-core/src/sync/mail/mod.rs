@@ -54,6 +54,21 @@ pub struct Report {
     pub read_folders: bool,
 }
 
+impl Report {
+    /// Adds what another run (or another lane of this one) did.
+    pub fn absorb(&mut self, other: &Report) {
+        self.pages += other.pages;
+        self.counts.added += other.counts.added;
+        self.counts.changed += other.counts.changed;
+        self.counts.removed += other.counts.removed;
+        self.counts.requests += other.counts.requests;
+        self.counts.quota_units += other.counts.quota_units;
+        self.more |= other.more;
+        self.reset |= other.reset;
+        self.read_folders |= other.read_folders;
+    }
+}
+
 /// How often a caught-up mailbox's label or folder list is read again, when nothing
 /// sooner calls for it (a full sync, or a change naming a label Ferry does not know).
 pub const FOLDERS_EVERY: chrono::Duration = chrono::Duration::hours(1);
