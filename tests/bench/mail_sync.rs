@@ -15,7 +15,8 @@
 //!
 //! Gmail's quota is scaled (`FERRY_BENCH_GMAIL_QUOTA`, units per user per minute) so that
 //! the run takes minutes, not half an hour; the ratio is what counts.
-//! `FERRY_BENCH_SYNC_MESSAGES` changes the mailbox size. Run with `make bench` (or
+//! `FERRY_BENCH_SYNC_MESSAGES` changes the mailbox size; `FERRY_BENCH_ONLY=gmail` or
+//! `outlook` runs one half. Run with `make bench` (or
 //! `cargo bench -p ferry-core --bench mail_sync`).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a benchmark prints its figures
@@ -442,6 +443,12 @@ async fn graph(count: usize) {
 async fn main() {
     let count = env_number("FERRY_BENCH_SYNC_MESSAGES", 10_000) as usize;
     let quota = env_number("FERRY_BENCH_GMAIL_QUOTA", 30_000);
-    gmail(count, quota).await;
-    graph(count).await;
+    // `FERRY_BENCH_ONLY=gmail` (or `outlook`) runs one half.
+    let only = std::env::var("FERRY_BENCH_ONLY").unwrap_or_default();
+    if only != "outlook" {
+        gmail(count, quota).await;
+    }
+    if only != "gmail" {
+        graph(count).await;
+    }
 }

@@ -119,14 +119,40 @@ impl GmailSync {
     async fn pages(
         &self,
         account: &str,
-        mut checkpoint: Option<Checkpoint>,
+        stored: Option<Checkpoint>,
         report: &mut Report,
     ) -> Result<(), SyncError> {
+        // Until the first sync's own checkpoint is taken below.
+        let mut checkpoint = stored.clone().unwrap_or(Checkpoint::Incremental {
+            history_id: String::new(),
+            page_token: None,
+            resets: 0,
+        });
         // A poll of a caught-up mailbox reads only its history: the labels are read for a
         // full sync, when a change names one Ferry does not know, and once an hour.
-        let polling = matches!(checkpoint, Some(Checkpoint::Incremental { .. }));
+        let polling = matches!(stored, Some(Checkpoint::Incremental { .. }));
         let mut folders = if polling && !self.labels_due {
             None
+        } else if stored.is_none() {
+            // A first sync: the labels, and the checkpoint it starts from (taken before
+            // the listing starts), side by side.
+            let mut other = Report::default();
+            let (labels, profile) = tokio::join!(
+                self.labels(account, report),
+                self.session
+                    .call(account, &mut other, units::PROFILE, |t| async move {
+                        self.client.profile(&t).await
+                    })
+            );
+            report.absorb(&other);
+            checkpoint = Checkpoint::Full {
+                history_id: profile?.history_id,
+                page_token: None,
+                listed: 0,
+                resets: 0,
+                since: self.since(),
+            };
+            Some(labels?)
         } else {
             Some(self.labels(account, report).await?)
         };
@@ -138,30 +164,14 @@ impl GmailSync {
             if self.session.should_stop(account).await? {
                 return Ok(());
             }
-            let next = match checkpoint.take() {
-                None => {
-                    // The checkpoint is taken before the full sync starts.
-                    let profile = self
-                        .session
-                        .call(account, report, units::PROFILE, |t| async move {
-                            self.client.profile(&t).await
-                        })
-                        .await?;
-                    Checkpoint::Full {
-                        history_id: profile.history_id,
-                        page_token: None,
-                        listed: 0,
-                        resets: 0,
-                        since: self.since(),
-                    }
-                }
-                Some(Checkpoint::Full {
+            let next = match checkpoint {
+                Checkpoint::Full {
                     history_id,
                     page_token,
                     listed,
                     resets,
                     since,
-                }) => {
+                } => {
                     let query = format!("after:{since}");
                     let page = self
                         .session
@@ -263,11 +273,11 @@ impl GmailSync {
                     }
                     next
                 }
-                Some(Checkpoint::Confirm {
+                Checkpoint::Confirm {
                     history_id,
                     resets,
                     since,
-                }) => {
+                } => {
                     let pool = self.session.ctx.store.pool();
                     let asked =
                         mail::unlisted(pool, account, "", since * 1000, COMMIT_CHUNK as u32)
@@ -325,11 +335,11 @@ impl GmailSync {
                         this
                     }
                 }
-                Some(Checkpoint::Incremental {
+                Checkpoint::Incremental {
                     history_id,
                     page_token,
                     resets,
-                }) => {
+                } => {
                     let start = history_id.clone();
                     let answer =
                         self.session
@@ -361,13 +371,13 @@ impl GmailSync {
                                     self.client.profile(&t).await
                                 })
                                 .await?;
-                            checkpoint = Some(Checkpoint::Full {
+                            checkpoint = Checkpoint::Full {
                                 history_id: profile.history_id,
                                 page_token: None,
                                 listed: 0,
                                 resets: resets + 1,
                                 since: self.since(),
-                            });
+                            };
                             continue;
                         }
                         Err(other) => return Err(other),
@@ -416,7 +426,7 @@ impl GmailSync {
                     next
                 }
             };
-            checkpoint = Some(next);
+            checkpoint = next;
         }
     }
 
