@@ -452,6 +452,32 @@ async fn ferrys_own_traffic_stays_inside_gmails_quota() {
     );
 }
 
+/// Graph returns at most 5,000 messages for a delta round filtered by date (40 here):
+/// what the round leaves out of the twelve months is listed after it, newest first.
+#[tokio::test]
+async fn what_a_capped_outlook_round_leaves_out_is_listed_after_it() {
+    let mut config = SandboxConfig::default();
+    config.microsoft.graph_filtered_delta_cap = 40;
+    let (w, id) = katherine_in(config, 300).await;
+    w.core().sync_mail(&id).await.expect("sync");
+    assert_eq!(
+        ferry_side(&w, &id).await,
+        outlook_side(&w),
+        "every message of the window, not only the newest 40 of each folder"
+    );
+    let listings = w
+        .sandbox
+        .world()
+        .log
+        .all()
+        .iter()
+        .filter(|r| r.path.ends_with("/messages"))
+        .count();
+    assert!(listings > 0, "the rest came through listings");
+    let caught_up = w.core().mail_status().await.expect("status");
+    assert!(caught_up.iter().all(|s| s.caught_up), "{caught_up:?}");
+}
+
 #[tokio::test]
 async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
     let (w, id) = katherine_with_mail(600).await;
@@ -478,9 +504,16 @@ async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicate
 
 /// Katherine's Outlook mailbox seeded and her account added.
 async fn katherine_with_mail(count: usize) -> (World, String) {
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("sandbox");
+    katherine_in(SandboxConfig::default(), count).await
+}
+
+async fn katherine_in(config: SandboxConfig, count: usize) -> (World, String) {
+    let sandbox = Sandbox::start(SandboxOptions {
+        config,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
     let user = sandbox
         .world()
         .find_user_by_email(

@@ -86,6 +86,8 @@ pub struct MicrosoftConfig {
     pub graph_expired_token_code: String,
     /// How long Graph works on each call, holding one of the mailbox's concurrent slots.
     pub graph_service_ms: u64,
+    /// "Applying `$filter` in a delta query returns only up to 5,000 messages."
+    pub graph_filtered_delta_cap: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -160,6 +162,7 @@ impl Default for MicrosoftConfig {
             graph_expired_token_status: 410,
             graph_expired_token_code: "syncStateNotFound".into(),
             graph_service_ms: 20,
+            graph_filtered_delta_cap: 5_000,
         }
     }
 }

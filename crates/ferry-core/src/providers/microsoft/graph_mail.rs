@@ -233,7 +233,35 @@ impl GraphMailClient {
         Ok(out)
     }
 
-    /// The first request of a folder's delta round: messages received since `since`.
+    /// Messages of `folder` received from `since` up to (not including) `before`, newest
+    /// first: the mail a filtered delta round left out (Graph returns at most 5,000 for
+    /// one). Its pages read like a delta round's, with a `nextLink` until the last.
+    pub fn listing_link(
+        &self,
+        folder: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        before: &str,
+    ) -> Result<String, GraphError> {
+        let mut url = self
+            .base
+            .join(&format!("me/mailFolders/{folder}/messages"))
+            .map_err(|e| GraphError::BadReply(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("$select", SELECT)
+            .append_pair(
+                "$filter",
+                &format!(
+                    "receivedDateTime ge {} and receivedDateTime lt {before}",
+                    since.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            )
+            .append_pair("$orderby", "receivedDateTime desc")
+            .append_pair("$top", &PAGE_SIZE.to_string());
+        Ok(url.to_string())
+    }
+
+    /// The first request of a folder's delta round: messages received since `since`,
+    /// newest first (so the first page holds the newest mail).
     pub fn initial_link(
         &self,
         folder: &str,
@@ -248,13 +276,13 @@ impl GraphMailClient {
             .append_pair(
                 "$filter",
                 &format!("receivedDateTime ge {}", since.format("%Y-%m-%dT%H:%M:%SZ")),
-            );
+            )
+            .append_pair("$orderby", "receivedDateTime desc");
         Ok(url.to_string())
     }
 
-    /// One page of a delta round, from `link` (the initial link, a nextLink or a
-    /// deltaLink), of up to `page_size` messages.
-    pub async fn delta(
+    /// A page of messages (a delta round's or a listing's), its links as sent.
+    async fn page(
         &self,
         token: &AccessToken,
         link: &str,
@@ -282,16 +310,40 @@ impl GraphMailClient {
         }
         let next_link = page["@odata.nextLink"].as_str().map(str::to_owned);
         let delta_link = page["@odata.deltaLink"].as_str().map(str::to_owned);
-        if next_link.is_some() == delta_link.is_some() {
-            return Err(GraphError::BadReply(
-                "a delta page needs exactly one of nextLink and deltaLink".into(),
-            ));
-        }
         Ok(DeltaPage {
             items,
             next_link,
             delta_link,
         })
+    }
+
+    /// One page of a delta round, from `link` (the initial link, a nextLink or a
+    /// deltaLink), of up to `page_size` messages.
+    pub async fn delta(
+        &self,
+        token: &AccessToken,
+        link: &str,
+        page_size: u32,
+    ) -> Result<DeltaPage, GraphError> {
+        let page = self.page(token, link, page_size).await?;
+        if page.next_link.is_some() == page.delta_link.is_some() {
+            return Err(GraphError::BadReply(
+                "a delta page needs exactly one of nextLink and deltaLink".into(),
+            ));
+        }
+        Ok(page)
+    }
+
+    /// One page of a message listing (see [`Self::listing_link`]): a `nextLink` until
+    /// the last page, never a `deltaLink`.
+    pub async fn listing(&self, token: &AccessToken, link: &str) -> Result<DeltaPage, GraphError> {
+        let page = self.page(token, link, PAGE_SIZE).await?;
+        if page.delta_link.is_some() {
+            return Err(GraphError::BadReply(
+                "a message listing sent a deltaLink".into(),
+            ));
+        }
+        Ok(page)
     }
 }
 

@@ -35,9 +35,33 @@ const MAX_RESETS: u32 = 2;
 pub struct Checkpoint {
     /// The link to follow next: a `nextLink` mid-round, the `deltaLink` between rounds.
     pub link: String,
-    /// The last round finished (the link is a `deltaLink`).
+    /// The last round finished (the link is a `deltaLink`) and nothing is left to list.
     pub caught_up: bool,
     pub resets: u32,
+    /// This is the folder's first round (or its first after a reset), filtered to the
+    /// backfill window: Graph returns at most 5,000 messages for such a round.
+    #[serde(default)]
+    pub initial: bool,
+    /// The oldest `receivedDateTime` the first round brought so far.
+    #[serde(default)]
+    pub oldest: Option<String>,
+    /// After the first round: the listing of what it left out (received in the window
+    /// before its oldest message), page by page; `link` keeps the round's `deltaLink`.
+    #[serde(default)]
+    pub backfill: Option<String>,
+}
+
+impl Checkpoint {
+    fn first_round(link: String, resets: u32) -> Self {
+        Checkpoint {
+            link,
+            caught_up: false,
+            resets,
+            initial: true,
+            oldest: None,
+            backfill: None,
+        }
+    }
 }
 
 pub(crate) struct GraphSync {
@@ -175,11 +199,7 @@ impl GraphSync {
             Some(json) => {
                 serde_json::from_str(&json).map_err(|e| SyncError::Checkpoint(e.to_string()))?
             }
-            None => Checkpoint {
-                link: self.client.initial_link(folder, since)?,
-                caught_up: false,
-                resets: 0,
-            },
+            None => Checkpoint::first_round(self.client.initial_link(folder, since)?, 0),
         };
         // A round's first page is small, so the newest mail shows at once.
         let mut first = stored_none;
@@ -192,14 +212,24 @@ impl GraphSync {
             if self.session.should_stop(account).await? {
                 return Ok(false);
             }
-            let link = checkpoint.link.clone();
+            let listing = checkpoint.backfill.is_some();
+            let link = checkpoint
+                .backfill
+                .clone()
+                .unwrap_or_else(|| checkpoint.link.clone());
             let size = if first { FIRST_PAGE_SIZE } else { PAGE_SIZE };
             first = false;
             let answer = self
                 .session
                 .call(account, report, 1, |t| {
                     let link = link.clone();
-                    async move { self.client.delta(&t, &link, size).await }
+                    async move {
+                        if listing {
+                            self.client.listing(&t, &link).await
+                        } else {
+                            self.client.delta(&t, &link, size).await
+                        }
+                    }
                 })
                 .await;
             let page = match answer {
@@ -214,19 +244,25 @@ impl GraphSync {
                         "Graph lost the folder's delta; starting its round again"
                     );
                     report.reset = true;
-                    checkpoint = Checkpoint {
-                        link: match restart {
-                            Some(location) => location,
-                            None => self.client.initial_link(folder, since)?,
-                        },
-                        caught_up: false,
-                        resets: checkpoint.resets + 1,
+                    let link = match restart {
+                        Some(location) => location,
+                        None => self.client.initial_link(folder, since)?,
                     };
+                    checkpoint = Checkpoint::first_round(link, checkpoint.resets + 1);
                     first = true;
                     continue;
                 }
                 Err(other) => return Err(other),
             };
+            let oldest_here = page
+                .items
+                .iter()
+                .filter_map(|item| match item {
+                    DeltaItem::Message { json, .. } => json["receivedDateTime"].as_str(),
+                    DeltaItem::Removed { .. } => None,
+                })
+                .min()
+                .map(str::to_owned);
             let changes: Vec<MailChange> = page
                 .items
                 .into_iter()
@@ -242,12 +278,37 @@ impl GraphSync {
                     },
                 })
                 .collect();
-            let done = page.delta_link.is_some();
-            let next = Checkpoint {
-                link: page.next_link.or(page.delta_link).unwrap_or_default(),
-                caught_up: done,
-                // A round that went through clears the count; a reset mid-round keeps it.
-                resets: if done { 0 } else { checkpoint.resets },
+            let next = if listing {
+                Checkpoint {
+                    link: checkpoint.link.clone(),
+                    caught_up: page.next_link.is_none(),
+                    resets: checkpoint.resets,
+                    initial: false,
+                    oldest: None,
+                    backfill: page.next_link,
+                }
+            } else {
+                let done = page.delta_link.is_some();
+                // ISO 8601 times in UTC, as Graph writes them, sort as text.
+                let oldest = match (checkpoint.oldest.clone(), oldest_here) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                // A first round over: list what it may have left out, older than its
+                // oldest message (an empty listing, when it left out nothing).
+                let backfill = match (&oldest, done && checkpoint.initial) {
+                    (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
+                    _ => None,
+                };
+                Checkpoint {
+                    link: page.next_link.or(page.delta_link).unwrap_or_default(),
+                    caught_up: done && backfill.is_none(),
+                    // A round that went through clears the count; a reset mid-round keeps it.
+                    resets: if done { 0 } else { checkpoint.resets },
+                    initial: checkpoint.initial && !done,
+                    oldest: if done { None } else { oldest },
+                    backfill,
+                }
             };
             // Short transactions, so that nothing else waits long for the database: every
             // chunk but the last keeps the link that fetched this page (after a crash the
@@ -269,7 +330,7 @@ impl GraphSync {
                     break;
                 }
             }
-            if done {
+            if next.caught_up {
                 return Ok(true);
             }
             checkpoint = next;

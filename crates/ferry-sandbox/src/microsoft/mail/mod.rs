@@ -36,8 +36,6 @@ use store::{Message, OutlookBox};
 fn graph(world: &World) -> String {
     format!("{}/v1.0", world.urls().microsoft)
 }
-/// "Applying `$filter` in a delta query returns only up to 5,000 messages."
-const FILTERED_ROUND_CAP: usize = 5_000;
 
 /// Properties `$select` may name.
 const MESSAGE_PROPERTIES: &[&str] = &[
@@ -314,7 +312,14 @@ fn page(world: &World, pairs: &[(String, String)], items: Vec<Value>, base: &str
     let value: Vec<Value> = items.into_iter().skip(skip).take(top).collect();
     let mut out = json!({"value": value});
     if skip + top < total {
-        out["@odata.nextLink"] = json!(format!("{base}?$top={top}&$skip={}", skip + top));
+        // The next page keeps the query ($filter, $select, $orderby), with the new $skip.
+        let mut next = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in pairs.iter().filter(|(k, _)| k != "$top" && k != "$skip") {
+            next.append_pair(key, value);
+        }
+        next.append_pair("$top", &top.to_string());
+        next.append_pair("$skip", &(skip + top).to_string());
+        out["@odata.nextLink"] = json!(format!("{base}?{}", next.finish()));
     }
     Json(out).into_response()
 }
@@ -405,9 +410,18 @@ async fn list_messages(
         Err(r) => return r,
     };
     let prefer = prefer(&headers);
+    let Some(range) = param(&pairs, "$filter").map_or(Some((i64::MIN, i64::MAX)), received_range)
+    else {
+        return bad_request(
+            &world,
+            "ErrorInvalidUrlQuery",
+            "Only receivedDateTime comparisons (ge, gt, le, lt), joined by 'and', are supported in $filter here.",
+        );
+    };
     let items: Option<Vec<Value>> = world.outlook.with(&caller.user.id, |m| {
         let id = m.folder(&folder)?.id.clone();
         let mut messages = m.in_folder(&id);
+        messages.retain(|msg| (range.0..=range.1).contains(&msg.received_ms));
         messages.sort_by(|a, b| {
             (b.received_ms, &b.immutable_id).cmp(&(a.received_ms, &a.immutable_id))
         });
@@ -458,6 +472,30 @@ fn encode(round: &Round) -> String {
 
 fn decode(token: &str) -> Option<Round> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token).ok()?).ok()
+}
+
+/// `receivedDateTime <op> <time>` terms joined by `and`, as an inclusive range of unix
+/// ms: the `$filter` a message listing takes here.
+fn received_range(filter: &str) -> Option<(i64, i64)> {
+    let (mut from, mut to) = (i64::MIN, i64::MAX);
+    for term in filter.split(" and ") {
+        let mut words = term.split_whitespace();
+        let (field, op, value) = (words.next()?, words.next()?, words.next()?);
+        if !field.eq_ignore_ascii_case("receivedDateTime") || words.next().is_some() {
+            return None;
+        }
+        let ms = chrono::DateTime::parse_from_rfc3339(value.trim_matches('\''))
+            .ok()?
+            .timestamp_millis();
+        match op {
+            "ge" => from = from.max(ms),
+            "gt" => from = from.max(ms + 1),
+            "le" => to = to.min(ms),
+            "lt" => to = to.min(ms - 1),
+            _ => return None,
+        }
+    }
+    Some((from, to))
 }
 
 /// `receivedDateTime ge|gt <time>`: the one `$filter` a messages delta takes.
@@ -597,7 +635,7 @@ async fn delta(
         let more = if rng.gen_bool(config.graph_empty_page_rate.clamp(0.0, 1.0)) && round.sent > 0 {
             true // an empty page; the same place again next time
         } else if round.initial {
-            let cap = round.top.unwrap_or(usize::MAX).min(if round.received_from_ms.is_some() { FILTERED_ROUND_CAP } else { usize::MAX });
+            let cap = round.top.unwrap_or(usize::MAX).min(if round.received_from_ms.is_some() { config.graph_filtered_delta_cap } else { usize::MAX });
             let mut items: Vec<&Message> = mailbox
                 .in_folder(&folder)
                 .into_iter()
