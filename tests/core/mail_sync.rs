@@ -632,19 +632,45 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
     assert!(report.reset && report.counts.added == 0, "{report:?}");
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
 
-    // A poll of a caught-up mailbox asks each folder's delta only: the folder list was
-    // read this hour.
+    // A poll of a caught-up mailbox is one batch of the folders' deltas: the folder list
+    // was read this hour.
     let before = w.sandbox.world().log.all().len();
     let report = w.core().sync_mail(&id).await.expect("quiet poll");
     let log = w.sandbox.world().log.all();
-    let polled: Vec<&str> = log[before..]
+    let sent: Vec<&str> = log[before..]
         .iter()
-        .filter(|r| r.path.starts_with("/v1.0/"))
+        .filter(|r| r.path.starts_with("/v1.0/") && !r.in_batch)
         .map(|r| r.path.as_str())
         .collect();
+    assert_eq!(sent, ["/v1.0/$batch"], "{report:?}");
+    let inner = log[before..].iter().filter(|r| r.in_batch).count();
+    let folders = mail::folder_list(w.core().store().pool(), &id)
+        .await
+        .expect("folders")
+        .len();
     assert!(
-        !polled.is_empty() && polled.iter().all(|p| p.ends_with("/messages/delta")),
-        "{polled:?}"
+        log[before..]
+            .iter()
+            .filter(|r| r.in_batch)
+            .all(|r| r.path.ends_with("/messages/delta") && r.status == 200),
+        "each folder's delta, answered"
     );
-    assert_eq!(report.counts.requests as usize, polled.len());
+    assert_eq!(inner, folders, "one delta per folder");
+    assert_eq!(
+        (report.counts.requests, report.counts.quota_units),
+        (1, folders as u64),
+        "one request, each call inside it counted against Graph's limits"
+    );
+
+    // A change arrives through the batched poll.
+    let ids: Vec<String> = outlook_side(&w).into_keys().collect();
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("/mail/katherine@contoso.example/messages/{}/flags", ids[0]),
+        serde_json::json!({"read": false}),
+    )
+    .await;
+    w.core().sync_mail(&id).await.expect("poll");
+    assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
 }

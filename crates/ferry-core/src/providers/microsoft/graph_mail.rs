@@ -109,6 +109,57 @@ fn error_for(
     }
 }
 
+/// Graph's `$batch` takes at most this many requests.
+pub const MAX_BATCH: usize = 20;
+
+/// A page of messages from its JSON: the items, and its links as sent.
+fn page_of(page: &Value) -> Result<DeltaPage, GraphError> {
+    let mut items = Vec::new();
+    for item in page["value"].as_array().into_iter().flatten() {
+        let Some(id) = item["id"].as_str() else {
+            return Err(GraphError::BadReply("an item without an id".into()));
+        };
+        items.push(if let Some(removed) = item.get("@removed") {
+            DeltaItem::Removed {
+                id: id.to_owned(),
+                deleted: removed["reason"].as_str() == Some("deleted"),
+            }
+        } else {
+            DeltaItem::Message {
+                id: id.to_owned(),
+                json: item.clone(),
+            }
+        });
+    }
+    let next_link = page["@odata.nextLink"].as_str().map(str::to_owned);
+    let delta_link = page["@odata.deltaLink"].as_str().map(str::to_owned);
+    Ok(DeltaPage {
+        items,
+        next_link,
+        delta_link,
+    })
+}
+
+/// The `Retry-After` a throttled answer names, in seconds.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_secs)
+}
+
+/// A delta page goes on (`nextLink`) or ends its round (`deltaLink`): never both, never
+/// neither.
+fn one_link(page: DeltaPage) -> Result<DeltaPage, GraphError> {
+    if page.next_link.is_some() == page.delta_link.is_some() {
+        return Err(GraphError::BadReply(
+            "a delta page needs exactly one of nextLink and deltaLink".into(),
+        ));
+    }
+    Ok(page)
+}
+
 #[derive(Debug, Clone)]
 pub struct GraphMailClient {
     http: reqwest::Client,
@@ -181,11 +232,7 @@ impl GraphMailClient {
             .await
             .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
         if !status.is_success() {
-            let retry_after = headers
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-                .map(Duration::from_secs);
+            let retry_after = retry_after(&headers);
             let location = headers
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
@@ -281,6 +328,90 @@ impl GraphMailClient {
         Ok(url.to_string())
     }
 
+    /// Several delta links asked in one `$batch` request (Graph takes at most
+    /// [`MAX_BATCH`]): each link's page, or why it failed, in the order given. The batch
+    /// itself failing is the outer error.
+    pub async fn delta_batch(
+        &self,
+        token: &AccessToken,
+        links: &[String],
+    ) -> Result<Vec<Result<DeltaPage, GraphError>>, GraphError> {
+        let mut requests = Vec::with_capacity(links.len());
+        for (n, link) in links.iter().enumerate() {
+            let url = self.checked(link)?;
+            // Inside a batch, a request's URL is relative to the version (`/me/...`).
+            let relative = url
+                .as_str()
+                .strip_prefix(self.base.as_str())
+                .ok_or_else(|| GraphError::BadReply("a link outside the Graph version".into()))?;
+            requests.push(serde_json::json!({
+                "id": n.to_string(),
+                "method": "GET",
+                "url": format!("/{relative}"),
+                "headers": {"Prefer": format!("IdType=\"ImmutableId\", odata.maxpagesize={PAGE_SIZE}")},
+            }));
+        }
+        let url = self
+            .base
+            .join("$batch")
+            .map_err(|e| GraphError::BadReply(e.to_string()))?;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(token.expose_secret())
+            .json(&serde_json::json!({ "requests": requests }))
+            .send()
+            .await
+            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let retry_after = retry_after(&headers);
+            return Err(error_for(status, &body, retry_after, None));
+        }
+        let reply: Value = serde_json::from_slice(&body)
+            .map_err(|e| GraphError::BadReply(format!("a batch reply: {e}")))?;
+        let mut answers: Vec<Result<DeltaPage, GraphError>> = (0..links.len())
+            .map(|_| {
+                Err(GraphError::BadReply(
+                    "the batch left a request unanswered".into(),
+                ))
+            })
+            .collect();
+        for answer in reply["responses"].as_array().into_iter().flatten() {
+            let Some(slot) = answer["id"]
+                .as_str()
+                .and_then(|id| id.parse::<usize>().ok())
+                .and_then(|n| answers.get_mut(n))
+            else {
+                continue;
+            };
+            let status = answer["status"].as_u64().unwrap_or(0);
+            *slot = if (200..300).contains(&status) {
+                page_of(&answer["body"]).and_then(one_link)
+            } else {
+                let status = StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let retry_after = answer["headers"]["Retry-After"]
+                    .as_str()
+                    .or_else(|| answer["headers"]["retry-after"].as_str())
+                    .and_then(|v| v.trim().parse().ok())
+                    .map(Duration::from_secs);
+                let location = answer["headers"]["Location"]
+                    .as_str()
+                    .or_else(|| answer["headers"]["location"].as_str())
+                    .map(str::to_owned);
+                let body = serde_json::to_vec(&answer["body"]).unwrap_or_default();
+                Err(error_for(status, &body, retry_after, location))
+            };
+        }
+        Ok(answers)
+    }
+
     /// A page of messages (a delta round's or a listing's), its links as sent.
     async fn page(
         &self,
@@ -291,30 +422,7 @@ impl GraphMailClient {
         let page = self
             .get(token, self.checked(link)?, Some(page_size))
             .await?;
-        let mut items = Vec::new();
-        for item in page["value"].as_array().into_iter().flatten() {
-            let Some(id) = item["id"].as_str() else {
-                return Err(GraphError::BadReply("an item without an id".into()));
-            };
-            items.push(if let Some(removed) = item.get("@removed") {
-                DeltaItem::Removed {
-                    id: id.to_owned(),
-                    deleted: removed["reason"].as_str() == Some("deleted"),
-                }
-            } else {
-                DeltaItem::Message {
-                    id: id.to_owned(),
-                    json: item.clone(),
-                }
-            });
-        }
-        let next_link = page["@odata.nextLink"].as_str().map(str::to_owned);
-        let delta_link = page["@odata.deltaLink"].as_str().map(str::to_owned);
-        Ok(DeltaPage {
-            items,
-            next_link,
-            delta_link,
-        })
+        page_of(&page)
     }
 
     /// One page of a delta round, from `link` (the initial link, a nextLink or a
@@ -325,13 +433,7 @@ impl GraphMailClient {
         link: &str,
         page_size: u32,
     ) -> Result<DeltaPage, GraphError> {
-        let page = self.page(token, link, page_size).await?;
-        if page.next_link.is_some() == page.delta_link.is_some() {
-            return Err(GraphError::BadReply(
-                "a delta page needs exactly one of nextLink and deltaLink".into(),
-            ));
-        }
-        Ok(page)
+        one_link(self.page(token, link, page_size).await?)
     }
 
     /// One page of a message listing (see [`Self::listing_link`]): a `nextLink` until

@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::session::Session;
 use super::{Report, SyncError};
 use crate::providers::microsoft::graph_mail::{
-    DeltaItem, Folder, GraphError, GraphMailClient, FIRST_PAGE_SIZE, PAGE_SIZE,
+    DeltaItem, DeltaPage, Folder, GraphError, GraphMailClient, FIRST_PAGE_SIZE, MAX_BATCH,
+    PAGE_SIZE,
 };
 use crate::store::mail::{self, FolderRecord, MailChange, NewMessage, RawFormat, Recipient};
 
@@ -153,9 +154,15 @@ impl GraphSync {
         // Folders as stored need no writing again; else the first page committed writes them.
         let records = Mutex::new(fresh.then_some(records));
         let since = self.session.ctx.clock.now() - self.backfill;
+        // A poll of caught-up folders asks all their deltas in one batch; a folder with
+        // more to read than one page, or whose answer failed, goes on below on its own.
+        let mut pending: Vec<&Folder> = folders.iter().collect();
+        if !fresh {
+            pending = self.poll_batched(account, pending, since, report).await?;
+        }
         // Up to four folders at once (Graph's limit per mailbox), each its own chain of
         // pages; a lane takes the next folder when its own is caught up.
-        let queue = Mutex::new(folders.iter().collect::<VecDeque<_>>());
+        let queue = Mutex::new(pending.into_iter().collect::<VecDeque<_>>());
         let lane = || async {
             let mut lane = Report::default();
             loop {
@@ -254,87 +261,178 @@ impl GraphSync {
                 }
                 Err(other) => return Err(other),
             };
-            let oldest_here = page
-                .items
-                .iter()
-                .filter_map(|item| match item {
-                    DeltaItem::Message { json, .. } => json["receivedDateTime"].as_str(),
-                    DeltaItem::Removed { .. } => None,
-                })
-                .min()
-                .map(str::to_owned);
-            let changes: Vec<MailChange> = page
-                .items
-                .into_iter()
-                .map(|item| match item {
-                    DeltaItem::Message { json, .. } => change_for(json, folder),
-                    DeltaItem::Removed { id, deleted: true } => MailChange::Remove {
-                        id,
-                        folder: Some(folder.to_owned()),
-                    },
-                    DeltaItem::Removed { id, deleted: false } => MailChange::Detach {
-                        id,
-                        folder: folder.to_owned(),
-                    },
-                })
-                .collect();
-            let next = if listing {
-                Checkpoint {
-                    link: checkpoint.link.clone(),
-                    caught_up: page.next_link.is_none(),
-                    resets: checkpoint.resets,
-                    initial: false,
-                    oldest: None,
-                    backfill: page.next_link,
-                }
-            } else {
-                let done = page.delta_link.is_some();
-                // ISO 8601 times in UTC, as Graph writes them, sort as text.
-                let oldest = match (checkpoint.oldest.clone(), oldest_here) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                // A first round over: list what it may have left out, older than its
-                // oldest message (an empty listing, when it left out nothing).
-                let backfill = match (&oldest, done && checkpoint.initial) {
-                    (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
-                    _ => None,
-                };
-                Checkpoint {
-                    link: page.next_link.or(page.delta_link).unwrap_or_default(),
-                    caught_up: done && backfill.is_none(),
-                    // A round that went through clears the count; a reset mid-round keeps it.
-                    resets: if done { 0 } else { checkpoint.resets },
-                    initial: checkpoint.initial && !done,
-                    oldest: if done { None } else { oldest },
-                    backfill,
-                }
-            };
-            // Short transactions, so that nothing else waits long for the database: every
-            // chunk but the last keeps the link that fetched this page (after a crash the
-            // page comes again, and merging by id makes the repeat harmless).
-            let mut changes = changes.into_iter().peekable();
-            loop {
-                let chunk: Vec<MailChange> = changes.by_ref().take(COMMIT_CHUNK).collect();
-                let last = changes.peek().is_none();
-                let folders = records
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                    .unwrap_or_default();
-                let covers = if last { &next } else { &checkpoint };
-                self.session
-                    .commit(account, folder, covers, chunk, folders, report)
-                    .await?;
-                if last {
-                    break;
-                }
-            }
+            let next = self
+                .apply_page(
+                    account,
+                    folder,
+                    since,
+                    &checkpoint,
+                    listing,
+                    page,
+                    records,
+                    report,
+                )
+                .await?;
             if next.caught_up {
                 return Ok(true);
             }
             checkpoint = next;
         }
+    }
+
+    /// Commits one page of a folder (a delta round's or a listing's) with the checkpoint
+    /// past it, and returns that checkpoint.
+    #[allow(clippy::too_many_arguments)] // one folder's page and where it stands
+    async fn apply_page(
+        &self,
+        account: &str,
+        folder: &str,
+        since: DateTime<Utc>,
+        checkpoint: &Checkpoint,
+        listing: bool,
+        page: DeltaPage,
+        records: &Mutex<Option<Vec<FolderRecord>>>,
+        report: &mut Report,
+    ) -> Result<Checkpoint, SyncError> {
+        let oldest_here = page
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                DeltaItem::Message { json, .. } => json["receivedDateTime"].as_str(),
+                DeltaItem::Removed { .. } => None,
+            })
+            .min()
+            .map(str::to_owned);
+        let changes: Vec<MailChange> = page
+            .items
+            .into_iter()
+            .map(|item| match item {
+                DeltaItem::Message { json, .. } => change_for(json, folder),
+                DeltaItem::Removed { id, deleted: true } => MailChange::Remove {
+                    id,
+                    folder: Some(folder.to_owned()),
+                },
+                DeltaItem::Removed { id, deleted: false } => MailChange::Detach {
+                    id,
+                    folder: folder.to_owned(),
+                },
+            })
+            .collect();
+        let next = if listing {
+            Checkpoint {
+                link: checkpoint.link.clone(),
+                caught_up: page.next_link.is_none(),
+                resets: checkpoint.resets,
+                initial: false,
+                oldest: None,
+                backfill: page.next_link,
+            }
+        } else {
+            let done = page.delta_link.is_some();
+            // ISO 8601 times in UTC, as Graph writes them, sort as text.
+            let oldest = match (checkpoint.oldest.clone(), oldest_here) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            // A first round over: list what it may have left out, older than its
+            // oldest message (an empty listing, when it left out nothing).
+            let backfill = match (&oldest, done && checkpoint.initial) {
+                (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
+                _ => None,
+            };
+            Checkpoint {
+                link: page.next_link.or(page.delta_link).unwrap_or_default(),
+                caught_up: done && backfill.is_none(),
+                // A round that went through clears the count; a reset mid-round keeps it.
+                resets: if done { 0 } else { checkpoint.resets },
+                initial: checkpoint.initial && !done,
+                oldest: if done { None } else { oldest },
+                backfill,
+            }
+        };
+        // Short transactions, so that nothing else waits long for the database: every
+        // chunk but the last keeps the link that fetched this page (after a crash the
+        // page comes again, and merging by id makes the repeat harmless).
+        let mut changes = changes.into_iter().peekable();
+        loop {
+            let chunk: Vec<MailChange> = changes.by_ref().take(COMMIT_CHUNK).collect();
+            let last = changes.peek().is_none();
+            let folders = records
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_default();
+            let covers = if last { &next } else { checkpoint };
+            self.session
+                .commit(account, folder, covers, chunk, folders, report)
+                .await?;
+            if last {
+                break;
+            }
+        }
+        Ok(next)
+    }
+
+    /// Asks the deltas of `folders` (caught up, so each `link` is a deltaLink) in
+    /// batches, commits each answer that ends its round, and hands back the folders left
+    /// to read one by one.
+    async fn poll_batched<'f>(
+        &self,
+        account: &str,
+        folders: Vec<&'f Folder>,
+        since: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<Vec<&'f Folder>, SyncError> {
+        let pool = self.session.ctx.store.pool();
+        let mut polled = Vec::new();
+        let mut left = Vec::new();
+        for folder in folders {
+            let stored = mail::checkpoint(pool, account, &folder.id).await?;
+            match stored.map(|json| serde_json::from_str::<Checkpoint>(&json)) {
+                Some(Ok(checkpoint)) if checkpoint.caught_up && checkpoint.backfill.is_none() => {
+                    polled.push((folder, checkpoint))
+                }
+                _ => left.push(folder),
+            }
+        }
+        let no_records = Mutex::new(None);
+        for group in polled.chunks(MAX_BATCH) {
+            if self.session.should_stop(account).await? {
+                return Ok(Vec::new());
+            }
+            let links: Vec<String> = group.iter().map(|(_, c)| c.link.clone()).collect();
+            let answers = self
+                .session
+                .call(account, report, links.len() as u64, |t| {
+                    let links = links.clone();
+                    async move { self.client.delta_batch(&t, &links).await }
+                })
+                .await?;
+            for ((folder, checkpoint), answer) in group.iter().zip(answers) {
+                let Ok(page) = answer else {
+                    // Throttled, reset or failed: asked again on its own, where each of
+                    // those is handled.
+                    left.push(folder);
+                    continue;
+                };
+                let next = self
+                    .apply_page(
+                        account,
+                        &folder.id,
+                        since,
+                        checkpoint,
+                        false,
+                        page,
+                        &no_records,
+                        report,
+                    )
+                    .await?;
+                if !next.caught_up {
+                    left.push(folder);
+                }
+            }
+        }
+        Ok(left)
     }
 }
 
