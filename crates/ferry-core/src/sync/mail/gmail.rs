@@ -19,8 +19,10 @@ use crate::store::mail::{
 };
 use crate::sync::budget::Spent;
 
-/// Messages listed per page of a full sync (the first page is on screen first).
+/// Messages listed per page of a full sync.
 pub const LIST_PAGE: u32 = 100;
+/// The inbox's newest messages, fetched before anything else on a first sync.
+pub const FIRST_SCREEN: u32 = 50;
 /// Messages written per transaction, so that other writers never wait long.
 pub const COMMIT_CHUNK: usize = 25;
 /// Pages one run commits before it gives the schedule back (the next run goes on).
@@ -152,7 +154,11 @@ impl GmailSync {
                 resets: 0,
                 since: self.since(),
             };
-            Some(labels?)
+            // The first screen: the inbox's newest messages, before the rest of the
+            // mailbox (whose listing then skips them as stored).
+            self.first_screen(account, &checkpoint, labels?, report)
+                .await?;
+            None
         } else {
             Some(self.labels(account, report).await?)
         };
@@ -428,6 +434,48 @@ impl GmailSync {
             };
             checkpoint = next;
         }
+    }
+
+    /// Fetches and commits the newest [`FIRST_SCREEN`] messages of the inbox, with the
+    /// first sync's checkpoint and the labels.
+    async fn first_screen(
+        &self,
+        account: &str,
+        checkpoint: &Checkpoint,
+        labels: Vec<FolderRecord>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        let Checkpoint::Full { since, .. } = checkpoint else {
+            return Ok(());
+        };
+        let query = format!("in:inbox after:{since}");
+        let page = self
+            .session
+            .call(account, report, units::LIST, |t| {
+                let query = query.clone();
+                async move { self.client.list(&t, None, FIRST_SCREEN, Some(&query)).await }
+            })
+            .await?;
+        let ids: Vec<String> = page.messages.into_iter().map(|m| m.id).collect();
+        let mut labels = Some(labels);
+        for chunk in ids.chunks(COMMIT_CHUNK) {
+            let changes = self
+                .fetch(account, chunk, report)
+                .await?
+                .into_iter()
+                .map(|m| MailChange::Upsert(Box::new(new_message(m))))
+                .collect();
+            let folders = labels.take().unwrap_or_default();
+            self.session
+                .commit(account, "", checkpoint, changes, folders, report)
+                .await?;
+        }
+        if let Some(folders) = labels {
+            self.session
+                .commit(account, "", checkpoint, Vec::new(), folders, report)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn labels(
