@@ -502,6 +502,122 @@ async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicate
     );
 }
 
+/// Two Gmail accounts and an Outlook one syncing at once, with Gmail's quota set low
+/// enough to bind (2,000 units a minute; 90 messages cost more) and Graph's four
+/// concurrent requests per mailbox applied: no call is refused.
+#[tokio::test]
+async fn three_accounts_syncing_at_once_draw_no_429_under_binding_quotas() {
+    let mut config = SandboxConfig::default();
+    config.quotas.enabled = true;
+    config.quotas.gmail_units_per_user_per_min = Some(2_000);
+    config.latency_ms = 5;
+    let sandbox = Sandbox::start(SandboxOptions {
+        config,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("sandbox");
+    let people = [
+        (
+            ferry_sandbox::Provider::Google,
+            "ada@example.com",
+            "ada",
+            90,
+        ),
+        (
+            ferry_sandbox::Provider::Google,
+            "grace@example.org",
+            "grace",
+            90,
+        ),
+        (
+            ferry_sandbox::Provider::Microsoft,
+            "katherine@contoso.example",
+            "katherine",
+            600,
+        ),
+    ];
+    for (n, (provider, email, _, count)) in people.iter().enumerate() {
+        let user = sandbox
+            .world()
+            .find_user_by_email(*provider, email)
+            .expect("user");
+        seed_mailbox(
+            sandbox.world(),
+            &user,
+            &SeedRequest {
+                seed: 30 + n as u64,
+                count: *count,
+                span_days: Some(300),
+                also_to: Vec::new(),
+            },
+        );
+    }
+    let mut w = World::build()
+        .manual_time()
+        .sandbox(sandbox)
+        .providers(|p| {
+            if let Some(google) = p.google.as_mut() {
+                google.gmail_quota_per_minute = 2_000;
+            }
+        })
+        .start()
+        .await;
+    let mut ids = Vec::new();
+    for (provider, email, password, _) in people {
+        let provider = match provider {
+            ferry_sandbox::Provider::Google => Provider::Google,
+            ferry_sandbox::Provider::Microsoft => Provider::Microsoft,
+        };
+        ids.push(
+            add_account(
+                &mut w.ferry,
+                provider,
+                MAIL_AND_CALENDAR,
+                Person::new(email, password),
+            )
+            .await,
+        );
+    }
+    let runs: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let core = w.core().clone();
+            let id = id.clone();
+            tokio::spawn(async move { core.sync_mail(&id).await })
+        })
+        .collect();
+    // Ferry's clock and the sandbox's move together, a second at a time.
+    let mut waited = 0;
+    while !runs.iter().all(|r| r.is_finished()) {
+        w.advance(chrono::Duration::seconds(1));
+        waited += 1;
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+        assert!(waited < 1_000, "the syncs finish");
+    }
+    for run in runs {
+        run.await.expect("task").expect("sync");
+    }
+    assert!(
+        waited > 50,
+        "Gmail's quota made Ferry wait for the next minute ({waited} s)"
+    );
+    let log = w.sandbox.world().log.all();
+    let refused: Vec<String> = log
+        .iter()
+        .filter(|r| r.status == 429 || (r.status == 403 && r.path.contains("/gmail/")))
+        .map(|r| format!("{} {}", r.status, r.path))
+        .collect();
+    assert!(refused.is_empty(), "no call was refused: {refused:?}");
+    assert_eq!(ferry_side(&w, &ids[0]).await, provider_side(&w));
+    assert_eq!(ferry_side(&w, &ids[2]).await, outlook_side(&w));
+    let status = w.core().mail_status().await.expect("status");
+    assert!(
+        status.iter().all(|s| s.caught_up) && status.len() == 3,
+        "{status:?}"
+    );
+}
+
 /// Katherine's Outlook mailbox seeded and her account added.
 async fn katherine_with_mail(count: usize) -> (World, String) {
     katherine_in(SandboxConfig::default(), count).await
