@@ -8,5 +8,6 @@ CREATE TABLE sync_holds (
     local      INTEGER NOT NULL,          -- items the service had when the run started
     held_at    INTEGER NOT NULL,          -- unix ms
     decision   TEXT CHECK (decision IN ('remove', 'keep')),
+    notified   INTEGER NOT NULL DEFAULT 0, -- the desktop notification about it was shown
     PRIMARY KEY (account_id, service)
 ) STRICT;

@@ -271,6 +271,26 @@ async fn a_round_that_would_remove_a_large_share_stops_and_asks_first() {
     let (again, _) = held_sync(&w, &id).await;
     assert_eq!(again, left);
 
+    // One notification says so, however often Ferry looks.
+    let key = format!("held:mail:{id}");
+    w.core().review_alerts().await.expect("review");
+    w.core().review_alerts().await.expect("review again");
+    let shown: Vec<ferry_core::alerts::Alert> = w
+        .notifier
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            ferry_core::alerts::NotifierCall::Show(alert) if alert.key == key => Some(alert),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].body.contains("Gmail no longer has"),
+        "{:?}",
+        shown[0]
+    );
+
     // "Keep them": the round goes through without removing, and is not asked again.
     w.core()
         .decide_removals(&id, ferry_core::store::Service::Mail, false)
@@ -286,6 +306,13 @@ async fn a_round_that_would_remove_a_large_share_stops_and_asks_first() {
     );
     let status = w.core().mail_status().await.expect("status");
     assert!(status.iter().all(|s| s.held.is_none()), "{status:?}");
+    w.core().review_alerts().await.expect("review");
+    assert!(
+        w.notifier
+            .calls()
+            .contains(&ferry_core::alerts::NotifierCall::Withdraw(key)),
+        "the answered question's notification is withdrawn"
+    );
     w.core()
         .sync_mail(&id)
         .await

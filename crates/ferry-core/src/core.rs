@@ -484,6 +484,7 @@ impl Core {
         }
         tracing::info!(account = %account_id, service = service.as_str(), remove, "held sync round decided");
         self.ctx.mail_changed(account_id);
+        self.alerts.review_soon();
         self.keeper.wake();
         Ok(())
     }

@@ -157,6 +157,11 @@ fn backoff(failures: u32, retry_after: Option<std::time::Duration>) -> Duration 
 }
 
 impl Tokens {
+    /// Asks the notification service to look again (a sync stopped to ask the user).
+    pub(crate) fn review_alerts(&self) {
+        self.inner.alerts.review_soon();
+    }
+
     pub(crate) fn new(ctx: Context, alerts: Alerts, stats: Arc<KeeperStats>) -> Self {
         Self {
             inner: Arc::new(Inner {

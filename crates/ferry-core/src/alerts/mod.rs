@@ -170,6 +170,7 @@ impl Alerts {
             }
             tx.commit().await?;
         }
+        self.review_holds(settings.enabled).await?;
         // Their timelines gained an entry.
         let recorded: Vec<String> = decision
             .mark_notified
@@ -183,8 +184,73 @@ impl Alerts {
         Ok(())
     }
 
+    /// A sync that stopped to ask the user is announced once (recorded with the hold, so
+    /// a restart does not repeat it), and the notification is withdrawn once answered.
+    async fn review_holds(&self, enabled: bool) -> Result<(), AppError> {
+        let pool = self.inner.ctx.store.pool();
+        let waiting = crate::store::sync::waiting(pool).await?;
+        let keys: Vec<String> = waiting
+            .iter()
+            .map(|w| held_key(&w.account_id, &w.service))
+            .collect();
+        let answered: Vec<String> = self
+            .shown()
+            .0
+            .keys()
+            .filter(|k| k.starts_with(HELD) && !keys.contains(k))
+            .cloned()
+            .collect();
+        for key in answered {
+            self.inner.notifier.withdraw(&key);
+            self.shown().0.remove(&key);
+        }
+        for (hold, key) in waiting.iter().zip(keys) {
+            if hold.notified {
+                continue;
+            }
+            if enabled {
+                let alert = held_alert(hold, key.clone());
+                match self.inner.notifier.show(&alert) {
+                    Ok(()) => {
+                        self.shown().0.insert(key, vec![hold.account_id.clone()]);
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, key = %alert.key, "could not show a notification");
+                        continue;
+                    }
+                }
+            }
+            crate::store::sync::mark_notified(pool, &hold.account_id, &hold.service).await?;
+        }
+        Ok(())
+    }
+
     fn shown(&self) -> std::sync::MutexGuard<'_, Shown> {
         self.inner.shown.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Notification keys of held syncs start with this.
+const HELD: &str = "held:";
+
+fn held_key(account: &str, service: &str) -> String {
+    format!("{HELD}{service}:{account}")
+}
+
+/// The notification for a sync that stopped before removing much of the user's data.
+fn held_alert(hold: &crate::store::sync::Waiting, key: String) -> Alert {
+    let provider = match hold.provider.as_str() {
+        "google" => "Gmail",
+        _ => "Outlook",
+    };
+    Alert {
+        key,
+        title: "Ferry stopped before removing mail".into(),
+        body: format!(
+            "{provider} no longer has {} of the {} messages Ferry keeps for {}. Open Status in Ferry to remove them or keep them.",
+            hold.removing, hold.local, hold.email
+        ),
+        reconnect: None,
     }
 }
 

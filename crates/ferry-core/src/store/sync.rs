@@ -125,7 +125,8 @@ pub async fn hold(
     sqlx::query(
         "INSERT INTO sync_holds (account_id, service, removing, local, held_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (account_id, service) DO UPDATE SET removing = excluded.removing,
-             local = excluded.local, held_at = excluded.held_at, decision = NULL",
+             local = excluded.local, held_at = excluded.held_at, decision = NULL,
+             notified = CASE WHEN sync_holds.decision IS NULL THEN sync_holds.notified ELSE 0 END",
     )
     .bind(account)
     .bind(service.as_str())
@@ -191,5 +192,42 @@ pub async fn release(pool: &SqlitePool, account: &str, service: Service) -> Resu
     .bind(service.as_str())
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// A held round waiting for the user, with what its notification says.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Waiting {
+    pub account_id: String,
+    pub email: String,
+    pub provider: String,
+    pub service: String,
+    pub removing: i64,
+    pub local: i64,
+    pub notified: bool,
+}
+
+/// Every held round the user has not answered yet.
+pub async fn waiting(pool: &SqlitePool) -> Result<Vec<Waiting>, StoreError> {
+    Ok(sqlx::query_as::<_, Waiting>(
+        "SELECT h.account_id, a.email, a.provider, h.service, h.removing, h.local, h.notified
+         FROM sync_holds h JOIN accounts a ON a.id = h.account_id
+         WHERE h.decision IS NULL ORDER BY a.created_at",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The held round's notification was shown (or would have been, were they on).
+pub async fn mark_notified(
+    pool: &SqlitePool,
+    account: &str,
+    service: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sync_holds SET notified = 1 WHERE account_id = ? AND service = ?")
+        .bind(account)
+        .bind(service)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -166,6 +166,7 @@ impl Session {
                 );
                 sync::hold(pool, account, Service::Mail, removing, local, self.now_ms()).await?;
                 self.ctx.mail_changed(account);
+                self.tokens.review_alerts();
                 Err(SyncError::Held { removing, local })
             }
             None => Ok(()),
