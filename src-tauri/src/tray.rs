@@ -1,9 +1,10 @@
 //! The tray icon and its menu. All well: Sync now, Open Ferry, Quit Ferry. When accounts
-//! need the user, the icon carries a red dot and the menu lists each one with Reconnect;
-//! when an update is downloaded and verified, the menu offers it first.
+//! need the user, the icon carries a red dot and the menu lists each one: Reconnect, or
+//! Review for a sync that stopped to ask; when an update is downloaded and verified, the
+//! menu offers it first.
 
 use ferry_core::events::{CoreEvent, EventSink};
-use ferry_core::views::Attention;
+use ferry_core::views::{Attention, AttentionReason};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuBuilder, MenuItemBuilder};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
@@ -16,6 +17,7 @@ const OPEN: &str = "open";
 const QUIT: &str = "quit";
 const SYNC: &str = "sync";
 const RECONNECT_PREFIX: &str = "reconnect:";
+const REVIEW_PREFIX: &str = "review:";
 const INSTALL_UPDATE: &str = "install-update";
 
 /// What the tray shows besides its fixed items.
@@ -50,13 +52,17 @@ fn menu(
             .separator();
     }
     for item in attention {
-        builder = builder.item(
-            &MenuItemBuilder::with_id(
+        let (id, text) = match item.reason {
+            AttentionReason::SignIn => (
                 format!("{RECONNECT_PREFIX}{}", item.account_id),
                 format!("Reconnect {}", item.email),
-            )
-            .build(app)?,
-        );
+            ),
+            AttentionReason::ConfirmRemovals => (
+                format!("{REVIEW_PREFIX}{}", item.account_id),
+                format!("Review mail removals for {}", item.email),
+            ),
+        };
+        builder = builder.item(&MenuItemBuilder::with_id(id, text).build(app)?);
     }
     if !attention.is_empty() {
         builder = builder.separator();
@@ -91,6 +97,7 @@ fn on_menu(app: &AppHandle, id: &str) {
                 core.check_now();
             }
         }
+        other if other.starts_with(REVIEW_PREFIX) => window::show_main(app),
         other => match other.strip_prefix(RECONNECT_PREFIX) {
             Some(account) => {
                 window::show_main(app);
@@ -189,10 +196,23 @@ fn apply(app: &AppHandle, attention: &[Attention], update: Option<&str>) -> taur
         "Ferry: all accounts connected".to_owned()
     } else {
         tray.set_icon(Some(Image::from_bytes(ATTENTION_ICON)?))?;
-        match attention {
-            [one] => format!("Ferry: {} needs you to sign in again", one.email),
-            many => format!("Ferry: {} accounts need you to sign in again", many.len()),
+        let signing_in: Vec<&Attention> = attention
+            .iter()
+            .filter(|a| a.reason == AttentionReason::SignIn)
+            .collect();
+        let reviews = attention.len() - signing_in.len();
+        let mut parts = Vec::new();
+        match signing_in.as_slice() {
+            [] => {}
+            [one] => parts.push(format!("{} needs you to sign in again", one.email)),
+            many => parts.push(format!("{} accounts need you to sign in again", many.len())),
         }
+        match reviews {
+            0 => {}
+            1 => parts.push("a mail sync waits for your answer".to_owned()),
+            n => parts.push(format!("{n} mail syncs wait for your answer")),
+        }
+        format!("Ferry: {}", parts.join("; "))
     };
     if let Some(version) = update {
         text.push_str(&format!(". Update ready: Ferry {version}"));

@@ -124,6 +124,7 @@ async fn the_tray_hears_when_an_account_needs_the_user_and_when_it_no_longer_doe
             account_id: id.clone(),
             email: "ada@example.com".into(),
             provider: Provider::Google,
+            reason: ferry_core::views::AttentionReason::SignIn,
         }]],
         "{events:?}"
     );

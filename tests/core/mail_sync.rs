@@ -262,7 +262,7 @@ async fn held_sync(w: &World, id: &str) -> (u64, ferry_core::sync::HeldRemovals)
 
 #[tokio::test]
 async fn a_round_that_would_remove_a_large_share_stops_and_asks_first() {
-    let (w, id) = ada_after_a_mass_deletion().await;
+    let (mut w, id) = ada_after_a_mass_deletion().await;
     let (left, held) = held_sync(&w, &id).await;
     // No more than may go without asking (50, or a quarter of 200) went before the hold.
     assert!(left >= 150, "{left} left");
@@ -270,6 +270,19 @@ async fn a_round_that_would_remove_a_large_share_stops_and_asks_first() {
     // Asking again changes nothing until the user answers.
     let (again, _) = held_sync(&w, &id).await;
     assert_eq!(again, left);
+
+    // The tray lists it.
+    w.wait_for("the tray's list of what waits for the user", |e| match e {
+        ferry_core::events::CoreEvent::AttentionChanged(list) => list
+            .iter()
+            .find(|a| {
+                a.account_id == id
+                    && a.reason == ferry_core::views::AttentionReason::ConfirmRemovals
+            })
+            .cloned(),
+        _ => None,
+    })
+    .await;
 
     // One notification says so, however often Ferry looks.
     let key = format!("held:mail:{id}");

@@ -106,26 +106,44 @@ impl From<&ServiceRecord> for ServiceView {
     }
 }
 
-/// An account that waits for the user to sign in again: what the tray lists.
+/// An account that waits for the user: what the tray lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Attention {
     pub account_id: String,
     pub email: String,
     pub provider: Provider,
+    pub reason: AttentionReason,
 }
 
-/// The accounts among `records` that need the user, in list order.
-pub fn attention(records: &[AccountRecord]) -> Vec<Attention> {
-    records
+/// What the account waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum AttentionReason {
+    /// Signing in again (Reconnect).
+    SignIn,
+    /// An answer about a sync that would remove much of its data (on the Status screen).
+    ConfirmRemovals,
+}
+
+/// The accounts among `records` that need the user, in list order: those to sign in
+/// again, then those whose sync waits for an answer (`held`, account ids).
+pub fn attention(records: &[AccountRecord], held: &[String]) -> Vec<Attention> {
+    let item = |r: &AccountRecord, reason| Attention {
+        account_id: r.id.clone(),
+        email: r.email.clone(),
+        provider: r.provider,
+        reason,
+    };
+    let sign_in = records
         .iter()
         .filter(|r| r.health.state == HealthState::NeedsSignIn)
-        .map(|r| Attention {
-            account_id: r.id.clone(),
-            email: r.email.clone(),
-            provider: r.provider,
-        })
-        .collect()
+        .map(|r| item(r, AttentionReason::SignIn));
+    let confirm = records
+        .iter()
+        .filter(|r| held.contains(&r.id) && r.health.state != HealthState::NeedsSignIn)
+        .map(|r| item(r, AttentionReason::ConfirmRemovals));
+    sign_in.chain(confirm).collect()
 }
 
 #[cfg(test)]
@@ -173,17 +191,24 @@ mod tests {
     }
 
     #[test]
-    fn attention_lists_only_accounts_waiting_for_a_sign_in() {
+    fn attention_lists_accounts_waiting_for_a_sign_in_then_for_an_answer() {
         let records = [
             record("a", HealthState::Healthy),
             record("b", HealthState::NeedsSignIn),
             record("c", HealthState::Retrying),
             record("d", HealthState::NeedsSignIn),
         ];
-        let ids: Vec<_> = attention(&records)
+        let listed: Vec<_> = attention(&records, &["c".into(), "d".into()])
             .into_iter()
-            .map(|a| a.account_id)
+            .map(|a| (a.account_id, a.reason))
             .collect();
-        assert_eq!(ids, ["b", "d"]);
+        assert_eq!(
+            listed,
+            [
+                ("b".into(), AttentionReason::SignIn),
+                ("d".into(), AttentionReason::SignIn),
+                ("c".into(), AttentionReason::ConfirmRemovals),
+            ]
+        );
     }
 }

@@ -118,7 +118,16 @@ impl Hub {
     /// The accounts needing the user now, read from the store.
     pub async fn attention(&self) -> Vec<Attention> {
         match self.inner.store.list_accounts().await {
-            Ok(records) => crate::views::attention(&records),
+            Ok(records) => {
+                let held = match crate::store::sync::waiting(self.inner.store.pool()).await {
+                    Ok(waiting) => waiting.into_iter().map(|w| w.account_id).collect(),
+                    Err(err) => {
+                        tracing::warn!(%err, "could not read which syncs wait for the user");
+                        Vec::new()
+                    }
+                };
+                crate::views::attention(&records, &held)
+            }
             Err(err) => {
                 tracing::warn!(%err, "could not read which accounts need attention");
                 Vec::new()
@@ -163,7 +172,11 @@ impl Hub {
     async fn deliver(&self, batch: &mut Batch) {
         let mut accounts_changed = false;
         for event in batch.take() {
-            accounts_changed |= matches!(event, CoreEvent::AccountsChanged(_));
+            // A sync that stops to ask (or goes on once answered) changes mail.
+            accounts_changed |= matches!(
+                event,
+                CoreEvent::AccountsChanged(_) | CoreEvent::MailChanged(_)
+            );
             self.inner.out.emit(event);
         }
         if accounts_changed {
