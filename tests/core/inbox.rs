@@ -304,9 +304,13 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
             assert!(allowed.html.expect("html").contains("src=\"http"));
         }
         for attachment in view.attachments.iter().filter(|a| !a.inline) {
-            let part = inbox::attachment(&pool, &at, attachment.index)
-                .await
-                .expect("attachment");
+            let inbox::AttachmentSource::Here(part) =
+                inbox::attachment(&pool, &at, attachment.index)
+                    .await
+                    .expect("attachment")
+            else {
+                panic!("a Gmail message's parts are in it");
+            };
             assert_eq!(part.filename, attachment.filename);
             assert_eq!(part.bytes.len(), attachment.size as usize);
             attachments_read += 1;

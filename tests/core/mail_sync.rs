@@ -788,6 +788,71 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
     assert!(report.reset && report.counts.added == 0, "{report:?}");
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
 
+    // Attachments are described with each message; their bytes come when opened.
+    let pool = w.core().store().pool().clone();
+    let (message, names): (String, String) = sqlx::query_as(
+        "SELECT id, attachments FROM mail_messages
+         WHERE account_id = ? AND attachments LIKE '%\"inline\":false%' LIMIT 1",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .expect("an Outlook message with an attachment");
+    let found = w
+        .core()
+        .mail_list(&ferry_core::inbox::MailListRequest {
+            filter: ferry_core::inbox::MailFilter {
+                search: "has:attachment".into(),
+                account_id: Some(id.clone()),
+                ..ferry_core::inbox::MailFilter::default()
+            },
+            cursor: None,
+            limit: 500,
+        })
+        .await
+        .expect("search");
+    assert!(
+        found.messages.iter().any(|m| m.id == message),
+        "has:attachment finds it"
+    );
+    let described: Vec<serde_json::Value> = serde_json::from_str(&names).expect("json");
+    let index = described
+        .iter()
+        .position(|a| a["inline"] == serde_json::json!(false))
+        .expect("a file");
+    let dir = tempfile::tempdir().expect("dir");
+    let saved = w
+        .core()
+        .save_attachment(
+            &ferry_core::inbox::MessageRef {
+                account_id: id.clone(),
+                id: message.clone(),
+            },
+            u32::try_from(index).expect("index"),
+            Some(dir.path()),
+        )
+        .await
+        .expect("saved");
+    let raw = {
+        let world = w.sandbox.world();
+        let user = world
+            .find_user_by_email(
+                ferry_sandbox::Provider::Microsoft,
+                "katherine@contoso.example",
+            )
+            .expect("Katherine");
+        world.outlook.with(&user.id, |m| {
+            m.get(&message)
+                .map(|msg| msg.raw.to_vec())
+                .expect("the message")
+        })
+    };
+    assert_eq!(
+        std::fs::read(&saved).expect("the file"),
+        ferry_sandbox::mail::letter::attachment_bytes(&raw, index).expect("the part"),
+        "the bytes Outlook holds"
+    );
+
     // A poll of a caught-up mailbox is one batch of the folders' deltas: the folder list
     // was read this hour.
     let before = w.sandbox.world().log.all().len();

@@ -520,7 +520,21 @@ impl Core {
         index: u32,
         dir: Option<&std::path::Path>,
     ) -> Result<PathBuf, AppError> {
-        let part = inbox::attachment(self.ctx.store.pool(), message, index).await?;
+        let part = match inbox::attachment(self.ctx.store.pool(), message, index).await? {
+            inbox::AttachmentSource::Here(part) => part,
+            inbox::AttachmentSource::Outlook {
+                attachment_id,
+                filename,
+                content_type,
+            } => crate::sync::mail::parse::PartBytes {
+                bytes: self
+                    .mail
+                    .outlook_attachment(&message.account_id, &message.id, &attachment_id)
+                    .await?,
+                filename,
+                content_type,
+            },
+        };
         let dir = match dir {
             Some(dir) => dir.to_owned(),
             None => {

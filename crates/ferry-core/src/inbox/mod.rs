@@ -445,16 +445,8 @@ fn push_candidates(
     older_than: Option<i64>,
     limit: i64,
 ) {
-    // Searching covers all mail, as Gmail's does: the Inbox mailbox does not narrow it
-    // (a label or folder, Starred and the other filters do). Without such a filter the
-    // index alone answers, without reading a row per match.
-    let filter = &MailFilter {
-        mailbox: match filter.mailbox {
-            Mailbox::Inbox => Mailbox::All,
-            other => other,
-        },
-        ..filter.clone()
-    };
+    // Without a filter that needs the rows (see `searched`), the index alone answers,
+    // without reading a row per match.
     let rows_needed = filter.mailbox != Mailbox::All
         || filter.account_id.is_some()
         || filter.unread_only
@@ -517,10 +509,23 @@ fn push_marked_rows(sql: &mut QueryBuilder<'_, Sqlite>, fts: &str, order: &str) 
         .push(order);
 }
 
+/// Searching covers all mail, as Gmail's does: the Inbox mailbox does not narrow a
+/// search (a label or folder, Starred and the other filters do).
+fn searched(filter: &MailFilter) -> MailFilter {
+    let searching = !filter.search.trim().is_empty();
+    MailFilter {
+        mailbox: match filter.mailbox {
+            Mailbox::Inbox if searching => Mailbox::All,
+            other => other,
+        },
+        ..filter.clone()
+    }
+}
+
 /// A page of the list. Without words, newest first. With words, the newest
 /// [`RANKED_MATCHES`] matches best first, then any older matches newest first.
 pub async fn list(pool: &SqlitePool, request: &MailListRequest) -> Result<MailList, InboxError> {
-    let filter = &request.filter;
+    let filter = &searched(&request.filter);
     let search = query::parse(&filter.search)?;
     let fts = search.fts();
     let limit = request.limit.clamp(1, MAX_PAGE);
@@ -980,13 +985,42 @@ pub async fn attachment(
     pool: &SqlitePool,
     message: &MessageRef,
     index: u32,
-) -> Result<parse::PartBytes, InboxError> {
+) -> Result<AttachmentSource, InboxError> {
     match stored(pool, message).await?.0 {
-        Stored::Rfc822(raw) => {
-            parse::attachment(&raw, index as usize).ok_or(InboxError::NoAttachment)
+        Stored::Rfc822(raw) => parse::attachment(&raw, index as usize)
+            .map(AttachmentSource::Here)
+            .ok_or(InboxError::NoAttachment),
+        Stored::GraphJson(raw) => {
+            let json: serde_json::Value =
+                serde_json::from_slice(&raw).map_err(|_| InboxError::NoAttachment)?;
+            let described = json["attachments"]
+                .get(index as usize)
+                .ok_or(InboxError::NoAttachment)?;
+            let text = |key: &str| described[key].as_str().unwrap_or_default().to_owned();
+            let attachment_id = text("id");
+            if attachment_id.is_empty() {
+                return Err(InboxError::NoAttachment);
+            }
+            Ok(AttachmentSource::Outlook {
+                attachment_id,
+                filename: text("name"),
+                content_type: text("contentType"),
+            })
         }
-        Stored::GraphJson(_) => Err(InboxError::NoAttachment),
     }
+}
+
+/// Where an attachment's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentSource {
+    /// In the message as Ferry keeps it.
+    Here(parse::PartBytes),
+    /// At Outlook, which keeps an Outlook message's parts: fetched when opened.
+    Outlook {
+        attachment_id: String,
+        filename: String,
+        content_type: String,
+    },
 }
 
 #[cfg(test)]

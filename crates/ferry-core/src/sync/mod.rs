@@ -133,6 +133,17 @@ impl MailSync {
 
     /// An Outlook message's MIME source, fetched within the account's budget (export).
     pub async fn outlook_mime(&self, account: &str, id: &str) -> Result<Vec<u8>, SyncError> {
+        let (client, session) = self.outlook(account)?;
+        let client = &client;
+        session
+            .call(account, &mut Report::default(), 1, move |t| async move {
+                client.mime(&t, id).await
+            })
+            .await
+    }
+
+    /// A Graph client and a session on the account's budget, for one-off calls.
+    fn outlook(&self, account: &str) -> Result<(GraphMailClient, Session), SyncError> {
         let microsoft = self
             .ctx
             .providers
@@ -140,12 +151,21 @@ impl MailSync {
             .as_ref()
             .ok_or(SyncError::NotConfigured)?;
         let client = GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
-        let session = self.session(self.budget(account, Limits::GRAPH));
-        let mut report = Report::default();
+        Ok((client, self.session(self.budget(account, Limits::GRAPH))))
+    }
+
+    /// An Outlook attachment's bytes, fetched within the account's budget (open, save).
+    pub async fn outlook_attachment(
+        &self,
+        account: &str,
+        message: &str,
+        attachment: &str,
+    ) -> Result<Vec<u8>, SyncError> {
+        let (client, session) = self.outlook(account)?;
         let client = &client;
         session
-            .call(account, &mut report, 1, move |t| async move {
-                client.mime(&t, id).await
+            .call(account, &mut Report::default(), 1, move |t| async move {
+                client.attachment(&t, message, attachment).await
             })
             .await
     }

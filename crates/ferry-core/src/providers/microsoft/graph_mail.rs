@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -22,6 +23,9 @@ pub const PAGE_SIZE: u32 = 1000;
 /// The properties a delta round brings (the body as text, for search and snippets).
 pub const SELECT: &str = "subject,from,toRecipients,ccRecipients,receivedDateTime,isRead,flag,\
 conversationId,internetMessageId,bodyPreview,body,hasAttachments,parentFolderId,changeKey";
+
+/// Each message's attachments, described (their bytes are fetched when opened).
+pub const EXPAND: &str = "attachments($select=id,name,contentType,size,isInline,contentId)";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
@@ -193,8 +197,8 @@ impl GraphMailClient {
         serde_json::from_slice(&body).map_err(|e| GraphError::BadReply(e.to_string()))
     }
 
-    /// A message's MIME source (`$value`), as Outlook keeps it: for export.
-    pub async fn mime(&self, token: &AccessToken, id: &str) -> Result<Vec<u8>, GraphError> {
+    /// `me/messages/{id}/...`, each segment escaped.
+    fn message_url(&self, id: &str, rest: &[&str]) -> Result<Url, GraphError> {
         let mut url = self
             .base
             .join("me/messages/")
@@ -203,7 +207,33 @@ impl GraphMailClient {
             .map_err(|()| GraphError::BadReply("Graph's address cannot take a path".into()))?
             .pop_if_empty()
             .push(id)
-            .push("$value");
+            .extend(rest);
+        Ok(url)
+    }
+
+    /// An attachment's bytes (`contentBytes` of a file attachment), fetched when the user
+    /// opens or saves it.
+    pub async fn attachment(
+        &self,
+        token: &AccessToken,
+        message: &str,
+        attachment: &str,
+    ) -> Result<Vec<u8>, GraphError> {
+        let url = self.message_url(message, &["attachments", attachment])?;
+        let json = self.get(token, url, None).await?;
+        let Some(content) = json["contentBytes"].as_str() else {
+            return Err(GraphError::BadReply(
+                "an attachment without contentBytes (not a file)".into(),
+            ));
+        };
+        base64::engine::general_purpose::STANDARD
+            .decode(content)
+            .map_err(|e| GraphError::BadReply(format!("an attachment's contentBytes: {e}")))
+    }
+
+    /// A message's MIME source (`$value`), as Outlook keeps it: for export.
+    pub async fn mime(&self, token: &AccessToken, id: &str) -> Result<Vec<u8>, GraphError> {
+        let url = self.message_url(id, &["$value"])?;
         self.get_bytes(token, url, None).await
     }
 
@@ -303,6 +333,7 @@ impl GraphMailClient {
                 ),
             )
             .append_pair("$orderby", "receivedDateTime desc")
+            .append_pair("$expand", EXPAND)
             .append_pair("$top", &PAGE_SIZE.to_string());
         Ok(url.to_string())
     }
@@ -324,7 +355,8 @@ impl GraphMailClient {
                 "$filter",
                 &format!("receivedDateTime ge {}", since.format("%Y-%m-%dT%H:%M:%SZ")),
             )
-            .append_pair("$orderby", "receivedDateTime desc");
+            .append_pair("$orderby", "receivedDateTime desc")
+            .append_pair("$expand", EXPAND);
         Ok(url.to_string())
     }
 

@@ -18,7 +18,9 @@ use crate::providers::microsoft::graph_mail::{
     DeltaItem, DeltaPage, Folder, GraphError, GraphMailClient, FIRST_PAGE_SIZE, MAX_BATCH,
     PAGE_SIZE,
 };
-use crate::store::mail::{self, FolderRecord, MailChange, NewMessage, RawFormat, Recipient};
+use crate::store::mail::{
+    self, AttachmentRecord, FolderRecord, MailChange, NewMessage, RawFormat, Recipient,
+};
 
 /// Folders synced at once: Graph allows four concurrent requests per mailbox.
 const LANES: usize = 4;
@@ -469,6 +471,28 @@ fn recipients(json: &Value, key: &str, kind: &str) -> Vec<Recipient> {
 
 /// A delta item into a store change: a full item is written over what was there; an
 /// update that carries only some properties changes just the read state and flag.
+/// The attachments Graph described with the message (`$expand`), numbered in order;
+/// their bytes are fetched when opened.
+fn attachments(json: &Value) -> Vec<AttachmentRecord> {
+    json["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, a)| AttachmentRecord {
+            index,
+            filename: text(a, "/name"),
+            content_type: text(a, "/contentType"),
+            size: a["size"]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0),
+            inline: a["isInline"].as_bool().unwrap_or(false),
+            content_id: a["contentId"].as_str().map(str::to_owned),
+        })
+        .collect()
+}
+
 fn change_for(json: Value, folder: &str) -> MailChange {
     let id = text(&json, "/id");
     let unread = json["isRead"].as_bool().map(|read| !read);
@@ -517,7 +541,7 @@ fn change_for(json: Value, folder: &str) -> MailChange {
         body_text,
         unread: unread.unwrap_or(false),
         starred: starred.unwrap_or(false),
-        attachments: Vec::new(),
+        attachments: attachments(&json),
         problem: None,
         version: json["changeKey"].as_str().map(str::to_owned),
         folders: vec![parent],

@@ -191,7 +191,7 @@ fn recipient(m: &Mailbox) -> Value {
 }
 
 /// A message as Graph shows it, all properties or those `select` names (and `id`).
-fn message_json(m: &Message, prefer: &Prefer, select: Option<&[String]>) -> Value {
+fn message_json(m: &Message, prefer: &Prefer, select: Option<&[String]>, expand: bool) -> Value {
     let view = letter::outlook(&m.raw);
     let (content_type, content) = match (&view.html, prefer.text_body) {
         (Some(html), false) => ("html", html.clone()),
@@ -248,9 +248,34 @@ fn message_json(m: &Message, prefer: &Prefer, select: Option<&[String]>) -> Valu
         }
         all = Value::Object(kept);
     }
+    if expand {
+        all["attachments"] = view
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(n, a)| attachment_json(&m.raw, n, a, false))
+            .collect();
+    }
     all["@odata.type"] = json!("#microsoft.graph.message");
     all["@odata.etag"] = json!(format!("W/\"{}\"", m.change_key));
     all
+}
+
+/// `$expand`: only `attachments` (with or without options, which the sandbox reads as
+/// metadata only) is known; anything else is refused.
+fn expand_param(world: &World, pairs: &[(String, String)]) -> Result<bool, Response> {
+    let Some(raw) = param(pairs, "$expand") else {
+        return Ok(false);
+    };
+    let name = raw.split('(').next().unwrap_or_default().trim();
+    if name == "attachments" {
+        return Ok(true);
+    }
+    Err(bad_request(
+        world,
+        "RequestBroker--ParseUri",
+        &format!("Could not find a navigation property named '{name}' on type 'microsoft.graph.message'."),
+    ))
 }
 
 fn select_param(
@@ -410,6 +435,10 @@ async fn list_messages(
         Err(r) => return r,
     };
     let prefer = prefer(&headers);
+    let expand = match expand_param(&world, &pairs) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     let Some(range) = param(&pairs, "$filter").map_or(Some((i64::MIN, i64::MAX)), received_range)
     else {
         return bad_request(
@@ -428,7 +457,7 @@ async fn list_messages(
         Some(
             messages
                 .into_iter()
-                .map(|msg| message_json(msg, &prefer, select.as_deref()))
+                .map(|msg| message_json(msg, &prefer, select.as_deref(), expand))
                 .collect(),
         )
     });
@@ -459,6 +488,8 @@ struct Round {
     sent: usize,
     top: Option<usize>,
     select: Option<Vec<String>>,
+    #[serde(default)]
+    expand: bool,
     received_from_ms: Option<i64>,
     newest_first: bool,
     epoch: u64,
@@ -566,6 +597,7 @@ fn first_round(
         sent: 0,
         top,
         select: select_param(world, pairs)?,
+        expand: expand_param(world, pairs)?,
         received_from_ms,
         newest_first,
         epoch: mailbox.epoch,
@@ -644,11 +676,11 @@ async fn delta(
             items.sort_by_key(|m| round_key(m, round.newest_first));
             let start = round.after_key.as_ref().map_or(0, |after| items.partition_point(|m| &round_key(m, round.newest_first) <= after));
             if start > 0 && rng.gen_bool(config.graph_replay_rate.clamp(0.0, 1.0)) {
-                value.push(message_json(items[start - 1], &prefer, round.select.as_deref()));
+                value.push(message_json(items[start - 1], &prefer, round.select.as_deref(), round.expand));
             }
             let room = cap.saturating_sub(round.sent).min(page_size);
             for m in items.iter().skip(start).take(room) {
-                value.push(message_json(m, &prefer, round.select.as_deref()));
+                value.push(message_json(m, &prefer, round.select.as_deref(), round.expand));
                 round.after_key = Some(round_key(m, round.newest_first));
                 round.sent += 1;
             }
@@ -658,7 +690,7 @@ async fn delta(
             let start = changes.partition_point(|c| c.seq <= round.after_seq);
             for change in changes.iter().skip(start).take(page_size) {
                 value.push(match change.here {
-                    Some(m) => message_json(m, &prefer, round.select.as_deref()),
+                    Some(m) => message_json(m, &prefer, round.select.as_deref(), round.expand),
                     None => json!({
                         "@odata.type": "#microsoft.graph.message",
                         "id": store::client_id(&change.immutable_id, change.moves, prefer.immutable),
@@ -717,8 +749,13 @@ async fn get_message(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let select = match select_param(&world, &pairs(&query)) {
+    let pairs = pairs(&query);
+    let select = match select_param(&world, &pairs) {
         Ok(s) => s,
+        Err(r) => return r,
+    };
+    let expand = match expand_param(&world, &pairs) {
+        Ok(e) => e,
         Err(r) => return r,
     };
     let prefer = prefer(&headers);
@@ -726,7 +763,7 @@ async fn get_message(
         .outlook
         .with(&caller.user.id, |m| {
             m.get(&id)
-                .map(|msg| message_json(msg, &prefer, select.as_deref()))
+                .map(|msg| message_json(msg, &prefer, select.as_deref(), expand))
         })
         .map_or_else(|| not_found(&world), |v| Json(v).into_response())
 }

@@ -1,0 +1,130 @@
+// A first mail sync killed (SIGKILL, no chance to clean up) at 20 random moments: after
+// each restart the sync goes on from its last checkpoint, and in the end Ferry's copy of
+// the mailbox equals the sandbox's, message for message (a count and a content hash).
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DATABASE,
+  ferryPids,
+  launchReady,
+  oneFerryPerTest,
+  sandbox,
+  sandboxPost,
+  spawnFerry,
+  sql,
+  waitUntil,
+} from "./ferry";
+import { addAccount, GRACE } from "./accounts";
+
+const ferry = oneFerryPerTest();
+const MESSAGES = 1500;
+const KILLS = 20;
+
+/** The sandbox's setting, restored after the file. */
+let config: Record<string, unknown> = {};
+
+async function putConfig(body: Record<string, unknown>): Promise<void> {
+  const base = process.env.FERRY_SANDBOX_CONTROL_URL;
+  if (base === undefined) throw new Error("the sandbox is not running");
+  const response = await fetch(`${base}/config`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`/config: ${response.status} ${await response.text()}`);
+}
+
+beforeAll(async () => {
+  config = await sandbox<Record<string, unknown>>("/config");
+  // Round trips long enough that the first sync takes a while, so every kill lands in it.
+  await putConfig({ ...config, latency_ms: 40 });
+});
+
+afterAll(async () => {
+  await putConfig(config);
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function killFerry(): Promise<void> {
+  for (const pid of ferryPids()) {
+    try { process.kill(pid, "SIGKILL"); } catch { /* gone already */ }
+  }
+  expect(await waitUntil(() => ferryPids().length === 0, 10_000)).toBe(true);
+}
+
+function messagesStored(): number {
+  return Number(sql("SELECT COUNT(*) FROM mail_messages"));
+}
+
+/** Ferry's copy hashed the way the sandbox's summary hashes the mailbox: by id, each
+ * message's id, its labels in order, and the SHA-256 of its raw bytes. */
+function ferryHash(): { messages: number; sha256: string } {
+  const rows = execFileSync(
+    "sqlite3",
+    [
+      "-readonly",
+      DATABASE,
+      `SELECT m.id,
+              (SELECT group_concat(f.folder, ',') FROM mail_message_folders f
+                WHERE f.account_id = m.account_id AND f.message = m.id),
+              hex(r.raw)
+       FROM mail_messages m JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
+       ORDER BY m.id`,
+    ],
+    { encoding: "utf8", maxBuffer: 512 * 1024 * 1024 },
+  )
+    .split("\n")
+    .filter(Boolean);
+  const hash = createHash("sha256");
+  for (const row of rows) {
+    const [id = "", labels = "", raw = ""] = row.split("|");
+    hash.update(id);
+    for (const label of labels.split(",").filter(Boolean).sort()) hash.update(label);
+    hash.update(createHash("sha256").update(Buffer.from(raw, "hex")).digest());
+  }
+  return { messages: rows.length, sha256: hash.digest("hex") };
+}
+
+describe("A crash in the middle of a first sync", () => {
+  it(`loses and doubles nothing, killed at ${KILLS} moments`, { timeout: 300_000 }, async () => {
+    await sandboxPost(`/mail/${GRACE.email}/seed`, { seed: 41, count: MESSAGES, span_days: 300 });
+    // Other tests may have given Grace mail too: the mailbox is what the sandbox says.
+    const mailbox = (await sandbox<{ messages: number }>(`/mail/${GRACE.email}/summary`)).messages;
+    expect(mailbox).toBeGreaterThanOrEqual(MESSAGES);
+    const b = (ferry.browser = await launchReady());
+    await addAccount(b, "google", GRACE, { mail: true, calendar: false, contacts: false });
+    // The window's Ferry goes first, as soon as its sync has started.
+    await killFerry();
+    ferry.browser = undefined;
+
+    const counts: number[] = [];
+    for (let kill = 0; kill < KILLS; kill++) {
+      spawnFerry(["--hidden"]);
+      await sleep(700 + Math.floor(Math.random() * 1300));
+      await killFerry();
+      const stored = messagesStored();
+      expect(stored).toBeLessThanOrEqual(mailbox);
+      counts.push(stored);
+    }
+    // Each start went on from where the last one stopped: the count never went back.
+    expect(counts).toEqual([...counts].sort((a, c) => a - c));
+    expect(counts[counts.length - 1]).toBeGreaterThan(counts[0] ?? 0);
+
+    spawnFerry(["--hidden"]);
+    try {
+      const synced = await waitUntil(
+        () => messagesStored() === mailbox && sql("SELECT checkpoint FROM sync_checkpoints").includes('"incremental"'),
+        120_000,
+      );
+      expect(synced, `stored ${messagesStored()} of ${mailbox}; counts after each kill: ${counts.join(", ")}`).toBe(true);
+      const provider = await sandbox<{ messages: number; sha256: string }>(`/mail/${GRACE.email}/summary`);
+      expect(ferryHash()).toEqual({ messages: provider.messages, sha256: provider.sha256 });
+    } finally {
+      await killFerry();
+    }
+  });
+});
