@@ -167,6 +167,17 @@ async fn set_service_paused(
         .await
 }
 
+/// Syncs one service of an account now (the dashboard).
+#[tauri::command]
+#[specta::specta]
+async fn sync_service_now(
+    shell: State<'_, Shell>,
+    account_id: String,
+    service: Service,
+) -> Result<(), AppError> {
+    shell.core()?.sync_service_now(&account_id, service).await
+}
+
 /// The user's answer to a held sync round: remove what the provider removed, or keep
 /// Ferry's copies.
 #[tauri::command]
@@ -464,6 +475,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             sync_log,
             set_service_paused,
             decide_removals,
+            sync_service_now,
             mail_conversation,
             read_message,
             open_attachment,

@@ -223,6 +223,45 @@ async fn a_full_sync_equals_the_mailbox_and_later_syncs_follow_another_client() 
     assert!(names.iter().any(|n| n == "Kangaroos"), "{names:?}");
 }
 
+#[tokio::test]
+async fn sync_now_for_one_service_runs_it_at_once() {
+    let (w, id) = ada_with_mail(SandboxConfig::default(), 20).await;
+    w.core().sync_mail(&id).await.expect("first sync");
+    w.core().start_keeper();
+    // The keeper's first look: the mailbox was synced a moment ago, so nothing is due
+    // for a minute.
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    control(
+        &w,
+        reqwest::Method::POST,
+        "/mail/ada@example.com/messages",
+        serde_json::json!({"raw": "Subject: asked for\r\n\r\nnow\r\n"}),
+    )
+    .await;
+    w.core()
+        .sync_service_now(&id, ferry_core::store::Service::Mail)
+        .await
+        .expect("asked");
+    let pool = w.core().store().pool().clone();
+    let mut stored = 0;
+    for _ in 0..100 {
+        stored = mail::count(&pool, &id).await.expect("count");
+        if stored == 21 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    assert_eq!(
+        stored, 21,
+        "the new message came at once, not at the next minute's poll"
+    );
+    assert!(w
+        .core()
+        .sync_service_now("no-such-account", ferry_core::store::Service::Mail)
+        .await
+        .is_err());
+}
+
 /// Ada's 200 messages synced, then another client deletes 120 of them.
 async fn ada_after_a_mass_deletion() -> (World, String) {
     let (w, id) = ada_with_mail(SandboxConfig::default(), 200).await;

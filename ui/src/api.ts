@@ -111,6 +111,7 @@ export interface Api {
   /** Pauses or resumes one service's sync for an account. */
   setServicePaused(accountId: string, service: Service, paused: boolean): Promise<Result<null>>;
   decideRemovals(accountId: string, service: Service, remove: boolean): Promise<Result<null>>;
+  syncServiceNow(accountId: string, service: Service): Promise<Result<null>>;
   /** A message for the reading pane; remote images only with `allowRemote`. */
   readMessage(message: MessageRef, allowRemote: boolean): Promise<Result<MessageView>>;
   /** Opens an attachment with the system's app for its type. */
@@ -166,6 +167,7 @@ export const tauriApi: Api = {
   syncLog: (accountId) => commands.syncLog(accountId),
   setServicePaused: (accountId, service, paused) => commands.setServicePaused(accountId, service, paused),
   decideRemovals: (accountId, service, remove) => commands.decideRemovals(accountId, service, remove),
+  syncServiceNow: (accountId, service) => commands.syncServiceNow(accountId, service),
   readMessage: (message, allowRemote) => commands.readMessage(message, allowRemote),
   openAttachment: (message, index) => commands.openAttachment(message, index),
   saveAttachment: (message, index) => commands.saveAttachment(message, index),

@@ -41,6 +41,8 @@ export const commands = {
 	 *  Ferry's copies.
 	 */
 	decideRemovals: (accountId: string, service: Service, remove: boolean) => typedError<null, AppError>(__TAURI_INVOKE("decide_removals", { accountId, service, remove })),
+	/**  Syncs one service of an account now (the dashboard). */
+	syncServiceNow: (accountId: string, service: Service) => typedError<null, AppError>(__TAURI_INVOKE("sync_service_now", { accountId, service })),
 	/**  A message's conversation, oldest first. */
 	mailConversation: (accountId: string, threadId: string) => typedError<MessageSummary_Serialize[], AppError>(__TAURI_INVOKE("mail_conversation", { accountId, threadId })),
 	/**  A message for the reading pane; remote images only once the user allowed them. */

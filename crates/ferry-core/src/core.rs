@@ -461,6 +461,24 @@ impl Core {
         Ok(())
     }
 
+    /// Syncs one service of an account now (the dashboard's Sync now), through the
+    /// keeper like every other run.
+    pub async fn sync_service_now(
+        &self,
+        account_id: &str,
+        service: crate::services::Service,
+    ) -> Result<(), AppError> {
+        if self.ctx.store.account_provider(account_id).await?.is_none() {
+            return Err(AppError::account_gone());
+        }
+        if service == crate::services::Service::Mail {
+            self.mail.ask(account_id);
+        }
+        tracing::info!(account = %account_id, service = service.as_str(), "sync now asked for one service");
+        self.keeper.wake();
+        Ok(())
+    }
+
     /// The user's answer to a held sync round: `remove` applies the removals it found,
     /// else Ferry keeps its copies of what the provider no longer has. Either way the
     /// service's sync goes on at once.

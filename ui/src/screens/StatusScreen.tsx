@@ -38,6 +38,11 @@ export function StatusScreen() {
     reload();
   };
 
+  const syncNow = async (account: AccountView, service: Service) => {
+    const result = await call(() => api.syncServiceNow(account.id, service));
+    if (result.status === "error") notify({ level: "error", message: result.error.message });
+  };
+
   const decide = async (account: AccountView, service: Service, remove: boolean) => {
     const result = await call(() => api.decideRemovals(account.id, service, remove));
     if (result.status === "error") notify({ level: "error", message: result.error.message });
@@ -151,6 +156,16 @@ export function StatusScreen() {
                           {account.provider === "google" ? `, ${units.toLocaleString()} quota units` : ""}
                         </td>
                         <td className="status-actions">
+                          <button
+                            type="button"
+                            className="button small"
+                            data-testid="status-sync-service"
+                            aria-label={`Sync ${name} now for ${account.email}`}
+                            disabled={mail?.paused === true || held}
+                            onClick={() => void syncNow(account, "mail")}
+                          >
+                            Sync now
+                          </button>
                           <button
                             type="button"
                             className="button small"

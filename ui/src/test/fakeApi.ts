@@ -207,6 +207,11 @@ export class FakeApi implements Api {
     this.statuses = this.statuses.map((s) => (s.accountId === accountId && service === "mail" ? { ...s, paused } : s));
     return Promise.resolve({ status: "ok", data: null });
   };
+  syncsAsked: { accountId: string; service: Service }[] = [];
+  syncServiceNow = (accountId: string, service: Service): Promise<Result<null>> => {
+    this.syncsAsked.push({ accountId, service });
+    return Promise.resolve({ status: "ok", data: null });
+  };
   decisions: { accountId: string; service: Service; remove: boolean }[] = [];
   decideRemovals = (accountId: string, service: Service, remove: boolean): Promise<Result<null>> => {
     this.decisions.push({ accountId, service, remove });

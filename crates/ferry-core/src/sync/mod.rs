@@ -54,6 +54,8 @@ pub(crate) struct MailSync {
     budgets: Mutex<HashMap<String, Budget>>,
     /// When each account's labels or folders were last read.
     folders_read: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Accounts whose mail the user asked to sync now (the dashboard's Sync now).
+    asked: Mutex<std::collections::HashSet<String>>,
 }
 
 impl MailSync {
@@ -63,7 +65,24 @@ impl MailSync {
             tokens,
             budgets: Mutex::new(HashMap::new()),
             folders_read: Mutex::new(HashMap::new()),
+            asked: Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// The user asked for this account's mail now: it is due at the keeper's next look.
+    pub fn ask(&self, account: &str) {
+        self.asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_owned());
+    }
+
+    /// Whether the user asked for the account's mail now (the question is then taken).
+    fn take_asked(&self, account: &str) -> bool {
+        self.asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account)
     }
 
     /// Whether the account's labels or folders are due to be read again.
@@ -361,8 +380,9 @@ impl Job for MailJob {
                 }
                 let checkpoints =
                     crate::store::mail::checkpoints(ctx.store.pool(), &account.id).await?;
+                let asked = self.sync.take_asked(&account.id);
                 match due(&checkpoints) {
-                    Some(at) if at > now && !forced => {
+                    Some(at) if at > now && !forced && !asked => {
                         plan.next = Some(plan.next.map_or(at, |n| n.min(at)))
                     }
                     _ => plan.due.push(account.id),
