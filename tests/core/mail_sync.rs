@@ -463,6 +463,26 @@ async fn a_stale_history_ends_in_a_full_resync_without_duplicates() {
     assert_eq!(quiet.counts.added + quiet.counts.removed, 0);
 }
 
+/// Starts a sync and drops it (as a quit or crash would) ten times, each after a random
+/// moment of up to `within_ms`; the store never holds more than the mailbox's `count`.
+/// Then syncs to the end.
+async fn cut_off_ten_times(w: &World, id: &str, count: u64, within_ms: u64) {
+    let mut rng = rand::thread_rng();
+    for _ in 0..10 {
+        let core = w.core().clone();
+        let account = id.to_owned();
+        let run = tokio::spawn(async move { core.sync_mail(&account).await });
+        tokio::time::sleep(StdDuration::from_millis(rng.gen_range(0..within_ms))).await;
+        run.abort();
+        let _ = run.await;
+        let stored = mail::count(w.core().store().pool(), id)
+            .await
+            .expect("count");
+        assert!(stored <= count, "never more than the mailbox");
+    }
+    w.core().sync_mail(id).await.expect("sync to the end");
+}
+
 #[tokio::test]
 async fn a_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
     let config = SandboxConfig {
@@ -470,20 +490,7 @@ async fn a_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
         ..SandboxConfig::default()
     };
     let (w, id) = ada_with_mail(config, 400).await;
-    let mut rng = rand::thread_rng();
-    for _ in 0..10 {
-        let core = w.core().clone();
-        let account = id.clone();
-        let run = tokio::spawn(async move { core.sync_mail(&account).await });
-        tokio::time::sleep(StdDuration::from_millis(rng.gen_range(0..600))).await;
-        run.abort();
-        let _ = run.await;
-        let stored = mail::count(w.core().store().pool(), &id)
-            .await
-            .expect("count");
-        assert!(stored <= 400, "never more than the mailbox");
-    }
-    w.core().sync_mail(&id).await.expect("sync to the end");
+    cut_off_ten_times(&w, &id, 400, 600).await;
     assert_eq!(
         ferry_side(&w, &id).await,
         provider_side(&w),
@@ -560,20 +567,7 @@ async fn what_a_capped_outlook_round_leaves_out_is_listed_after_it() {
 #[tokio::test]
 async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
     let (w, id) = katherine_with_mail(600).await;
-    let mut rng = rand::thread_rng();
-    for _ in 0..10 {
-        let core = w.core().clone();
-        let account = id.clone();
-        let run = tokio::spawn(async move { core.sync_mail(&account).await });
-        tokio::time::sleep(StdDuration::from_millis(rng.gen_range(0..400))).await;
-        run.abort();
-        let _ = run.await;
-        let stored = mail::count(w.core().store().pool(), &id)
-            .await
-            .expect("count");
-        assert!(stored <= 600, "never more than the mailbox");
-    }
-    w.core().sync_mail(&id).await.expect("sync to the end");
+    cut_off_ten_times(&w, &id, 600, 400).await;
     assert_eq!(
         ferry_side(&w, &id).await,
         outlook_side(&w),

@@ -153,6 +153,28 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// Sends a request; a failure status becomes the error Graph means by it.
+async fn send(request: reqwest::RequestBuilder) -> Result<Vec<u8>, GraphError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
+    if !status.is_success() {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Err(error_for(status, &body, retry_after(&headers), location));
+    }
+    Ok(body.to_vec())
+}
+
 /// A delta page goes on (`nextLink`) or ends its round (`deltaLink`): never both, never
 /// neither.
 fn one_link(page: DeltaPage) -> Result<DeltaPage, GraphError> {
@@ -251,25 +273,7 @@ impl GraphMailClient {
         if let Some(size) = page_size {
             request = request.header("Prefer", format!("odata.maxpagesize={size}"));
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
-        if !status.is_success() {
-            let retry_after = retry_after(&headers);
-            let location = headers
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            return Err(error_for(status, &body, retry_after, location));
-        }
-        Ok(body.to_vec())
+        send(request).await
     }
 
     /// Every mail folder, children included (`childFolders` followed down the tree).
@@ -387,24 +391,12 @@ impl GraphMailClient {
             .base
             .join("$batch")
             .map_err(|e| GraphError::BadReply(e.to_string()))?;
-        let response = self
+        let request = self
             .http
             .post(url)
             .bearer_auth(token.expose_secret())
-            .json(&serde_json::json!({ "requests": requests }))
-            .send()
-            .await
-            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| GraphError::Network(e.without_url().to_string()))?;
-        if !status.is_success() {
-            let retry_after = retry_after(&headers);
-            return Err(error_for(status, &body, retry_after, None));
-        }
+            .json(&serde_json::json!({ "requests": requests }));
+        let body = send(request).await?;
         let reply: Value = serde_json::from_slice(&body)
             .map_err(|e| GraphError::BadReply(format!("a batch reply: {e}")))?;
         let mut answers: Vec<Result<DeltaPage, GraphError>> = (0..links.len())

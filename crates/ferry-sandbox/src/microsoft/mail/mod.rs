@@ -531,19 +531,8 @@ fn received_range(filter: &str) -> Option<(i64, i64)> {
 
 /// `receivedDateTime ge|gt <time>`: the one `$filter` a messages delta takes.
 fn received_filter(filter: &str) -> Option<i64> {
-    let mut words = filter.split_whitespace();
-    let (field, op, value) = (words.next()?, words.next()?, words.next()?);
-    if !field.eq_ignore_ascii_case("receivedDateTime") || words.next().is_some() {
-        return None;
-    }
-    let ms = chrono::DateTime::parse_from_rfc3339(value.trim_matches('\''))
-        .ok()?
-        .timestamp_millis();
-    match op {
-        "ge" => Some(ms),
-        "gt" => Some(ms + 1),
-        _ => None,
-    }
+    let (from, to) = received_range(filter)?;
+    (to == i64::MAX && from != i64::MIN && !filter.contains(" and ")).then_some(from)
 }
 
 fn first_round(
