@@ -36,10 +36,11 @@ bindings:
 bench: setup
 	npm run build --workspace ui
 	cargo build --release --locked --features custom-protocol
-	tests/session/run.sh tests/bench/footprint.sh target/release/ferry
+	rm -f target/bench/mail.sqlite3 target/bench/mail.sqlite3-* && mkdir -p target/bench
+	FERRY_BENCH_DB=target/bench/mail.sqlite3 cargo bench --locked -p ferry-core --bench mail_search
+	FERRY_BENCH_MAIL_DB=$(CURDIR)/target/bench/mail.sqlite3 tests/session/run.sh tests/bench/footprint.sh target/release/ferry
 	cargo bench --locked -p ferry-core --bench keeper_day
 	cargo bench --locked -p ferry-core --bench vault_crypto
-	cargo bench --locked -p ferry-core --bench mail_search
 	cargo bench --locked -p ferry-core --bench mail_sync
 
 fmt:

@@ -10,6 +10,8 @@
 #
 #   FERRY_BENCH_RUNS  measured starts (default 5; one unmeasured warm-up start precedes them)
 #   FERRY_BENCH_IDLE  seconds to idle before reading memory (default 30)
+#   FERRY_BENCH_MAIL_DB  a database full of mail (mail_search's, with FERRY_BENCH_DB): the
+#                        tray-only memory is read again with it in place of an empty store
 set -euo pipefail
 
 bin="$(realpath "${1:-target/release/ferry}")"
@@ -160,3 +162,23 @@ hidden_kib="$last_total_kib"
 stop_ferry "$pid"
 echo
 echo "window closed vs started hidden (PSS): $((closed_kib / 1024)) MiB vs $((hidden_kib / 1024)) MiB, $(( (closed_kib * 100 / (hidden_kib > 0 ? hidden_kib : 1)) - 100 ))% more   (target: within 20%)"
+
+if [[ -n "${FERRY_BENCH_MAIL_DB:-}" && -f "$FERRY_BENCH_MAIL_DB" ]]; then
+  data_dir="$XDG_DATA_HOME/dev.ferry.desktop.test"
+  stored="$(sqlite3 -readonly "$FERRY_BENCH_MAIL_DB" 'SELECT COUNT(*) FROM mail_messages')"
+  saved="$(mktemp -d)"
+  for f in "$data_dir"/ferry.sqlite3*; do [[ -e "$f" ]] && mv "$f" "$saved/"; done
+  cp "$FERRY_BENCH_MAIL_DB" "$data_dir/ferry.sqlite3"
+  echo
+  echo "idling ${idle} s in the tray with ${stored} messages stored ..."
+  "$bin" --hidden >/dev/null 2>&1 &
+  pid=$!
+  sleep "$idle"
+  report_memory "$pid" "tray only, ${stored} messages stored"
+  full_kib="$last_total_kib"
+  stop_ferry "$pid"
+  rm -f "$data_dir"/ferry.sqlite3*
+  for f in "$saved"/*; do [[ -e "$f" ]] && mv "$f" "$data_dir/"; done
+  rmdir "$saved"
+  echo "started hidden with ${stored} messages vs an empty store (PSS): $((full_kib / 1024)) MiB vs $((hidden_kib / 1024)) MiB, $(( (full_kib * 100 / (hidden_kib > 0 ? hidden_kib : 1)) - 100 ))% more"
+fi

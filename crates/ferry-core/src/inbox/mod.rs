@@ -363,7 +363,7 @@ const BM25: &str = "bm25(mail_search, 8.0, 4.0, 1.0, 2.0)";
 /// A search ranks the newest this many matches by relevance; older matches follow, newest
 /// first. Ranking every match of a common word in a large mailbox would cost a lookup
 /// per match.
-pub const RANKED_MATCHES: u32 = 300;
+pub const RANKED_MATCHES: u32 = 200;
 
 /// The `WHERE` terms of a filter and a search (after `WHERE 1`), on `m` (mail_messages)
 /// and `a` (accounts).
