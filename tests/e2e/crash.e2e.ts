@@ -9,6 +9,7 @@ import {
   ferryPids,
   launchReady,
   oneFerryPerTest,
+  quit,
   sandbox,
   sandboxPost,
   spawnFerry,
@@ -100,8 +101,9 @@ describe("A crash in the middle of a first sync", () => {
     expect(mailbox).toBe(MESSAGES);
     const b = (ferry.browser = await launchReady());
     await addAccount(b, "google", HEDY, { mail: true, calendar: false, contacts: false });
-    // The window's Ferry goes first, as soon as its sync has started.
-    await killFerry();
+    // The window's Ferry quits through WebDriver (which allows one session at a time),
+    // its sync under way; the kills are the hidden Ferrys' below.
+    await quit(b);
     ferry.browser = undefined;
 
     const counts: number[] = [];

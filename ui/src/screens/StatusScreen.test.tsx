@@ -28,7 +28,7 @@ describe("Status", () => {
     expect(within(row).getByTestId("status-spent")).toHaveTextContent("42 requests, 840 quota units");
     expect(screen.getByRole("row", { name: /Calendar/ })).toHaveTextContent("does not sync calendar yet");
 
-    await userEvent.click(within(row).getByRole("button", { name: "Sync Mail now for ada@example.com" }));
+    await userEvent.click(within(row).getByRole("button", { name: "Sync now, Mail for ada@example.com" }));
     expect(fake.syncsAsked).toEqual([{ accountId: "g", service: "mail" }]);
 
     await userEvent.click(within(row).getByRole("button", { name: "Pause Mail for ada@example.com" }));

@@ -160,7 +160,7 @@ export function StatusScreen() {
                             type="button"
                             className="button small"
                             data-testid="status-sync-service"
-                            aria-label={`Sync ${name} now for ${account.email}`}
+                            aria-label={`Sync now, ${name} for ${account.email}`}
                             disabled={mail?.paused === true || held}
                             onClick={() => void syncNow(account, "mail")}
                           >
