@@ -152,14 +152,19 @@ echo "reopen from the tray to first paint, 3 times (ms): ${reopens[*]}   (target
 echo "  by a second launch instead, from its start (ms): ${launches[*]}"
 stop_ferry "$pid"
 
+# Starts Ferry hidden in the tray, idles, and reports its memory under the name $1.
+idle_in_tray() {
+  "$bin" --hidden >/dev/null 2>&1 &
+  pid=$!
+  sleep "$idle"
+  report_memory "$pid" "$1"
+  stop_ferry "$pid"
+}
+
 echo
 echo "idling ${idle} s in the tray (started with --hidden, as at login) ..."
-"$bin" --hidden >/dev/null 2>&1 &
-pid=$!
-sleep "$idle"
-report_memory "$pid" "tray only"
+idle_in_tray "tray only"
 hidden_kib="$last_total_kib"
-stop_ferry "$pid"
 echo
 echo "window closed vs started hidden (PSS): $((closed_kib / 1024)) MiB vs $((hidden_kib / 1024)) MiB, $(( (closed_kib * 100 / (hidden_kib > 0 ? hidden_kib : 1)) - 100 ))% more   (target: within 20%)"
 
@@ -171,12 +176,8 @@ if [[ -n "${FERRY_BENCH_MAIL_DB:-}" && -f "$FERRY_BENCH_MAIL_DB" ]]; then
   cp "$FERRY_BENCH_MAIL_DB" "$data_dir/ferry.sqlite3"
   echo
   echo "idling ${idle} s in the tray with ${stored} messages stored ..."
-  "$bin" --hidden >/dev/null 2>&1 &
-  pid=$!
-  sleep "$idle"
-  report_memory "$pid" "tray only, ${stored} messages stored"
+  idle_in_tray "tray only, ${stored} messages stored"
   full_kib="$last_total_kib"
-  stop_ferry "$pid"
   rm -f "$data_dir"/ferry.sqlite3*
   for f in "$saved"/*; do [[ -e "$f" ]] && mv "$f" "$data_dir/"; done
   rmdir "$saved"

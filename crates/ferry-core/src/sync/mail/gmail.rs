@@ -124,43 +124,13 @@ impl GmailSync {
         stored: Option<Checkpoint>,
         report: &mut Report,
     ) -> Result<(), SyncError> {
-        // Until the first sync's own checkpoint is taken below.
-        let mut checkpoint = stored.clone().unwrap_or(Checkpoint::Incremental {
-            history_id: String::new(),
-            page_token: None,
-            resets: 0,
-        });
         // A poll of a caught-up mailbox reads only its history: the labels are read for a
         // full sync, when a change names one Ferry does not know, and once an hour.
         let polling = matches!(stored, Some(Checkpoint::Incremental { .. }));
-        let mut folders = if polling && !self.labels_due {
-            None
-        } else if stored.is_none() {
-            // A first sync: the labels, and the checkpoint it starts from (taken before
-            // the listing starts), side by side.
-            let mut other = Report::default();
-            let (labels, profile) = tokio::join!(
-                self.labels(account, report),
-                self.session
-                    .call(account, &mut other, units::PROFILE, |t| async move {
-                        self.client.profile(&t).await
-                    })
-            );
-            report.absorb(&other);
-            checkpoint = Checkpoint::Full {
-                history_id: profile?.history_id,
-                page_token: None,
-                listed: 0,
-                resets: 0,
-                since: self.since(),
-            };
-            // The first screen: the inbox's newest messages, before the rest of the
-            // mailbox (whose listing then skips them as stored).
-            self.first_screen(account, &checkpoint, labels?, report)
-                .await?;
-            None
-        } else {
-            Some(self.labels(account, report).await?)
+        let (mut checkpoint, mut folders) = match stored {
+            None => (self.first_sync(account, report).await?, None),
+            Some(checkpoint) if polling && !self.labels_due => (checkpoint, None),
+            Some(checkpoint) => (checkpoint, Some(self.labels(account, report).await?)),
         };
         loop {
             if report.pages >= PAGES_PER_RUN {
@@ -434,6 +404,36 @@ impl GmailSync {
             };
             checkpoint = next;
         }
+    }
+
+    /// A first sync's start: the labels, and the checkpoint it starts from (taken before
+    /// the listing starts), side by side; then the first screen, the inbox's newest
+    /// messages, before the rest of the mailbox (whose listing then skips them as
+    /// stored). Returns the checkpoint the listing goes on from.
+    async fn first_sync(
+        &self,
+        account: &str,
+        report: &mut Report,
+    ) -> Result<Checkpoint, SyncError> {
+        let mut other = Report::default();
+        let (labels, profile) = tokio::join!(
+            self.labels(account, report),
+            self.session
+                .call(account, &mut other, units::PROFILE, |t| async move {
+                    self.client.profile(&t).await
+                })
+        );
+        report.absorb(&other);
+        let checkpoint = Checkpoint::Full {
+            history_id: profile?.history_id,
+            page_token: None,
+            listed: 0,
+            resets: 0,
+            since: self.since(),
+        };
+        self.first_screen(account, &checkpoint, labels?, report)
+            .await?;
+        Ok(checkpoint)
     }
 
     /// Fetches and commits the newest [`FIRST_SCREEN`] messages of the inbox, with the

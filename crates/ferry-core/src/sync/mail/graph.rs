@@ -203,15 +203,14 @@ impl GraphSync {
         report: &mut Report,
     ) -> Result<bool, SyncError> {
         let stored = mail::checkpoint(self.session.ctx.store.pool(), account, folder).await?;
-        let stored_none = stored.is_none();
+        // A round's first page is small, so the newest mail shows at once.
+        let mut first = stored.is_none();
         let mut checkpoint: Checkpoint = match stored {
             Some(json) => {
                 serde_json::from_str(&json).map_err(|e| SyncError::Checkpoint(e.to_string()))?
             }
             None => Checkpoint::first_round(self.client.initial_link(folder, since)?, 0),
         };
-        // A round's first page is small, so the newest mail shows at once.
-        let mut first = stored_none;
         loop {
             // This lane's delta requests so far: one per page.
             if report.counts.requests >= PAGES_PER_LANE as u64 {
