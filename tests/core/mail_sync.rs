@@ -817,9 +817,37 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
         serde_json::json!({}),
     )
     .await;
+    // Meanwhile two are deleted and one moved: no delta will tell Ferry of those. Only
+    // Graph's "not found", when asked, removes one.
+    for gone in &ids[3..5] {
+        control(
+            &w,
+            reqwest::Method::DELETE,
+            &format!("{base}/{gone}"),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("{base}/{}/move", ids[5]),
+        serde_json::json!({"folder": "archive"}),
+    )
+    .await;
     let report = w.core().sync_mail(&id).await.expect("resync");
-    assert!(report.reset && report.counts.added == 0, "{report:?}");
+    assert!(
+        report.reset && report.counts.added == 0 && report.counts.removed == 2,
+        "{report:?}"
+    );
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+    let asked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_resync_listed")
+        .fetch_one(w.core().store().pool())
+        .await
+        .expect("listed");
+    assert_eq!(asked, 0, "the resync's notes are cleared once it is over");
+    let status = w.core().mail_status().await.expect("status");
+    assert!(status.iter().all(|s| s.caught_up), "{status:?}");
 
     // Attachments are described with each message; their bytes come when opened.
     let pool = w.core().store().pool().clone();
@@ -927,4 +955,159 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
     .await;
     w.core().sync_mail(&id).await.expect("poll");
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+}
+
+/// Sets how far back mail is synced, in months (0: all of it).
+async fn keep_mail_for(w: &World, months: u32) {
+    let core = w.core();
+    let mut settings = core.settings().await.expect("settings");
+    settings.mail_months = months;
+    core.set_settings(settings).await.expect("save settings");
+}
+
+#[tokio::test]
+async fn a_deeper_mail_setting_fetches_only_the_older_mail_it_adds() {
+    // 300 days of mail; Ferry first keeps three months of it.
+    let (w, id) = ada_with_mail(SandboxConfig::default(), 240).await;
+    keep_mail_for(&w, 3).await;
+    w.core().sync_mail(&id).await.expect("first sync");
+    let everything = provider_side(&w);
+    let recent = ferry_side(&w, &id).await;
+    assert!(
+        !recent.is_empty() && recent.len() < everything.len() / 2,
+        "three months of 300 days: {} of {}",
+        recent.len(),
+        everything.len()
+    );
+    assert!(recent.keys().all(|k| everything.contains_key(k)));
+
+    // All mail: the older messages come, and only they are fetched.
+    w.sandbox.world().log.clear();
+    keep_mail_for(&w, 0).await;
+    let report = w.core().sync_mail(&id).await.expect("deeper sync");
+    assert_eq!(ferry_side(&w, &id).await, everything);
+    let older = (everything.len() - recent.len()) as u64;
+    assert_eq!(report.counts.added, older, "{report:?}");
+    let fetched = w
+        .sandbox
+        .world()
+        .log
+        .all()
+        .iter()
+        .filter(|r| r.in_batch && r.path.contains("/messages/"))
+        .count() as u64;
+    assert_eq!(fetched, older, "no stored message was fetched again");
+
+    // Less far back again: what is stored stays, and nothing more is fetched.
+    w.sandbox.world().log.clear();
+    keep_mail_for(&w, 1).await;
+    let report = w.core().sync_mail(&id).await.expect("shallower sync");
+    assert_eq!(report.counts.removed, 0);
+    assert_eq!(ferry_side(&w, &id).await, everything);
+    let listed = w
+        .sandbox
+        .world()
+        .log
+        .all()
+        .iter()
+        .filter(|r| r.path.ends_with("/messages"))
+        .count();
+    assert_eq!(listed, 0, "a shallower setting lists nothing again");
+}
+
+#[tokio::test]
+async fn a_deeper_mail_setting_fills_each_outlook_folder_from_further_back() {
+    let (w, id) = katherine_with_mail(240).await;
+    keep_mail_for(&w, 3).await;
+    w.core().sync_mail(&id).await.expect("first sync");
+    let everything = outlook_side(&w);
+    let recent = ferry_side(&w, &id).await;
+    assert!(
+        !recent.is_empty() && recent.len() < everything.len() / 2,
+        "three months of 300 days: {} of {}",
+        recent.len(),
+        everything.len()
+    );
+
+    keep_mail_for(&w, 12).await;
+    let report = w.core().sync_mail(&id).await.expect("deeper sync");
+    assert_eq!(ferry_side(&w, &id).await, everything);
+    assert_eq!(
+        report.counts.added,
+        (everything.len() - recent.len()) as u64,
+        "{report:?}"
+    );
+    assert_eq!(report.counts.removed, 0);
+    let status = w.core().mail_status().await.expect("status");
+    assert!(status.iter().all(|s| s.caught_up), "{status:?}");
+}
+
+#[tokio::test]
+async fn an_outlook_mailbox_in_another_language_still_has_its_inbox_in_the_unified_inbox() {
+    // Katherine reads Outlook in German: her folders' display names say so.
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("sandbox");
+    let user = sandbox
+        .world()
+        .find_user_by_email(
+            ferry_sandbox::Provider::Microsoft,
+            "katherine@contoso.example",
+        )
+        .expect("Katherine");
+    seed_mailbox(
+        sandbox.world(),
+        &user,
+        &SeedRequest {
+            seed: 4,
+            count: 60,
+            span_days: Some(300),
+            also_to: Vec::new(),
+        },
+    );
+    let in_inbox = sandbox.world().outlook.with(&user.id, |m| {
+        for folder in m.folders.values_mut() {
+            match folder.role {
+                Some("inbox") => folder.name = "Posteingang".into(),
+                Some("sentitems") => folder.name = "Gesendete Elemente".into(),
+                _ => {}
+            }
+        }
+        let inbox = m.folder("inbox").expect("an inbox").id.clone();
+        m.in_folder(&inbox).len()
+    });
+    assert!(in_inbox > 0);
+    let mut w = World::build().sandbox(sandbox).start().await;
+    let id = add_account(
+        &mut w.ferry,
+        Provider::Microsoft,
+        MAIL_AND_CALENDAR,
+        Person::new("katherine@contoso.example", "katherine"),
+    )
+    .await;
+    w.core().sync_mail(&id).await.expect("sync");
+
+    let inbox = w
+        .core()
+        .mail_list(&ferry_core::inbox::MailListRequest {
+            filter: ferry_core::inbox::MailFilter::default(),
+            cursor: None,
+            limit: 500,
+        })
+        .await
+        .expect("inbox");
+    assert_eq!(
+        inbox.messages.len(),
+        in_inbox,
+        "the unified inbox holds her Posteingang"
+    );
+    let folders = mail::folder_list(w.core().store().pool(), &id)
+        .await
+        .expect("folders");
+    let names: Vec<&str> = folders.iter().map(|f| f.name.as_str()).collect();
+    assert!(
+        names.contains(&"Inbox") && names.contains(&"Sent Items"),
+        "named as Ferry names them: {names:?}"
+    );
+    assert!(!names.contains(&"Posteingang"), "{names:?}");
 }

@@ -53,6 +53,13 @@ export function forgetAccounts(): void {
 
 /** Starts Ferry through tauri-driver (the one on `port`). */
 export async function launch(args: string[] = [], port = DRIVER_PORT): Promise<Browser> {
+  // A Ferry an earlier test left running would take this launch over (single instance).
+  const strays = ferryPids();
+  if (strays.length > 0) {
+    console.warn(`killing a Ferry an earlier test left running: ${strays.join(", ")}`);
+    signalFerrys("SIGKILL");
+    await waitUntil(() => ferryPids().length === 0, 5_000);
+  }
   return remote({
     hostname: "127.0.0.1",
     port,
@@ -107,13 +114,27 @@ export function ferryPids(): number[] {
  * still holds the single-instance lock, and the next launch would hand over to it.
  */
 export async function quit(browser: Browser | undefined): Promise<void> {
-  await browser?.deleteSession().catch(() => undefined);
+  await browser?.deleteSession().catch((err: unknown) => {
+    // The driver still counts a session it could not end, and refuses the next one.
+    console.warn(`ending the WebDriver session failed: ${String(err)}`);
+  });
   // A Ferry whose window a test closed lives on in the tray: ask it to quit.
   if (!(await waitUntil(() => ferryPids().length === 0, 5_000))) {
-    ferryPids().forEach((pid) => { try { process.kill(pid, "SIGTERM"); } catch { /* gone */ } });
+    signalFerrys("SIGTERM");
   }
   if (!(await waitUntil(() => ferryPids().length === 0, 15_000))) {
-    throw new Error(`Ferry still running: ${ferryPids().join(", ")}`);
+    const stuck = ferryPids().join(", ");
+    // The test fails, but the next one still starts with no Ferry running (a Ferry left
+    // behind would take over every later launch through the single-instance lock).
+    signalFerrys("SIGKILL");
+    await waitUntil(() => ferryPids().length === 0, 5_000);
+    throw new Error(`Ferry did not quit within 20 s of the session's end, and was killed: ${stuck}`);
+  }
+}
+
+function signalFerrys(signal: NodeJS.Signals): void {
+  for (const pid of ferryPids()) {
+    try { process.kill(pid, signal); } catch { /* gone already */ }
   }
 }
 

@@ -647,6 +647,11 @@ export type Settings = {
 	launchAtLogin: boolean,
 	/**  Ferry has asked once whether to launch at login (after the first account). */
 	launchAtLoginOffered: boolean,
+	/**
+	 *  How far back mail is synced, in months; 0 for all of it. Going further back
+	 *  fetches the older mail; going less far keeps what is stored.
+	 */
+	mailMonths: number,
 };
 
 /**  A sign-in moved on. */

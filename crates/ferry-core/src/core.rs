@@ -611,8 +611,22 @@ impl Core {
                 "Choose between 1 minute and 24 hours.",
             ));
         }
+        if !settings::MAIL_MONTHS.contains(&settings.mail_months) {
+            return Err(AppError::new(
+                ErrorCode::Validation,
+                "Choose how far back to keep mail from the list.",
+            ));
+        }
+        let before = settings::load(self.ctx.store.pool()).await?;
         settings::save(self.ctx.store.pool(), &settings).await?;
         self.alerts.review_soon();
+        if settings.mail_months != before.mail_months {
+            // Further back: each account's mail sync fetches what the new depth adds.
+            for account in self.ctx.store.list_accounts().await? {
+                self.mail.ask(&account.id);
+            }
+            self.keeper.wake();
+        }
         Ok(settings)
     }
 

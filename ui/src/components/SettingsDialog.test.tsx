@@ -21,6 +21,21 @@ describe("Settings", () => {
     expect(api.settings).toMatchObject({ notifications: false, transientAlertMinutes: 45 });
   });
 
+  it("syncs mail from further back when asked", async () => {
+    const user = userEvent.setup();
+    const api = new FakeApi();
+    render(<App api={api} />);
+    await showAccounts();
+    await user.click(await screen.findByRole("button", { name: "Settings" }));
+    const depth = screen.getByRole("combobox", { name: "Keep mail from" });
+    expect(depth).toHaveValue("12");
+    expect(depth).toHaveAccessibleDescription(/Going further back fetches the older mail/);
+    await user.selectOptions(depth, "all time");
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => { expect(screen.queryByTestId("settings-dialog")).not.toBeInTheDocument(); });
+    expect(api.settings).toMatchObject({ mailMonths: 0 });
+  });
+
   it("offers launch at login once, after the first account", async () => {
     const user = userEvent.setup();
     const api = new FakeApi();

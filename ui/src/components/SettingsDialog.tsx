@@ -4,6 +4,17 @@ import { call, useApi, type AppError, type Settings } from "../api";
 import { returnFocusTo } from "../focus";
 import { UpdateSettings } from "./Updates";
 
+/** How far back mail is synced: months, and 0 for all of it (the backend's choices). */
+const MAIL_MONTHS: [number, string][] = [
+  [1, "the last month"],
+  [3, "the last 3 months"],
+  [6, "the last 6 months"],
+  [12, "the last 12 months"],
+  [24, "the last 2 years"],
+  [60, "the last 5 years"],
+  [0, "all time"],
+];
+
 /** Notifications, how long to wait before mentioning a passing problem, and launch at login. */
 export function SettingsDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
   return (
@@ -90,6 +101,26 @@ function SettingsForm({ onDone }: { onDone: () => void }) {
           <span className="muted small"> It starts in the tray and keeps your accounts connected.</span>
         </span>
       </label>
+      <div className="field">
+        <label htmlFor="setting-mail-months">Keep mail from</label>
+        <select
+          id="setting-mail-months"
+          data-testid="setting-mail-months"
+          aria-describedby="mail-months-help"
+          value={settings.mailMonths}
+          onChange={(e) => { setSettings({ ...settings, mailMonths: Number(e.target.value) }); }}
+        >
+          {MAIL_MONTHS.map(([months, label]) => (
+            <option key={months} value={months}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <span id="mail-months-help" className="muted small">
+          Going further back fetches the older mail in the background. Going less far keeps
+          what Ferry already has.
+        </span>
+      </div>
       <UpdateSettings />
       <SupportSection />
       {error !== null && (

@@ -151,6 +151,7 @@ export class FakeApi implements Api {
     transientAlertMinutes: 30,
     launchAtLogin: false,
     launchAtLoginOffered: false,
+    mailMonths: 12,
   };
   private reconnectHandlers: ((accountId: string) => void)[] = [];
 

@@ -449,10 +449,12 @@ pub async fn existing(
 /// How many messages the account has in the store.
 /// Up to `limit` stored messages received since `since_ms` (unix ms) that the current
 /// resync's listing (of `scope`) has not shown: each must be asked about before it may go.
+/// With `filed_in`, only messages filed in that folder (a listing of one folder).
 pub async fn unlisted(
     pool: &SqlitePool,
     account: &str,
     scope: &str,
+    filed_in: Option<&str>,
     since_ms: i64,
     limit: u32,
 ) -> Result<Vec<String>, StoreError> {
@@ -461,12 +463,16 @@ pub async fn unlisted(
          WHERE m.account_id = ?1 AND m.received_at >= ?3
            AND NOT EXISTS (SELECT 1 FROM mail_resync_listed l
                            WHERE l.account_id = ?1 AND l.scope = ?2 AND l.id = m.id)
+           AND (?5 IS NULL OR EXISTS (SELECT 1 FROM mail_message_folders f
+                                      WHERE f.account_id = ?1 AND f.message = m.id
+                                        AND f.folder = ?5))
          ORDER BY m.received_at DESC LIMIT ?4",
     )
     .bind(account)
     .bind(scope)
     .bind(since_ms)
     .bind(limit)
+    .bind(filed_in)
     .fetch_all(pool)
     .await?)
 }

@@ -18,7 +18,13 @@ pub struct Settings {
     pub launch_at_login: bool,
     /// Ferry has asked once whether to launch at login (after the first account).
     pub launch_at_login_offered: bool,
+    /// How far back mail is synced, in months; 0 for all of it. Going further back
+    /// fetches the older mail; going less far keeps what is stored.
+    pub mail_months: u32,
 }
+
+/// The choices for [`Settings::mail_months`] (0: all mail).
+pub const MAIL_MONTHS: [u32; 7] = [1, 3, 6, 12, 24, 60, 0];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -27,15 +33,17 @@ impl Default for Settings {
             transient_alert_minutes: 30,
             launch_at_login: false,
             launch_at_login_offered: false,
+            mail_months: 12,
         }
     }
 }
 
-const KEYS: [&str; 4] = [
+const KEYS: [&str; 5] = [
     "notifications",
     "transient_alert_minutes",
     "launch_at_login",
     "launch_at_login_offered",
+    "mail_months",
 ];
 
 pub async fn load(pool: &SqlitePool) -> Result<Settings, StoreError> {
@@ -54,6 +62,11 @@ pub async fn load(pool: &SqlitePool) -> Result<Settings, StoreError> {
             }
             "launch_at_login" => settings.launch_at_login = flag,
             "launch_at_login_offered" => settings.launch_at_login_offered = flag,
+            "mail_months" => {
+                if let Some(months) = value.parse().ok().filter(|m| MAIL_MONTHS.contains(m)) {
+                    settings.mail_months = months;
+                }
+            }
             _ => {}
         }
     }
@@ -66,6 +79,7 @@ pub async fn save(pool: &SqlitePool, settings: &Settings) -> Result<(), StoreErr
         settings.transient_alert_minutes.to_string(),
         settings.launch_at_login.to_string(),
         settings.launch_at_login_offered.to_string(),
+        settings.mail_months.to_string(),
     ];
     let mut tx = super::begin_write(pool).await?;
     for (key, value) in KEYS.iter().zip(values) {

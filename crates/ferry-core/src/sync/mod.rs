@@ -31,8 +31,19 @@ use mail::{Report, SyncError};
 
 /// How often a caught-up mailbox is asked for changes.
 pub const POLL_INTERVAL: Duration = Duration::minutes(1);
-/// How far back a first sync goes (a setting later; the last 12 months by default).
-pub const BACKFILL: Duration = Duration::days(365);
+/// Where mail synced `months` back from `now` starts (the settings' depth; 0 for all
+/// mail, which starts at the Unix epoch).
+pub fn mail_since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    if months == 0 {
+        return DateTime::UNIX_EPOCH;
+    }
+    now.checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// A depth that reaches less than this much further back than what is synced already
+/// is not worth a backfill (the window's start moves on by a day each day).
+pub const DEEPER_BY: Duration = Duration::days(1);
 
 impl From<SyncError> for AppError {
     fn from(err: SyncError) -> Self {
@@ -127,11 +138,15 @@ impl MailSync {
         let provider = self.ctx.store.account_provider(account).await?;
         let providers = &self.ctx.providers;
         let folders_due = self.folders_due(account);
+        let months = crate::store::settings::load(self.ctx.store.pool())
+            .await?
+            .mail_months;
+        let since = mail_since(self.ctx.clock.now(), months);
         let report = match (provider, &providers.google, &providers.microsoft) {
             (Some(Provider::Google), Some(google), _) => {
                 let client = GmailClient::new(self.ctx.http.clone(), google.gmail_url.clone());
                 let budget = self.budget(account, Limits::gmail(google.gmail_quota_per_minute));
-                GmailSync::new(self.session(budget), client, BACKFILL, folders_due)
+                GmailSync::new(self.session(budget), client, since, folders_due)
                     .run(account)
                     .await
             }
@@ -139,7 +154,7 @@ impl MailSync {
                 let client =
                     GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
                 let budget = self.budget(account, Limits::GRAPH);
-                GraphSync::new(self.session(budget), client, BACKFILL, folders_due)
+                GraphSync::new(self.session(budget), client, since, folders_due)
                     .run(account)
                     .await
             }

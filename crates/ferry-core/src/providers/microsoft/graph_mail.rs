@@ -372,6 +372,83 @@ impl GraphMailClient {
         token: &AccessToken,
         links: &[String],
     ) -> Result<Vec<Result<DeltaPage, GraphError>>, GraphError> {
+        let size = format!("IdType=\"ImmutableId\", odata.maxpagesize={PAGE_SIZE}");
+        Ok(self
+            .batch(token, links, &size)
+            .await?
+            .into_iter()
+            .map(|answer| answer.and_then(|body| page_of(&body)).and_then(one_link))
+            .collect())
+    }
+
+    /// Messages asked by id in one `$batch` request (at most [`MAX_BATCH`]), each as
+    /// [`SELECT`] and [`EXPAND`] describe it, or `None` where Graph answers that it has
+    /// no such message; in the order given.
+    pub async fn messages_batch(
+        &self,
+        token: &AccessToken,
+        ids: &[String],
+    ) -> Result<Vec<Result<Option<Value>, GraphError>>, GraphError> {
+        let mut links = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut url = self
+                .base
+                .join(&format!("me/messages/{id}"))
+                .map_err(|e| GraphError::BadReply(e.to_string()))?;
+            url.query_pairs_mut()
+                .append_pair("$select", SELECT)
+                .append_pair("$expand", EXPAND);
+            links.push(url.to_string());
+        }
+        Ok(self
+            .batch(token, &links, "IdType=\"ImmutableId\"")
+            .await?
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(body) => Ok(Some(body)),
+                Err(GraphError::NotFound) => Ok(None),
+                Err(other) => Err(other),
+            })
+            .collect())
+    }
+
+    /// The ids of Outlook's well-known folders `names` (`inbox`, `sentitems`, …) in one
+    /// `$batch` request, in the order given: `None` for one the mailbox does not have.
+    /// Display names are in the mailbox's language; these names are not.
+    pub async fn well_known(
+        &self,
+        token: &AccessToken,
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>, GraphError> {
+        let mut links = Vec::with_capacity(names.len());
+        for name in names {
+            let mut url = self
+                .base
+                .join(&format!("me/mailFolders/{name}"))
+                .map_err(|e| GraphError::BadReply(e.to_string()))?;
+            url.query_pairs_mut().append_pair("$select", "id");
+            links.push(url.to_string());
+        }
+        self.batch(token, &links, "IdType=\"ImmutableId\"")
+            .await?
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(body) => Ok(body["id"].as_str().map(str::to_owned)),
+                Err(GraphError::NotFound) => Ok(None),
+                Err(other) => Err(other),
+            })
+            .collect()
+    }
+
+    /// GETs of `links` (within this Graph version) in one `$batch` request, each with
+    /// the `Prefer` header `prefer`: each answer's body, or why it failed, in the order
+    /// given. The batch itself failing is the outer error.
+    async fn batch(
+        &self,
+        token: &AccessToken,
+        links: &[String],
+        prefer: &str,
+    ) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
         let mut requests = Vec::with_capacity(links.len());
         for (n, link) in links.iter().enumerate() {
             let url = self.checked(link)?;
@@ -384,7 +461,7 @@ impl GraphMailClient {
                 "id": n.to_string(),
                 "method": "GET",
                 "url": format!("/{relative}"),
-                "headers": {"Prefer": format!("IdType=\"ImmutableId\", odata.maxpagesize={PAGE_SIZE}")},
+                "headers": {"Prefer": prefer},
             }));
         }
         let url = self
@@ -397,16 +474,20 @@ impl GraphMailClient {
             .bearer_auth(token.expose_secret())
             .json(&serde_json::json!({ "requests": requests }));
         let body = send(request).await?;
-        let reply: Value = serde_json::from_slice(&body)
+        let mut reply: Value = serde_json::from_slice(&body)
             .map_err(|e| GraphError::BadReply(format!("a batch reply: {e}")))?;
-        let mut answers: Vec<Result<DeltaPage, GraphError>> = (0..links.len())
+        let mut answers: Vec<Result<Value, GraphError>> = (0..links.len())
             .map(|_| {
                 Err(GraphError::BadReply(
                     "the batch left a request unanswered".into(),
                 ))
             })
             .collect();
-        for answer in reply["responses"].as_array().into_iter().flatten() {
+        let responses = match reply["responses"].take() {
+            Value::Array(responses) => responses,
+            _ => Vec::new(),
+        };
+        for mut answer in responses {
             let Some(slot) = answer["id"]
                 .as_str()
                 .and_then(|id| id.parse::<usize>().ok())
@@ -416,7 +497,7 @@ impl GraphMailClient {
             };
             let status = answer["status"].as_u64().unwrap_or(0);
             *slot = if (200..300).contains(&status) {
-                page_of(&answer["body"]).and_then(one_link)
+                Ok(answer["body"].take())
             } else {
                 let status = StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

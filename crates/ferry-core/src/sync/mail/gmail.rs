@@ -6,7 +6,7 @@
 //! losing or doubling anything. A stale `historyId` (404) starts a full resync that keeps
 //! local state; a reset that repeats at once is reported instead of looping.
 
-use chrono::Duration;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,20 +56,23 @@ pub enum Checkpoint {
         since: i64,
     },
     /// Reading the history since `history_id` (part-way through its pages when
-    /// `page_token` is set).
+    /// `page_token` is set). `since` is where the listing that came before reached back
+    /// to: a deeper setting lists again from further back.
     #[serde(rename_all = "camelCase")]
     Incremental {
         history_id: String,
         page_token: Option<String>,
         resets: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<i64>,
     },
 }
 
 pub(crate) struct GmailSync {
     session: Session,
     client: GmailClient,
-    /// How far back a full sync goes.
-    backfill: Duration,
+    /// How far back a full sync goes (the settings' depth, as of this run).
+    since: DateTime<Utc>,
     /// Read the labels even if nothing in this run calls for it (they were last read
     /// [`super::FOLDERS_EVERY`] ago or more).
     labels_due: bool,
@@ -79,20 +82,43 @@ impl GmailSync {
     pub fn new(
         session: Session,
         client: GmailClient,
-        backfill: Duration,
+        since: DateTime<Utc>,
         labels_due: bool,
     ) -> Self {
         Self {
             session,
             client,
-            backfill,
+            since,
             labels_due,
         }
     }
 
     /// Where a full sync starting now reaches back to (unix seconds).
     fn since(&self) -> i64 {
-        (self.session.ctx.clock.now() - self.backfill).timestamp()
+        self.since.timestamp()
+    }
+
+    /// A caught-up mailbox whose listing reached less far back than the settings now
+    /// ask: a listing from the new depth, which fetches only what is not stored. It goes
+    /// on from the history where the poll stopped, so changes made meanwhile still come.
+    fn deeper(&self, checkpoint: Checkpoint) -> Checkpoint {
+        match checkpoint {
+            Checkpoint::Incremental {
+                history_id,
+                page_token: None,
+                since: Some(reached),
+                ..
+            } if self.since() < reached - crate::sync::DEEPER_BY.num_seconds() => {
+                Checkpoint::Full {
+                    history_id,
+                    page_token: None,
+                    listed: 0,
+                    resets: 0,
+                    since: self.since(),
+                }
+            }
+            other => other,
+        }
     }
 
     /// One run for `account`: up to [`PAGES_PER_RUN`] pages, each committed with its
@@ -104,7 +130,8 @@ impl GmailSync {
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|e| SyncError::Checkpoint(e.to_string()))?;
+            .map_err(|e| SyncError::Checkpoint(e.to_string()))?
+            .map(|c| self.deeper(c));
         let kind = match &checkpoint {
             None => "full",
             Some(Checkpoint::Full { resets, .. }) if *resets > 0 => "reset",
@@ -200,6 +227,7 @@ impl GmailSync {
                             history_id,
                             page_token: None,
                             resets,
+                            since: Some(since),
                         },
                     };
                     // What a resync's listing showed, noted with the checkpoint past it.
@@ -256,13 +284,14 @@ impl GmailSync {
                 } => {
                     let pool = self.session.ctx.store.pool();
                     let asked =
-                        mail::unlisted(pool, account, "", since * 1000, COMMIT_CHUNK as u32)
+                        mail::unlisted(pool, account, "", None, since * 1000, COMMIT_CHUNK as u32)
                             .await?;
                     if asked.is_empty() {
                         let next = Checkpoint::Incremental {
                             history_id,
                             page_token: None,
                             resets,
+                            since: Some(since),
                         };
                         let done = vec![MailChange::ResyncDone];
                         let folders = folders.take().unwrap_or_default();
@@ -315,6 +344,7 @@ impl GmailSync {
                     history_id,
                     page_token,
                     resets,
+                    since: reached,
                 } => {
                     let start = history_id.clone();
                     let answer =
@@ -379,11 +409,13 @@ impl GmailSync {
                             history_id,
                             page_token: Some(token),
                             resets: 0,
+                            since: reached,
                         },
                         None => Checkpoint::Incremental {
                             history_id: page.history_id,
                             page_token: None,
                             resets: 0,
+                            since: reached,
                         },
                     };
                     self.session

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -52,10 +52,22 @@ pub struct Checkpoint {
     /// before its oldest message), page by page; `link` keeps the round's `deltaLink`.
     #[serde(default)]
     pub backfill: Option<String>,
+    /// Where the window of the round that first filled the folder starts (unix
+    /// seconds): a deeper setting starts a round from further back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// This round started over after Graph lost the folder's delta: each message it
+    /// shows is noted, so that what it does not show can be asked about afterwards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resync: bool,
+    /// The resync's round and listing are over: asking Graph about each stored message
+    /// of the folder they did not show. Only "not found" removes one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm: bool,
 }
 
 impl Checkpoint {
-    fn first_round(link: String, resets: u32) -> Self {
+    fn first_round(link: String, resets: u32, since: DateTime<Utc>) -> Self {
         Checkpoint {
             link,
             caught_up: false,
@@ -63,14 +75,38 @@ impl Checkpoint {
             initial: true,
             oldest: None,
             backfill: None,
+            since: Some(since.timestamp()),
+            resync: resets > 0,
+            confirm: false,
         }
+    }
+
+    /// The checkpoint once this round (and its listing) is over: caught up, or, after a
+    /// resync, asking about what it did not show.
+    fn round_over(mut self) -> Self {
+        self.caught_up = !self.resync;
+        self.confirm = self.resync;
+        self
+    }
+
+    /// Caught up, with nothing left to list.
+    fn polled(&self) -> bool {
+        self.caught_up && self.backfill.is_none()
+    }
+
+    /// Whether a window from `since` reaches further back than this folder's did.
+    fn shallower_than(&self, since: DateTime<Utc>) -> bool {
+        self.since.is_some_and(|reached| {
+            since.timestamp() < reached - crate::sync::DEEPER_BY.num_seconds()
+        })
     }
 }
 
 pub(crate) struct GraphSync {
     session: Session,
     client: GraphMailClient,
-    backfill: Duration,
+    /// How far back a folder's first round goes (the settings' depth, as of this run).
+    since: DateTime<Utc>,
     /// Read the folder list even when every folder is caught up (it was last read
     /// [`super::FOLDERS_EVERY`] ago or more).
     folders_due: bool,
@@ -80,13 +116,13 @@ impl GraphSync {
     pub fn new(
         session: Session,
         client: GraphMailClient,
-        backfill: Duration,
+        since: DateTime<Utc>,
         folders_due: bool,
     ) -> Self {
         Self {
             session,
             client,
-            backfill,
+            since,
             folders_due,
         }
     }
@@ -121,12 +157,31 @@ impl GraphSync {
                 }
             }
         }
-        let folders = self
-            .session
-            .call(account, report, 1, |t| async move {
+        // Side by side: the folders, and which of them are the well-known ones (their
+        // display names are in the mailbox's language, "Posteingang" for the inbox).
+        let mut other = Report::default();
+        let names: Vec<&str> = WELL_KNOWN.iter().map(|(name, _)| *name).collect();
+        let (folders, known) = tokio::join!(
+            self.session.call(account, report, 1, |t| async move {
                 self.client.folders(&t).await
-            })
-            .await?;
+            }),
+            self.session
+                .call(account, &mut other, names.len() as u64, |t| {
+                    let names = names.clone();
+                    async move { self.client.well_known(&t, &names).await }
+                })
+        );
+        report.absorb(&other);
+        let (mut folders, known) = (folders?, known?);
+        // Ferry names the well-known folders itself, as it does Gmail's system labels.
+        for folder in &mut folders {
+            let role = known
+                .iter()
+                .position(|id| id.as_deref() == Some(&folder.id));
+            if let Some((_, name)) = role.and_then(|n| WELL_KNOWN.get(n)) {
+                folder.name = (*name).to_owned();
+            }
+        }
         report.read_folders = true;
         Ok((folders, true))
     }
@@ -149,13 +204,13 @@ impl GraphSync {
             .map(|f| FolderRecord {
                 id: f.id.clone(),
                 name: f.name.clone(),
-                system: f.parent.is_none() && WELL_KNOWN.contains(&f.name.as_str()),
+                system: f.parent.is_none() && WELL_KNOWN.iter().any(|(_, name)| *name == f.name),
                 parent_id: f.parent.clone(),
             })
             .collect();
         // Folders as stored need no writing again; else the first page committed writes them.
         let records = Mutex::new(fresh.then_some(records));
-        let since = self.session.ctx.clock.now() - self.backfill;
+        let since = self.since;
         // A poll of caught-up folders asks all their deltas in one batch; a folder with
         // more to read than one page, or whose answer failed, goes on below on its own.
         let mut pending: Vec<&Folder> = folders.iter().collect();
@@ -209,8 +264,14 @@ impl GraphSync {
             Some(json) => {
                 serde_json::from_str(&json).map_err(|e| SyncError::Checkpoint(e.to_string()))?
             }
-            None => Checkpoint::first_round(self.client.initial_link(folder, since)?, 0),
+            None => Checkpoint::first_round(self.client.initial_link(folder, since)?, 0, since),
         };
+        // The settings now reach further back than the folder's first round did: a new
+        // round over the deeper window (what is stored merges by id; nothing is removed).
+        if checkpoint.polled() && checkpoint.shallower_than(since) {
+            checkpoint =
+                Checkpoint::first_round(self.client.initial_link(folder, since)?, 0, since);
+        }
         loop {
             // This lane's delta requests so far: one per page.
             if report.counts.requests >= PAGES_PER_LANE as u64 {
@@ -219,6 +280,15 @@ impl GraphSync {
             }
             if self.session.should_stop(account).await? {
                 return Ok(false);
+            }
+            if checkpoint.confirm {
+                checkpoint = self
+                    .confirm(account, folder, checkpoint, records, report)
+                    .await?;
+                if checkpoint.caught_up {
+                    return Ok(true);
+                }
+                continue;
             }
             let listing = checkpoint.backfill.is_some();
             let link = checkpoint
@@ -256,7 +326,7 @@ impl GraphSync {
                         Some(location) => location,
                         None => self.client.initial_link(folder, since)?,
                     };
-                    checkpoint = Checkpoint::first_round(link, checkpoint.resets + 1);
+                    checkpoint = Checkpoint::first_round(link, checkpoint.resets + 1, since);
                     first = true;
                     continue;
                 }
@@ -304,29 +374,42 @@ impl GraphSync {
             })
             .min()
             .map(str::to_owned);
-        let changes: Vec<MailChange> = page
-            .items
-            .into_iter()
-            .map(|item| match item {
-                DeltaItem::Message { json, .. } => change_for(json, folder),
-                DeltaItem::Removed { id, deleted: true } => MailChange::Remove {
+        let mut changes: Vec<MailChange> = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            match item {
+                DeltaItem::Message { id, json } => {
+                    changes.push(change_for(json, folder));
+                    // What a resync shows, noted with the page.
+                    if checkpoint.resync {
+                        changes.push(MailChange::Listed { id });
+                    }
+                }
+                DeltaItem::Removed { id, deleted: true } => changes.push(MailChange::Remove {
                     id,
                     folder: Some(folder.to_owned()),
-                },
-                DeltaItem::Removed { id, deleted: false } => MailChange::Detach {
+                }),
+                DeltaItem::Removed { id, deleted: false } => changes.push(MailChange::Detach {
                     id,
                     folder: folder.to_owned(),
-                },
-            })
-            .collect();
+                }),
+            }
+        }
         let next = if listing {
-            Checkpoint {
+            let next = Checkpoint {
                 link: checkpoint.link.clone(),
-                caught_up: page.next_link.is_none(),
+                caught_up: false,
                 resets: checkpoint.resets,
                 initial: false,
                 oldest: None,
                 backfill: page.next_link,
+                since: checkpoint.since,
+                resync: checkpoint.resync,
+                confirm: false,
+            };
+            if next.backfill.is_none() {
+                next.round_over()
+            } else {
+                next
             }
         } else {
             let done = page.delta_link.is_some();
@@ -341,14 +424,23 @@ impl GraphSync {
                 (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
                 _ => None,
             };
-            Checkpoint {
+            let over = done && backfill.is_none();
+            let next = Checkpoint {
                 link: page.next_link.or(page.delta_link).unwrap_or_default(),
-                caught_up: done && backfill.is_none(),
+                caught_up: false,
                 // A round that went through clears the count; a reset mid-round keeps it.
                 resets: if done { 0 } else { checkpoint.resets },
                 initial: checkpoint.initial && !done,
                 oldest: if done { None } else { oldest },
                 backfill,
+                since: checkpoint.since,
+                resync: checkpoint.resync,
+                confirm: false,
+            };
+            if over {
+                next.round_over()
+            } else {
+                next
             }
         };
         // Short transactions, so that nothing else waits long for the database: every
@@ -374,6 +466,74 @@ impl GraphSync {
         Ok(next)
     }
 
+    /// One step of a resync's confirmation for `folder`: asks Graph about up to a batch
+    /// of stored messages filed there that the resync did not show. One Graph no longer
+    /// has goes (through the removal guard); one it still has is updated where it now
+    /// is. When none is left, the resync is over and the folder caught up.
+    async fn confirm(
+        &self,
+        account: &str,
+        folder: &str,
+        checkpoint: Checkpoint,
+        records: &Mutex<Option<Vec<FolderRecord>>>,
+        report: &mut Report,
+    ) -> Result<Checkpoint, SyncError> {
+        let since_ms = checkpoint.since.unwrap_or_default() * 1000;
+        let pool = self.session.ctx.store.pool();
+        let asked = mail::unlisted(
+            pool,
+            account,
+            folder,
+            Some(folder),
+            since_ms,
+            MAX_BATCH as u32,
+        )
+        .await?;
+        let mut changes = Vec::with_capacity(asked.len() * 2);
+        let next = if asked.is_empty() {
+            changes.push(MailChange::ResyncDone);
+            Checkpoint {
+                caught_up: true,
+                resync: false,
+                confirm: false,
+                ..checkpoint
+            }
+        } else {
+            let answers = self
+                .session
+                .call(account, report, asked.len() as u64, |t| {
+                    let asked = asked.clone();
+                    async move { self.client.messages_batch(&t, &asked).await }
+                })
+                .await?;
+            for (id, answer) in asked.into_iter().zip(answers) {
+                match answer? {
+                    Some(json) => {
+                        // Filed where Graph has it now (it may have moved meanwhile).
+                        let home = json["parentFolderId"].as_str().unwrap_or(folder).to_owned();
+                        changes.push(change_for(json, &home));
+                    }
+                    None => changes.push(MailChange::Remove {
+                        id: id.clone(),
+                        folder: None,
+                    }),
+                }
+                // Noted as asked: kept copies are not asked about again.
+                changes.push(MailChange::Listed { id });
+            }
+            checkpoint
+        };
+        let folders = records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
+        self.session
+            .commit(account, folder, &next, changes, folders, report)
+            .await?;
+        Ok(next)
+    }
+
     /// Asks the deltas of `folders` (caught up, so each `link` is a deltaLink) in
     /// batches, commits each answer that ends its round, and hands back the folders left
     /// to read one by one.
@@ -390,7 +550,9 @@ impl GraphSync {
         for folder in folders {
             let stored = mail::checkpoint(pool, account, &folder.id).await?;
             match stored.map(|json| serde_json::from_str::<Checkpoint>(&json)) {
-                Some(Ok(checkpoint)) if checkpoint.caught_up && checkpoint.backfill.is_none() => {
+                Some(Ok(checkpoint))
+                    if checkpoint.polled() && !checkpoint.shallower_than(since) =>
+                {
                     polled.push((folder, checkpoint))
                 }
                 _ => left.push(folder),
@@ -437,15 +599,16 @@ impl GraphSync {
     }
 }
 
-/// Outlook's well-known top-level folders (shown as system folders).
-const WELL_KNOWN: &[&str] = &[
-    "Inbox",
-    "Sent Items",
-    "Drafts",
-    "Deleted Items",
-    "Junk Email",
-    "Archive",
-    "Outbox",
+/// Outlook's well-known folders, as Graph names them in paths, and as Ferry shows them
+/// (as system folders, like Gmail's system labels).
+const WELL_KNOWN: &[(&str, &str)] = &[
+    ("inbox", "Inbox"),
+    ("sentitems", "Sent Items"),
+    ("drafts", "Drafts"),
+    ("deleteditems", "Deleted Items"),
+    ("junkemail", "Junk Email"),
+    ("archive", "Archive"),
+    ("outbox", "Outbox"),
 ];
 
 fn text(json: &Value, pointer: &str) -> String {

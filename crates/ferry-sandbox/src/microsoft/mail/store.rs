@@ -20,8 +20,11 @@ pub const WELL_KNOWN: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct Folder {
     pub id: String,
+    /// The display name, in the mailbox's language.
     pub name: String,
     pub parent: Option<String>,
+    /// The well-known name paths accept for it (`inbox`), whatever it is called.
+    pub role: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +109,7 @@ fn opaque(prefix: &str, n: u64) -> String {
 impl Default for OutlookBox {
     fn default() -> Self {
         let mut folders = BTreeMap::new();
-        for (n, (_, name)) in WELL_KNOWN.iter().enumerate() {
+        for (n, (role, name)) in WELL_KNOWN.iter().enumerate() {
             let id = opaque("AQMkADAwATM0MDAAMS1", n as u64);
             folders.insert(
                 id.clone(),
@@ -114,6 +117,7 @@ impl Default for OutlookBox {
                     id,
                     name: (*name).to_owned(),
                     parent: None,
+                    role: Some(role),
                 },
             );
         }
@@ -140,13 +144,9 @@ impl OutlookBox {
         if let Some(folder) = self.folders.get(key) {
             return Some(folder);
         }
-        let name = WELL_KNOWN
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, name)| *name)?;
         self.folders
             .values()
-            .find(|f| f.parent.is_none() && f.name == name)
+            .find(|f| f.role.is_some_and(|role| role.eq_ignore_ascii_case(key)))
     }
 
     /// The id of the folder at `path` ("Travel/2026"), created under the top level.
@@ -167,6 +167,7 @@ impl OutlookBox {
                         id: id.clone(),
                         name: name.to_owned(),
                         parent: parent.clone(),
+                        role: None,
                     },
                 );
                 id
