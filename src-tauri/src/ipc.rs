@@ -457,6 +457,11 @@ pub struct SignInEvent(pub SignInUpdate);
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ReconnectRequestedEvent(pub String);
 
+/// Review was chosen from a notification or the tray for this account's held sync; the
+/// UI shows the Status screen.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ReviewRequestedEvent(pub String);
+
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
@@ -500,7 +505,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             ProgressEvent,
             crate::updates::UpdateEvent,
             SignInEvent,
-            ReconnectRequestedEvent
+            ReconnectRequestedEvent,
+            ReviewRequestedEvent
         ])
 }
 
@@ -509,7 +515,7 @@ const MAX_HELD: usize = 20;
 
 /// Forwards core events to the webview, and attention changes to the tray (nothing else
 /// reaches the tray). While no UI listens (before `ui_ready`, or with the window closed)
-/// notices and reconnect requests are held for the next window; other events are dropped,
+/// notices and reconnect and review requests are held for the next window; other events are dropped,
 /// since a new window loads fresh state anyway.
 pub struct TauriSink {
     app: AppHandle,
@@ -556,6 +562,7 @@ impl TauriSink {
             CoreEvent::AttentionChanged(_) => Ok(()),
             CoreEvent::SignIn(update) => SignInEvent(update).emit(&self.app),
             CoreEvent::ReconnectRequested(id) => ReconnectRequestedEvent(id).emit(&self.app),
+            CoreEvent::ReviewRequested(id) => ReviewRequestedEvent(id).emit(&self.app),
         };
         if let Err(err) = result {
             tracing::warn!(%err, "could not deliver an event to the UI");
@@ -572,7 +579,9 @@ impl EventSink for TauriSink {
         if let Some(held) = self.held().as_mut() {
             if matches!(
                 event,
-                CoreEvent::Notice(_) | CoreEvent::ReconnectRequested(_)
+                CoreEvent::Notice(_)
+                    | CoreEvent::ReconnectRequested(_)
+                    | CoreEvent::ReviewRequested(_)
             ) {
                 if held.len() == MAX_HELD {
                     held.remove(0);

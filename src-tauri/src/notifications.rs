@@ -73,6 +73,7 @@ impl Notifier for DesktopNotifier {
             let shown = Arc::clone(&self.shown);
             let key = alert.key.clone();
             let account = alert.reconnect.clone();
+            let review = alert.review_of().map(str::to_owned);
             // Waits for a click on this notification's actions, on a thread of its own
             // (the call blocks until an action or until the notification closes).
             std::thread::spawn(move || {
@@ -81,7 +82,7 @@ impl Notifier for DesktopNotifier {
                         notify_rust::ActionResponse::Custom(name) => *name,
                         notify_rust::ActionResponse::Closed(_) => return,
                     };
-                    on_action(&app, &sink, chosen, account.as_deref());
+                    on_action(&app, &sink, chosen, account.as_deref(), review.as_deref());
                 });
                 // Answered or dismissed: it no longer waits for this process. (A newer
                 // notification under the same key has its own id and stays.)
@@ -112,13 +113,24 @@ impl Notifier for DesktopNotifier {
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
-fn on_action(app: &AppHandle, sink: &TauriSink, action: &str, account: Option<&str>) {
+fn on_action(
+    app: &AppHandle,
+    sink: &TauriSink,
+    action: &str,
+    account: Option<&str>,
+    review: Option<&str>,
+) {
     use ferry_core::events::{CoreEvent, EventSink};
 
     use crate::window;
     tracing::info!(action, "notification action");
     window::show_main(app);
-    if let (RECONNECT, Some(account)) = (action, account) {
-        sink.emit(CoreEvent::ReconnectRequested(account.to_owned()));
+    match (action, account, review) {
+        (RECONNECT, Some(account), _) => {
+            sink.emit(CoreEvent::ReconnectRequested(account.to_owned()))
+        }
+        // A held sync's notification opens where it is answered.
+        (_, _, Some(held)) => sink.emit(CoreEvent::ReviewRequested(held.to_owned())),
+        _ => {}
     }
 }

@@ -97,18 +97,20 @@ fn on_menu(app: &AppHandle, id: &str) {
                 core.check_now();
             }
         }
-        other if other.starts_with(REVIEW_PREFIX) => window::show_main(app),
-        other => match other.strip_prefix(RECONNECT_PREFIX) {
-            Some(account) => {
-                window::show_main(app);
-                if let Some(shell) = app.try_state::<Shell>() {
-                    shell
-                        .sink
-                        .emit(CoreEvent::ReconnectRequested(account.to_owned()));
-                }
+        other => {
+            let event = if let Some(account) = other.strip_prefix(REVIEW_PREFIX) {
+                CoreEvent::ReviewRequested(account.to_owned())
+            } else if let Some(account) = other.strip_prefix(RECONNECT_PREFIX) {
+                CoreEvent::ReconnectRequested(account.to_owned())
+            } else {
+                tracing::warn!(item = other, "unknown tray menu item");
+                return;
+            };
+            window::show_main(app);
+            if let Some(shell) = app.try_state::<Shell>() {
+                shell.sink.emit(event);
             }
-            None => tracing::warn!(item = other, "unknown tray menu item"),
-        },
+        }
     }
 }
 

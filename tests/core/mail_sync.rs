@@ -914,6 +914,32 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
         "the bytes Outlook holds"
     );
 
+    // An inline image the body names by cid: is fetched from Outlook and shown in place.
+    let inline: String = sqlx::query_scalar(
+        "SELECT id FROM mail_messages
+         WHERE account_id = ? AND attachments LIKE '%\"inline\":true%' LIMIT 1",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .expect("an Outlook message with an inline image");
+    let view = w
+        .core()
+        .read_message(
+            &ferry_core::inbox::MessageRef {
+                account_id: id.clone(),
+                id: inline,
+            },
+            false,
+        )
+        .await
+        .expect("read");
+    let html = view.html.expect("an HTML body");
+    assert!(
+        html.contains("src=\"data:image/") && !html.contains("cid:"),
+        "{html}"
+    );
+
     // A poll of a caught-up mailbox is one batch of the folders' deltas: the folder list
     // was read this hour.
     let before = w.sandbox.world().log.all().len();

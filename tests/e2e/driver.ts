@@ -1,4 +1,5 @@
-// Starts tauri-driver (which starts WebKitWebDriver) for the whole e2e run.
+// The e2e run's setup: the provider sandbox for the whole run, and tauri-driver (which
+// starts WebKitWebDriver) for each test file.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -44,8 +45,23 @@ export async function setup() {
   // restart itself in the tray after its window closes; tray.e2e.ts tests that restart
   // with a Ferry of its own.
   process.env.FERRY_SLIM_AFTER_MS = "off";
-  // Ferry, started by tauri-driver through WebKitWebDriver, inherits these.
+  // Each test file starts its own tauri-driver (perfile.ts): a driver left broken by
+  // one file cannot fail the files after it.
+}
+
+/** Starts the file's tauri-driver on [`DRIVER_PORT`]; Ferry inherits the environment. */
+export async function startFileDriver(): Promise<void> {
   driver = await startDriver(DRIVER_PORT, DRIVER_PORT + 1, process.env);
+}
+
+/** Stops the file's tauri-driver (and its WebKitWebDriver) and waits until it is gone. */
+export async function stopFileDriver(): Promise<void> {
+  const child = driver;
+  driver = undefined;
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((done) => child.once("exit", done));
+  child.kill();
+  await exited;
 }
 
 /**
@@ -96,6 +112,5 @@ export async function withOwnFerry(
 }
 
 export function teardown() {
-  driver?.kill();
   sandbox?.kill();
 }

@@ -106,11 +106,22 @@ describe("The unified inbox", () => {
       expect(Object.keys(await rowsByAccount(b))).toEqual([id]);
     }
     await byTestId(b, "mail-account-all").click();
-    await b.waitUntil(
-      async () =>
-        (await b.$$('[data-testid="mail-sync-status"]').map((s) => s.getText())).every((t) => t.startsWith("Up to date")),
-      { timeout: 30_000, timeoutMsg: "both accounts synced" },
-    );
+    let said: string[] = [];
+    const synced = await b
+      .waitUntil(
+        async () => {
+          said = await b.$$('[data-testid="mail-sync-status"]').map((s) => s.getText());
+          return said.every((t) => t.startsWith("Up to date"));
+        },
+        { timeout: 30_000 },
+      )
+      .catch(() => false);
+    if (!synced) {
+      // What the sync left behind, for the failure's message.
+      const checkpoints = sql("SELECT account_id, scope, checkpoint FROM sync_checkpoints");
+      const runs = sql("SELECT account_id, kind, added, requests, error, finished_at IS NULL FROM sync_runs");
+      expect.fail(`both accounts synced; the sidebar said: ${said.join(" | ")}\n${checkpoints}\n${runs}`);
+    }
     await screenshot(b, "inbox-two-accounts");
 
     await search(b, "kingfisher");

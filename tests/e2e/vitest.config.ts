@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ["*.e2e.ts"],
     globalSetup: ["./driver.ts"],
+    setupFiles: ["./perfile.ts"],
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,

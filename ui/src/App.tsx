@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { ApiContext, asAppError, call, type Api, type AppError, type AppStatus } from "./api";
+import { ApiContext, asAppError, call, subscribe, type Api, type AppError, type AppStatus } from "./api";
 import { AccountsScreen } from "./screens/AccountsScreen";
 import { InboxScreen } from "./screens/InboxScreen";
 import { StatusScreen } from "./screens/StatusScreen";
@@ -30,6 +30,9 @@ export function App({ api }: { api: Api }) {
       setSection((current) => current ?? (hasMail ? "inbox" : "accounts"));
     });
   }, [api]);
+
+  // Review chosen in the tray or a notification: a held sync is answered on Status.
+  useEffect(() => subscribe(() => api.onReviewRequested(() => { setSection("status"); })), [api]);
 
   useEffect(() => {
     api.appStatus().then(setStatus, (reason: unknown) => { setFailure(asAppError(reason)); });

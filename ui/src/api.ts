@@ -142,6 +142,8 @@ export interface Api {
   onSignIn(handler: (update: SignInUpdate) => void): Promise<Unlisten>;
   /** Reconnect chosen from a notification or the tray. */
   onReconnectRequested(handler: (accountId: string) => void): Promise<Unlisten>;
+  /** Review of an account's held sync was chosen in the tray or a notification. */
+  onReviewRequested(handler: (accountId: string) => void): Promise<Unlisten>;
   /** Closes this window; Ferry keeps running in the tray. */
   closeWindow(): Promise<void>;
 }
@@ -188,6 +190,8 @@ export const tauriApi: Api = {
   onSignIn: (handler) => events.signInEvent.listen((event) => { handler(event.payload); }),
   onReconnectRequested: (handler) =>
     events.reconnectRequestedEvent.listen((event) => { handler(event.payload); }),
+  onReviewRequested: (handler) =>
+    events.reviewRequestedEvent.listen((event) => { handler(event.payload); }),
   closeWindow: () => getCurrentWindow().close(),
 };
 

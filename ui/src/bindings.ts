@@ -89,6 +89,7 @@ export const events = {
 	noticeEvent: makeEvent<NoticeEvent, NoticeEvent>("notice-event"),
 	progressEvent: makeEvent<ProgressEvent, ProgressEvent>("progress-event"),
 	reconnectRequestedEvent: makeEvent<ReconnectRequestedEvent, ReconnectRequestedEvent>("reconnect-requested-event"),
+	reviewRequestedEvent: makeEvent<ReviewRequestedEvent, ReviewRequestedEvent>("review-requested-event"),
 	signInEvent: makeEvent<SignInEvent, SignInEvent>("sign-in-event"),
 	updateEvent: makeEvent<UpdateEvent_Serialize, UpdateEvent_Deserialize>("update-event"),
 };
@@ -596,6 +597,12 @@ export type Removed_Serialize = {
 };
 
 export type ReturnPath = "loopback" | "link";
+
+/**
+ *  Review was chosen from a notification or the tray for this account's held sync; the
+ *  UI shows the Status screen.
+ */
+export type ReviewRequestedEvent = string;
 
 /**  Text with the search's matches marked. */
 export type Segment = {

@@ -527,7 +527,54 @@ impl Core {
         } else {
             RemoteContent::Block
         };
-        Ok(inbox::read(self.ctx.store.pool(), message, remote).await?)
+        let mut view = inbox::read(self.ctx.store.pool(), message, remote).await?;
+        if let Some(html) = view.html.take() {
+            view.html = Some(self.outlook_images(message, html).await);
+        }
+        Ok(view)
+    }
+
+    /// An Outlook message's HTML with the inline images it names by `cid:` fetched from
+    /// Outlook and put in place. One that cannot be fetched now (offline, say) stays a
+    /// broken image; the message still reads.
+    async fn outlook_images(&self, message: &MessageRef, html: String) -> String {
+        if !html.contains("cid:") {
+            return html;
+        }
+        let wanted = match inbox::outlook_inline(self.ctx.store.pool(), message, &html).await {
+            Ok(wanted) => wanted,
+            Err(err) => {
+                tracing::warn!(%err, "could not read an Outlook message's inline images");
+                return html;
+            }
+        };
+        let mut parts = Vec::with_capacity(wanted.len());
+        for (cid, source) in wanted {
+            let inbox::AttachmentSource::Outlook {
+                attachment_id,
+                filename,
+                content_type,
+            } = source
+            else {
+                continue;
+            };
+            match self
+                .mail
+                .outlook_attachment(&message.account_id, &message.id, &attachment_id)
+                .await
+            {
+                Ok(bytes) => parts.push((
+                    cid,
+                    crate::sync::mail::parse::PartBytes {
+                        bytes,
+                        filename,
+                        content_type,
+                    },
+                )),
+                Err(err) => tracing::info!(%err, "an inline image could not be fetched"),
+            }
+        }
+        inbox::with_inline_images(html, parts)
     }
 
     /// Writes an attachment into `dir` (Downloads for Save; the cache for Open) and

@@ -1,4 +1,4 @@
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "../App";
@@ -41,7 +41,10 @@ describe("Status", () => {
     const fake = api();
     fake.statuses = [mailStatus({ accountId: "g", held: { removing: 700, of: 1234 }, lastError: "held" })];
     render(<App api={fake} />);
-    await userEvent.click(await screen.findByTestId("nav-status"));
+    // Review, chosen in the tray or the notification, opens Status.
+    expect(await screen.findByTestId("nav-inbox")).toHaveAttribute("aria-current", "page");
+    act(() => { fake.sendReviewRequested("g"); });
+    await waitFor(() => { expect(screen.getByTestId("nav-status")).toHaveAttribute("aria-current", "page"); });
     const row = await screen.findByTestId("status-mail");
     expect(within(row).getByTestId("status-state")).toHaveTextContent("Waiting for you");
     expect(within(row).getByTestId("status-detail")).toHaveTextContent("no longer has 700 of your 1,234 messages");

@@ -154,6 +154,7 @@ export class FakeApi implements Api {
     mailMonths: 12,
   };
   private reconnectHandlers: ((accountId: string) => void)[] = [];
+  private reviewHandlers: ((accountId: string) => void)[] = [];
 
   checkNow = (): Promise<Result<null>> => {
     this.checks += 1;
@@ -286,6 +287,15 @@ export class FakeApi implements Api {
   };
   sendReconnectRequested(accountId: string) {
     this.reconnectHandlers.forEach((h) => { h(accountId); });
+  }
+  onReviewRequested = (handler: (accountId: string) => void) => {
+    this.reviewHandlers.push(handler);
+    return Promise.resolve(() => {
+      this.reviewHandlers = this.reviewHandlers.filter((h) => h !== handler);
+    });
+  };
+  sendReviewRequested(accountId: string) {
+    this.reviewHandlers.forEach((h) => { h(accountId); });
   }
   /** The passphrase that unlocks (or that was chosen). */
   passphrase = "correct horse battery";

@@ -231,7 +231,8 @@ impl Alerts {
 }
 
 /// Notification keys of held syncs start with this.
-const HELD: &str = "held:";
+/// The key prefix of a held sync's notification: `held:<service>:<account>`.
+pub(crate) const HELD: &str = "held:";
 
 fn held_key(account: &str, service: &str) -> String {
     format!("{HELD}{service}:{account}")

@@ -25,6 +25,14 @@ pub struct Alert {
     pub reconnect: Option<String>,
 }
 
+impl Alert {
+    /// The account whose held sync this notification asks the user to review.
+    pub fn review_of(&self) -> Option<&str> {
+        let (_service, account) = self.key.strip_prefix(super::HELD)?.split_once(':')?;
+        Some(account)
+    }
+}
+
 /// The desktop's notification service. The shell's uses notify-rust; tests record.
 pub trait Notifier: Send + Sync + 'static {
     fn show(&self, alert: &Alert) -> Result<(), String>;
@@ -318,6 +326,20 @@ mod tests {
         }
         let recovered = review(&accounts, &shown, AlertSettings::default(), at(3));
         assert_eq!(recovered.withdraw, ["sign-in"]);
+    }
+
+    #[test]
+    fn a_held_syncs_notification_names_the_account_to_review() {
+        let alert = |key: String| Alert {
+            key,
+            title: String::new(),
+            body: String::new(),
+            reconnect: None,
+        };
+        let held = alert(crate::alerts::held_key("acc-1", "mail"));
+        assert_eq!(held.review_of(), Some("acc-1"));
+        assert_eq!(alert("sign-in".into()).review_of(), None);
+        assert_eq!(alert("ends-soon:acc-1".into()).review_of(), None);
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub enum CoreEvent {
     /// The user chose Reconnect for this account outside the window (a notification, the
     /// tray): the UI opens the sign-in for it.
     ReconnectRequested(String),
+    /// The user chose to review a held sync of this account outside the window (a
+    /// notification, the tray): the UI shows the Status screen, where it is answered.
+    ReviewRequested(String),
 }
 
 /// Where a sign-in stands. The Add account dialog follows its own `flow_id`.

@@ -914,7 +914,10 @@ fn graph_html(raw: &[u8]) -> Option<String> {
 
 /// Points `cid:` images at the message's own parts, as data URLs (the reading pane's
 /// frame loads nothing else).
-fn with_inline_images(mut html: String, inline: Vec<(String, parse::PartBytes)>) -> String {
+pub(crate) fn with_inline_images(
+    mut html: String,
+    inline: Vec<(String, parse::PartBytes)>,
+) -> String {
     for (cid, part) in inline {
         if part.bytes.len() > MAX_INLINE_IMAGE || !part.content_type.starts_with("image/") {
             continue;
@@ -1008,6 +1011,42 @@ pub async fn attachment(
             })
         }
     }
+}
+
+/// The inline images an Outlook message's HTML names by `cid:`, as (Content-ID, where its
+/// bytes are): Outlook keeps them, so the reading pane fetches them. None for a Gmail
+/// message, whose parts are stored with it.
+pub async fn outlook_inline(
+    pool: &SqlitePool,
+    message: &MessageRef,
+    html: &str,
+) -> Result<Vec<(String, AttachmentSource)>, InboxError> {
+    let Stored::GraphJson(raw) = stored(pool, message).await?.0 else {
+        return Ok(Vec::new());
+    };
+    let json: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+    let text = |a: &serde_json::Value, key: &str| a[key].as_str().unwrap_or_default().to_owned();
+    Ok(json["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| {
+            let cid = text(a, "contentId");
+            a["isInline"].as_bool() == Some(true)
+                && !cid.is_empty()
+                && html.contains(&format!("\"cid:{cid}\""))
+                && text(a, "contentType").starts_with("image/")
+                && a["size"].as_u64().unwrap_or(u64::MAX) <= MAX_INLINE_IMAGE as u64
+        })
+        .map(|a| {
+            let source = AttachmentSource::Outlook {
+                attachment_id: text(a, "id"),
+                filename: text(a, "name"),
+                content_type: text(a, "contentType"),
+            };
+            (text(a, "contentId"), source)
+        })
+        .collect())
 }
 
 /// Where an attachment's bytes are.
