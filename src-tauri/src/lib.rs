@@ -5,6 +5,7 @@ mod args;
 mod autostart;
 mod browser;
 mod diagnostics;
+mod instance;
 mod ipc;
 mod links;
 mod notifications;
@@ -192,10 +193,15 @@ pub fn run() {
     let app = match app {
         Ok(app) => app,
         Err(err) => {
+            if instance::handover_failed(&err.to_string()) {
+                eprintln!("ferry: the running Ferry did not answer ({err}); starting again");
+                instance::start_again();
+            }
             eprintln!("ferry: could not start: {err}");
             std::process::exit(1);
         }
     };
+    instance::forget_retry();
     app.run(|handle, event| match event {
         // Closing the window keeps Ferry in the tray; only Quit ends it.
         RunEvent::ExitRequested {

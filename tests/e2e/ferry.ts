@@ -58,7 +58,7 @@ export async function launch(args: string[] = [], port = DRIVER_PORT): Promise<B
   if (strays.length > 0) {
     console.warn(`killing a Ferry an earlier test left running: ${strays.join(", ")}`);
     signalFerrys("SIGKILL");
-    await waitUntil(() => ferryPids().length === 0, 5_000);
+    await waitUntil(ferryGone, 5_000);
   }
   return remote({
     hostname: "127.0.0.1",
@@ -109,6 +109,27 @@ export function ferryPids(): number[] {
   return matchingLines("pgrep", ["-f", `^${FERRY_BIN}( |$)`]).map(Number);
 }
 
+/** The test profile's single-instance lock: a D-Bus name on the session bus. */
+const INSTANCE_NAME = `${TEST_IDENTIFIER}.SingleInstance`;
+
+/**
+ * No Ferry of the binary under test runs, and none holds the single-instance lock. A
+ * process leaves the process list a moment before the bus lets go of its name; a Ferry
+ * started in between would find the name taken by a Ferry that no longer answers.
+ */
+export function ferryGone(): boolean {
+  if (ferryPids().length > 0) return false;
+  const owned = matchingLines("dbus-send", [
+    "--session",
+    "--print-reply",
+    "--dest=org.freedesktop.DBus",
+    "/org/freedesktop/DBus",
+    "org.freedesktop.DBus.NameHasOwner",
+    `string:${INSTANCE_NAME}`,
+  ]);
+  return !owned.some((line) => line.includes("boolean true"));
+}
+
 /**
  * Ends the WebDriver session and waits until that Ferry has exited. Until it has, it
  * still holds the single-instance lock, and the next launch would hand over to it.
@@ -119,15 +140,15 @@ export async function quit(browser: Browser | undefined): Promise<void> {
     console.warn(`ending the WebDriver session failed: ${String(err)}`);
   });
   // A Ferry whose window a test closed lives on in the tray: ask it to quit.
-  if (!(await waitUntil(() => ferryPids().length === 0, 5_000))) {
+  if (!(await waitUntil(ferryGone, 5_000))) {
     signalFerrys("SIGTERM");
   }
-  if (!(await waitUntil(() => ferryPids().length === 0, 15_000))) {
+  if (!(await waitUntil(ferryGone, 15_000))) {
     const stuck = ferryPids().join(", ");
     // The test fails, but the next one still starts with no Ferry running (a Ferry left
     // behind would take over every later launch through the single-instance lock).
     signalFerrys("SIGKILL");
-    await waitUntil(() => ferryPids().length === 0, 5_000);
+    await waitUntil(ferryGone, 5_000);
     throw new Error(`Ferry did not quit within 20 s of the session's end, and was killed: ${stuck}`);
   }
 }
