@@ -697,6 +697,16 @@ async fn katherine_with_mail(count: usize) -> (World, String) {
 }
 
 async fn katherine_in(config: SandboxConfig, count: usize) -> (World, String) {
+    katherine_prepared(config, count, |_| {}).await
+}
+
+/// Katherine's mailbox seeded, then `prepare`d (as another client would change it), and
+/// her account added.
+async fn katherine_prepared(
+    config: SandboxConfig,
+    count: usize,
+    prepare: impl FnOnce(&Sandbox),
+) -> (World, String) {
     let sandbox = Sandbox::start(SandboxOptions {
         config,
         ..SandboxOptions::default()
@@ -720,6 +730,7 @@ async fn katherine_in(config: SandboxConfig, count: usize) -> (World, String) {
             also_to: Vec::new(),
         },
     );
+    prepare(&sandbox);
     let mut w = World::build().sandbox(sandbox).start().await;
     let id = add_account(
         &mut w.ferry,
@@ -1071,46 +1082,38 @@ async fn a_deeper_mail_setting_fills_each_outlook_folder_from_further_back() {
 #[tokio::test]
 async fn an_outlook_mailbox_in_another_language_still_has_its_inbox_in_the_unified_inbox() {
     // Katherine reads Outlook in German: her folders' display names say so.
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("sandbox");
-    let user = sandbox
+    let (w, id) = katherine_prepared(SandboxConfig::default(), 60, |sandbox| {
+        let user = sandbox
+            .world()
+            .find_user_by_email(
+                ferry_sandbox::Provider::Microsoft,
+                "katherine@contoso.example",
+            )
+            .expect("Katherine");
+        sandbox.world().outlook.with(&user.id, |m| {
+            for folder in m.folders.values_mut() {
+                match folder.role {
+                    Some("inbox") => folder.name = "Posteingang".into(),
+                    Some("sentitems") => folder.name = "Gesendete Elemente".into(),
+                    _ => {}
+                }
+            }
+        });
+    })
+    .await;
+    let user = w
+        .sandbox
         .world()
         .find_user_by_email(
             ferry_sandbox::Provider::Microsoft,
             "katherine@contoso.example",
         )
         .expect("Katherine");
-    seed_mailbox(
-        sandbox.world(),
-        &user,
-        &SeedRequest {
-            seed: 4,
-            count: 60,
-            span_days: Some(300),
-            also_to: Vec::new(),
-        },
-    );
-    let in_inbox = sandbox.world().outlook.with(&user.id, |m| {
-        for folder in m.folders.values_mut() {
-            match folder.role {
-                Some("inbox") => folder.name = "Posteingang".into(),
-                Some("sentitems") => folder.name = "Gesendete Elemente".into(),
-                _ => {}
-            }
-        }
+    let in_inbox = w.sandbox.world().outlook.with(&user.id, |m| {
         let inbox = m.folder("inbox").expect("an inbox").id.clone();
         m.in_folder(&inbox).len()
     });
     assert!(in_inbox > 0);
-    let mut w = World::build().sandbox(sandbox).start().await;
-    let id = add_account(
-        &mut w.ferry,
-        Provider::Microsoft,
-        MAIL_AND_CALENDAR,
-        Person::new("katherine@contoso.example", "katherine"),
-    )
-    .await;
     w.core().sync_mail(&id).await.expect("sync");
 
     let inbox = w
