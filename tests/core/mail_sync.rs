@@ -97,6 +97,28 @@ async fn ferry_side(w: &World, account: &str) -> BTreeMap<String, (Vec<String>, 
         .collect()
 }
 
+/// Deletes these messages in the sandbox (`base` is the mailbox's control path), as
+/// another client would.
+async fn delete(w: &World, base: &str, ids: &[String]) {
+    for gone in ids {
+        control(
+            w,
+            reqwest::Method::DELETE,
+            &format!("{base}/{gone}"),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+}
+
+/// How many ids resyncs under way have noted as listed.
+async fn resync_notes(w: &World) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM mail_resync_listed")
+        .fetch_one(w.core().store().pool())
+        .await
+        .expect("listed")
+}
+
 async fn control(w: &World, method: reqwest::Method, path: &str, body: serde_json::Value) {
     let response = reqwest::Client::new()
         .request(method, format!("{}{path}", w.sandbox.control_url()))
@@ -267,15 +289,7 @@ async fn ada_after_a_mass_deletion() -> (World, String) {
     let (w, id) = ada_with_mail(SandboxConfig::default(), 200).await;
     w.core().sync_mail(&id).await.expect("full sync");
     let ids: Vec<String> = provider_side(&w).into_keys().collect();
-    for gone in &ids[..120] {
-        control(
-            &w,
-            reqwest::Method::DELETE,
-            &format!("/mail/ada@example.com/messages/{gone}"),
-            serde_json::json!({}),
-        )
-        .await;
-    }
+    delete(&w, "/mail/ada@example.com/messages", &ids[..120]).await;
     (w, id)
 }
 
@@ -415,15 +429,7 @@ async fn a_stale_history_ends_in_a_full_resync_without_duplicates() {
     // Gone while the history was lost: no history will tell Ferry. Only Gmail's "not
     // found" when asked removes them; one moved to Trash (which listings leave out) stays.
     let ids: Vec<String> = provider_side(&w).into_keys().collect();
-    for gone in &ids[..3] {
-        control(
-            &w,
-            reqwest::Method::DELETE,
-            &format!("/mail/ada@example.com/messages/{gone}"),
-            serde_json::json!({}),
-        )
-        .await;
-    }
+    delete(&w, "/mail/ada@example.com/messages", &ids[..3]).await;
     control(
         &w,
         reqwest::Method::POST,
@@ -439,11 +445,11 @@ async fn a_stale_history_ends_in_a_full_resync_without_duplicates() {
         "only the new one is new, only the deleted ones go: {report:?}"
     );
     assert_eq!(ferry_side(&w, &id).await, provider_side(&w));
-    let asked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_resync_listed")
-        .fetch_one(w.core().store().pool())
-        .await
-        .expect("listed");
-    assert_eq!(asked, 0, "the resync's notes are cleared once it is over");
+    assert_eq!(
+        resync_notes(&w).await,
+        0,
+        "the resync's notes are cleared once it is over"
+    );
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT kind FROM sync_runs WHERE account_id = ? ORDER BY id")
             .bind(&id)
@@ -830,15 +836,7 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
     .await;
     // Meanwhile two are deleted and one moved: no delta will tell Ferry of those. Only
     // Graph's "not found", when asked, removes one.
-    for gone in &ids[3..5] {
-        control(
-            &w,
-            reqwest::Method::DELETE,
-            &format!("{base}/{gone}"),
-            serde_json::json!({}),
-        )
-        .await;
-    }
+    delete(&w, base, &ids[3..5]).await;
     control(
         &w,
         reqwest::Method::POST,
@@ -852,11 +850,11 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
         "{report:?}"
     );
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
-    let asked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_resync_listed")
-        .fetch_one(w.core().store().pool())
-        .await
-        .expect("listed");
-    assert_eq!(asked, 0, "the resync's notes are cleared once it is over");
+    assert_eq!(
+        resync_notes(&w).await,
+        0,
+        "the resync's notes are cleared once it is over"
+    );
     let status = w.core().mail_status().await.expect("status");
     assert!(status.iter().all(|s| s.caught_up), "{status:?}");
 
