@@ -1138,3 +1138,23 @@ async fn an_outlook_mailbox_in_another_language_still_has_its_inbox_in_the_unifi
     );
     assert!(!names.contains(&"Posteingang"), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_run_that_brings_no_new_mail_still_tells_the_window_the_status_moved() {
+    // The commit that makes a folder caught up (or a poll that finds nothing) may carry no
+    // message; the window must still hear of it, or it shows "Syncing" until new mail.
+    let (mut w, id) = katherine_with_mail(40).await;
+    w.core().sync_mail(&id).await.expect("first sync");
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    w.events();
+    w.seen.clear();
+    let report = w.core().sync_mail(&id).await.expect("a quiet poll");
+    assert_eq!(report.counts.added + report.counts.changed, 0, "{report:?}");
+    let told = w
+        .wait_for("the account's mail changed", |e| match e {
+            ferry_core::events::CoreEvent::MailChanged(ids) if ids.contains(&id) => Some(()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(told, ());
+}

@@ -198,6 +198,13 @@ impl Session {
             self.now_ms(),
         )
         .await?;
+        // What the account's status shows moved on even when no message did: the last
+        // sync, an error, or a round that ended on a page with nothing new (the commit
+        // that makes the account caught up may carry no message at all).
+        if report.pages > 0 || error.is_some() {
+            let account = self.guard().account.clone();
+            self.ctx.mail_changed(&account);
+        }
         outcome.map(|()| report)
     }
 
