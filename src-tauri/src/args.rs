@@ -28,24 +28,28 @@ pub fn ensure_text() {
         .args(args.kept.iter().skip(1))
         .env(DROPPED_ARGS_ENV, args.dropped.to_string());
     #[cfg(unix)]
+    if let Some(name) = args.kept.first() {
+        use std::os::unix::process::CommandExt;
+        command.arg0(name);
+    }
+    let err = run_instead(command);
+    eprintln!("ferry: could not restart without the unreadable arguments: {err}");
+    std::process::exit(2);
+}
+
+/// Runs `command` in place of this process: on Unix the same process (and pid) goes on
+/// as it; elsewhere it runs and this process exits with its code. Returns only if it
+/// could not be started.
+pub fn run_instead(mut command: std::process::Command) -> std::io::Error {
+    #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        if let Some(name) = args.kept.first() {
-            command.arg0(name);
-        }
-        let err = command.exec();
-        eprintln!("ferry: could not restart without the unreadable arguments: {err}");
-        std::process::exit(2);
+        command.exec()
     }
     #[cfg(not(unix))]
-    {
-        match command.status() {
-            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
-            Err(err) => {
-                eprintln!("ferry: could not restart without the unreadable arguments: {err}");
-                std::process::exit(2);
-            }
-        }
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(err) => err,
     }
 }
 

@@ -32,17 +32,8 @@ pub fn start_again() {
     command
         .args(std::env::args_os().skip(1))
         .env(RETRY_ENV, "1");
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        // The same process (and pid) goes on as the new Ferry.
-        let err = command.exec();
-        eprintln!("ferry: could not start again: {err}");
-    }
-    #[cfg(not(unix))]
-    if let Ok(status) = command.status() {
-        std::process::exit(status.code().unwrap_or(1));
-    }
+    let err = crate::args::run_instead(command);
+    eprintln!("ferry: could not start again: {err}");
 }
 
 /// Takes the retry mark out of the environment, so that Ferrys this one starts (a

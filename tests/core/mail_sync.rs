@@ -557,14 +557,7 @@ async fn what_a_capped_outlook_round_leaves_out_is_listed_after_it() {
         outlook_side(&w),
         "every message of the window, not only the newest 40 of each folder"
     );
-    let listings = w
-        .sandbox
-        .world()
-        .log
-        .all()
-        .iter()
-        .filter(|r| r.path.ends_with("/messages"))
-        .count();
+    let listings = logged(&w, |r| r.path.ends_with("/messages"));
     assert!(listings > 0, "the rest came through listings");
     let caught_up = w.core().mail_status().await.expect("status");
     assert!(caught_up.iter().all(|s| s.caught_up), "{caught_up:?}");
@@ -992,6 +985,37 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
 }
 
+/// How many requests the sandbox served that `pick` picks.
+fn logged(w: &World, pick: impl Fn(&ferry_sandbox::reqlog::RequestRecord) -> bool) -> usize {
+    w.sandbox
+        .world()
+        .log
+        .all()
+        .iter()
+        .filter(|r| pick(r))
+        .count()
+}
+
+/// A first sync of three months of the 300 days seeded; returns Ferry's copy, checked to
+/// be a part, and less than half, of `everything`.
+async fn sync_three_months(
+    w: &World,
+    id: &str,
+    everything: &BTreeMap<String, (Vec<String>, bool)>,
+) -> BTreeMap<String, (Vec<String>, bool)> {
+    keep_mail_for(w, 3).await;
+    w.core().sync_mail(id).await.expect("first sync");
+    let recent = ferry_side(w, id).await;
+    assert!(
+        !recent.is_empty() && recent.len() < everything.len() / 2,
+        "three months of 300 days: {} of {}",
+        recent.len(),
+        everything.len()
+    );
+    assert!(recent.keys().all(|k| everything.contains_key(k)));
+    recent
+}
+
 /// Sets how far back mail is synced, in months (0: all of it).
 async fn keep_mail_for(w: &World, months: u32) {
     let core = w.core();
@@ -1004,17 +1028,8 @@ async fn keep_mail_for(w: &World, months: u32) {
 async fn a_deeper_mail_setting_fetches_only_the_older_mail_it_adds() {
     // 300 days of mail; Ferry first keeps three months of it.
     let (w, id) = ada_with_mail(SandboxConfig::default(), 240).await;
-    keep_mail_for(&w, 3).await;
-    w.core().sync_mail(&id).await.expect("first sync");
     let everything = provider_side(&w);
-    let recent = ferry_side(&w, &id).await;
-    assert!(
-        !recent.is_empty() && recent.len() < everything.len() / 2,
-        "three months of 300 days: {} of {}",
-        recent.len(),
-        everything.len()
-    );
-    assert!(recent.keys().all(|k| everything.contains_key(k)));
+    let recent = sync_three_months(&w, &id, &everything).await;
 
     // All mail: the older messages come, and only they are fetched.
     w.sandbox.world().log.clear();
@@ -1023,15 +1038,8 @@ async fn a_deeper_mail_setting_fetches_only_the_older_mail_it_adds() {
     assert_eq!(ferry_side(&w, &id).await, everything);
     let older = (everything.len() - recent.len()) as u64;
     assert_eq!(report.counts.added, older, "{report:?}");
-    let fetched = w
-        .sandbox
-        .world()
-        .log
-        .all()
-        .iter()
-        .filter(|r| r.in_batch && r.path.contains("/messages/"))
-        .count() as u64;
-    assert_eq!(fetched, older, "no stored message was fetched again");
+    let fetched = logged(&w, |r| r.in_batch && r.path.contains("/messages/"));
+    assert_eq!(fetched as u64, older, "no stored message was fetched again");
 
     // Less far back again: what is stored stays, and nothing more is fetched.
     w.sandbox.world().log.clear();
@@ -1039,30 +1047,15 @@ async fn a_deeper_mail_setting_fetches_only_the_older_mail_it_adds() {
     let report = w.core().sync_mail(&id).await.expect("shallower sync");
     assert_eq!(report.counts.removed, 0);
     assert_eq!(ferry_side(&w, &id).await, everything);
-    let listed = w
-        .sandbox
-        .world()
-        .log
-        .all()
-        .iter()
-        .filter(|r| r.path.ends_with("/messages"))
-        .count();
+    let listed = logged(&w, |r| r.path.ends_with("/messages"));
     assert_eq!(listed, 0, "a shallower setting lists nothing again");
 }
 
 #[tokio::test]
 async fn a_deeper_mail_setting_fills_each_outlook_folder_from_further_back() {
     let (w, id) = katherine_with_mail(240).await;
-    keep_mail_for(&w, 3).await;
-    w.core().sync_mail(&id).await.expect("first sync");
     let everything = outlook_side(&w);
-    let recent = ferry_side(&w, &id).await;
-    assert!(
-        !recent.is_empty() && recent.len() < everything.len() / 2,
-        "three months of 300 days: {} of {}",
-        recent.len(),
-        everything.len()
-    );
+    let recent = sync_three_months(&w, &id, &everything).await;
 
     keep_mail_for(&w, 12).await;
     let report = w.core().sync_mail(&id).await.expect("deeper sync");

@@ -550,42 +550,22 @@ impl Core {
         };
         let mut parts = Vec::with_capacity(wanted.len());
         for (cid, source) in wanted {
-            let inbox::AttachmentSource::Outlook {
-                attachment_id,
-                filename,
-                content_type,
-            } = source
-            else {
-                continue;
-            };
-            match self
-                .mail
-                .outlook_attachment(&message.account_id, &message.id, &attachment_id)
-                .await
-            {
-                Ok(bytes) => parts.push((
-                    cid,
-                    crate::sync::mail::parse::PartBytes {
-                        bytes,
-                        filename,
-                        content_type,
-                    },
-                )),
+            match self.part_bytes(message, source).await {
+                Ok(part) => parts.push((cid, part)),
                 Err(err) => tracing::info!(%err, "an inline image could not be fetched"),
             }
         }
         inbox::with_inline_images(html, parts)
     }
 
-    /// Writes an attachment into `dir` (Downloads for Save; the cache for Open) and
-    /// returns its path. The cache is trimmed to its cap first.
-    pub async fn save_attachment(
+    /// An attachment's bytes: from the stored message, or fetched from Outlook within
+    /// the account's budget.
+    async fn part_bytes(
         &self,
         message: &MessageRef,
-        index: u32,
-        dir: Option<&std::path::Path>,
-    ) -> Result<PathBuf, AppError> {
-        let part = match inbox::attachment(self.ctx.store.pool(), message, index).await? {
+        source: inbox::AttachmentSource,
+    ) -> Result<crate::sync::mail::parse::PartBytes, AppError> {
+        Ok(match source {
             inbox::AttachmentSource::Here(part) => part,
             inbox::AttachmentSource::Outlook {
                 attachment_id,
@@ -599,7 +579,19 @@ impl Core {
                 filename,
                 content_type,
             },
-        };
+        })
+    }
+
+    /// Writes an attachment into `dir` (Downloads for Save; the cache for Open) and
+    /// returns its path. The cache is trimmed to its cap first.
+    pub async fn save_attachment(
+        &self,
+        message: &MessageRef,
+        index: u32,
+        dir: Option<&std::path::Path>,
+    ) -> Result<PathBuf, AppError> {
+        let source = inbox::attachment(self.ctx.store.pool(), message, index).await?;
+        let part = self.part_bytes(message, source).await?;
         let dir = match dir {
             Some(dir) => dir.to_owned(),
             None => {

@@ -999,18 +999,23 @@ pub async fn attachment(
             let described = json["attachments"]
                 .get(index as usize)
                 .ok_or(InboxError::NoAttachment)?;
-            let text = |key: &str| described[key].as_str().unwrap_or_default().to_owned();
-            let attachment_id = text("id");
-            if attachment_id.is_empty() {
-                return Err(InboxError::NoAttachment);
-            }
-            Ok(AttachmentSource::Outlook {
-                attachment_id,
-                filename: text("name"),
-                content_type: text("contentType"),
-            })
+            outlook_source(described).ok_or(InboxError::NoAttachment)
         }
     }
+}
+
+/// Where the bytes of an attachment Graph described are; none without an id.
+fn outlook_source(described: &serde_json::Value) -> Option<AttachmentSource> {
+    let text = |key: &str| described[key].as_str().unwrap_or_default().to_owned();
+    let attachment_id = text("id");
+    if attachment_id.is_empty() {
+        return None;
+    }
+    Some(AttachmentSource::Outlook {
+        attachment_id,
+        filename: text("name"),
+        content_type: text("contentType"),
+    })
 }
 
 /// The inline images an Outlook message's HTML names by `cid:`, as (Content-ID, where its
@@ -1030,21 +1035,17 @@ pub async fn outlook_inline(
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|a| {
+        .filter_map(|a| {
             let cid = text(a, "contentId");
-            a["isInline"].as_bool() == Some(true)
+            let wanted = a["isInline"].as_bool() == Some(true)
                 && !cid.is_empty()
                 && html.contains(&format!("\"cid:{cid}\""))
                 && text(a, "contentType").starts_with("image/")
-                && a["size"].as_u64().unwrap_or(u64::MAX) <= MAX_INLINE_IMAGE as u64
-        })
-        .map(|a| {
-            let source = AttachmentSource::Outlook {
-                attachment_id: text(a, "id"),
-                filename: text(a, "name"),
-                content_type: text(a, "contentType"),
-            };
-            (text(a, "contentId"), source)
+                && a["size"].as_u64().unwrap_or(u64::MAX) <= MAX_INLINE_IMAGE as u64;
+            wanted
+                .then(|| outlook_source(a))
+                .flatten()
+                .map(|source| (cid, source))
         })
         .collect())
 }

@@ -43,7 +43,13 @@ pub fn mail_since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
 
 /// A depth that reaches less than this much further back than what is synced already
 /// is not worth a backfill (the window's start moves on by a day each day).
-pub const DEEPER_BY: Duration = Duration::days(1);
+const DEEPER_BY: Duration = Duration::days(1);
+
+/// Whether a window starting at `since` (unix seconds) reaches further back than one that
+/// started at `reached`, by enough to fetch what lies between.
+pub(crate) fn reaches_further(since: i64, reached: i64) -> bool {
+    since < reached - DEEPER_BY.num_seconds()
+}
 
 impl From<SyncError> for AppError {
     fn from(err: SyncError) -> Self {

@@ -323,23 +323,20 @@ impl GraphMailClient {
         since: chrono::DateTime<chrono::Utc>,
         before: &str,
     ) -> Result<String, GraphError> {
-        let mut url = self
-            .base
-            .join(&format!("me/mailFolders/{folder}/messages"))
-            .map_err(|e| GraphError::BadReply(e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("$select", SELECT)
-            .append_pair(
-                "$filter",
-                &format!(
-                    "receivedDateTime ge {} and receivedDateTime lt {before}",
-                    since.format("%Y-%m-%dT%H:%M:%SZ")
-                ),
-            )
-            .append_pair("$orderby", "receivedDateTime desc")
-            .append_pair("$expand", EXPAND)
-            .append_pair("$top", &PAGE_SIZE.to_string());
-        Ok(url.to_string())
+        let filter = format!(
+            "receivedDateTime ge {} and receivedDateTime lt {before}",
+            since.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        self.link(
+            &format!("me/mailFolders/{folder}/messages"),
+            &[
+                ("$select", SELECT),
+                ("$filter", &filter),
+                ("$orderby", "receivedDateTime desc"),
+                ("$expand", EXPAND),
+                ("$top", &PAGE_SIZE.to_string()),
+            ],
+        )
     }
 
     /// The first request of a folder's delta round: messages received since `since`,
@@ -349,18 +346,25 @@ impl GraphMailClient {
         folder: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, GraphError> {
+        let filter = format!("receivedDateTime ge {}", since.format("%Y-%m-%dT%H:%M:%SZ"));
+        self.link(
+            &format!("me/mailFolders/{folder}/messages/delta"),
+            &[
+                ("$select", SELECT),
+                ("$filter", &filter),
+                ("$orderby", "receivedDateTime desc"),
+                ("$expand", EXPAND),
+            ],
+        )
+    }
+
+    /// A link to `path` (within this Graph version) with the query `pairs`.
+    fn link(&self, path: &str, pairs: &[(&str, &str)]) -> Result<String, GraphError> {
         let mut url = self
             .base
-            .join(&format!("me/mailFolders/{folder}/messages/delta"))
+            .join(path)
             .map_err(|e| GraphError::BadReply(e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("$select", SELECT)
-            .append_pair(
-                "$filter",
-                &format!("receivedDateTime ge {}", since.format("%Y-%m-%dT%H:%M:%SZ")),
-            )
-            .append_pair("$orderby", "receivedDateTime desc")
-            .append_pair("$expand", EXPAND);
+        url.query_pairs_mut().extend_pairs(pairs);
         Ok(url.to_string())
     }
 
@@ -389,27 +393,14 @@ impl GraphMailClient {
         token: &AccessToken,
         ids: &[String],
     ) -> Result<Vec<Result<Option<Value>, GraphError>>, GraphError> {
-        let mut links = Vec::with_capacity(ids.len());
-        for id in ids {
-            let mut url = self
-                .base
-                .join(&format!("me/messages/{id}"))
-                .map_err(|e| GraphError::BadReply(e.to_string()))?;
-            url.query_pairs_mut()
-                .append_pair("$select", SELECT)
-                .append_pair("$expand", EXPAND);
-            links.push(url.to_string());
-        }
-        Ok(self
-            .batch(token, &links, "IdType=\"ImmutableId\"")
-            .await?
-            .into_iter()
-            .map(|answer| match answer {
-                Ok(body) => Ok(Some(body)),
-                Err(GraphError::NotFound) => Ok(None),
-                Err(other) => Err(other),
+        let links = ids
+            .iter()
+            .map(|id| {
+                let path = format!("me/messages/{id}");
+                self.link(&path, &[("$select", SELECT), ("$expand", EXPAND)])
             })
-            .collect())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_found(token, &links).await
     }
 
     /// The ids of Outlook's well-known folders `names` (`inbox`, `sentitems`, …) in one
@@ -420,24 +411,34 @@ impl GraphMailClient {
         token: &AccessToken,
         names: &[&str],
     ) -> Result<Vec<Option<String>>, GraphError> {
-        let mut links = Vec::with_capacity(names.len());
-        for name in names {
-            let mut url = self
-                .base
-                .join(&format!("me/mailFolders/{name}"))
-                .map_err(|e| GraphError::BadReply(e.to_string()))?;
-            url.query_pairs_mut().append_pair("$select", "id");
-            links.push(url.to_string());
-        }
-        self.batch(token, &links, "IdType=\"ImmutableId\"")
+        let links = names
+            .iter()
+            .map(|name| self.link(&format!("me/mailFolders/{name}"), &[("$select", "id")]))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_found(token, &links)
+            .await?
+            .into_iter()
+            .map(|found| found.map(|body| body.and_then(|b| b["id"].as_str().map(str::to_owned))))
+            .collect()
+    }
+
+    /// Items asked by link in one `$batch` request: each one's body, `None` where Graph
+    /// answers that there is no such item, or why it failed; in the order given.
+    async fn batch_found(
+        &self,
+        token: &AccessToken,
+        links: &[String],
+    ) -> Result<Vec<Result<Option<Value>, GraphError>>, GraphError> {
+        Ok(self
+            .batch(token, links, "IdType=\"ImmutableId\"")
             .await?
             .into_iter()
             .map(|answer| match answer {
-                Ok(body) => Ok(body["id"].as_str().map(str::to_owned)),
+                Ok(body) => Ok(Some(body)),
                 Err(GraphError::NotFound) => Ok(None),
                 Err(other) => Err(other),
             })
-            .collect()
+            .collect())
     }
 
     /// GETs of `links` (within this Graph version) in one `$batch` request, each with

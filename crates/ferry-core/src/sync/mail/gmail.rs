@@ -108,15 +108,13 @@ impl GmailSync {
                 page_token: None,
                 since: Some(reached),
                 ..
-            } if self.since() < reached - crate::sync::DEEPER_BY.num_seconds() => {
-                Checkpoint::Full {
-                    history_id,
-                    page_token: None,
-                    listed: 0,
-                    resets: 0,
-                    since: self.since(),
-                }
-            }
+            } if crate::sync::reaches_further(self.since(), reached) => Checkpoint::Full {
+                history_id,
+                page_token: None,
+                listed: 0,
+                resets: 0,
+                since: self.since(),
+            },
             other => other,
         }
     }

@@ -96,9 +96,8 @@ impl Checkpoint {
 
     /// Whether a window from `since` reaches further back than this folder's did.
     fn shallower_than(&self, since: DateTime<Utc>) -> bool {
-        self.since.is_some_and(|reached| {
-            since.timestamp() < reached - crate::sync::DEEPER_BY.num_seconds()
-        })
+        self.since
+            .is_some_and(|reached| crate::sync::reaches_further(since.timestamp(), reached))
     }
 }
 
