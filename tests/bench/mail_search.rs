@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use ferry_core::inbox::{self, MailFilter, MailListRequest, Mailbox};
-use ferry_core::providers::google::gmail::RawMessage;
+use ferry_core::providers::google::gmail::{Content, RawMessage};
 use ferry_core::store::mail::{self, MailChange, MailPage};
 use ferry_core::store::Store;
 use ferry_core::sync::mail::gmail::new_message;
@@ -132,6 +132,7 @@ async fn main() {
                         history_id: "1".into(),
                         internal_date: letter.received_ms,
                         raw: letter.raw.clone(),
+                        content: Content::Rfc822,
                     })))
                 })
                 .collect();

@@ -269,59 +269,69 @@ async fn two_accounts_make_one_inbox_searchable_and_readable() {
     .expect("unread");
     assert!(!unread.messages.is_empty() && unread.messages.iter().all(|m| m.unread));
 
-    // The reading pane: remote content blocked until allowed; inline images from the
-    // message itself; an attachment's bytes as large as it said.
-    let google_rows: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM mail_messages WHERE account_id = ? AND has_html")
-            .bind(&t.google)
-            .fetch_all(&pool)
-            .await
-            .expect("ids");
+    // The reading pane: remote content blocked until allowed; inline images in place,
+    // from the message itself or fetched from Gmail; an attachment's bytes as large as it
+    // said. Gmail's messages came both ways: alone as raw bytes, and with their
+    // conversation as Gmail's JSON (whose attachments stay at Gmail until opened).
+    let google_rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, raw_format FROM mail_messages WHERE account_id = ? AND has_html",
+    )
+    .bind(&t.google)
+    .fetch_all(&pool)
+    .await
+    .expect("ids");
+    let core = t.w.core();
+    let files = tempfile::tempdir().expect("a folder for attachments");
     let mut blocked = 0;
-    let mut inline_images = 0;
-    let mut attachments_read = 0;
-    for id in &google_rows {
+    let mut inline_images = HashSet::new();
+    let mut attachments_read = HashSet::new();
+    for (id, format) in &google_rows {
         let at = MessageRef {
             account_id: t.google.clone(),
             id: id.clone(),
         };
-        let view = inbox::read(&pool, &at, RemoteContent::Block)
-            .await
-            .expect("read");
+        let view = core.read_message(&at, false).await.expect("read");
         let html = view.html.clone().expect("an HTML message has HTML");
         assert!(!html.contains("<script"), "no script survives");
         assert!(
             !html.contains("src=\"http"),
             "no remote image while blocked"
         );
-        inline_images += usize::from(html.contains("src=\"data:image/"));
+        assert!(!html.contains("\"cid:"), "every inline image is in place");
+        if html.contains("src=\"data:image/") {
+            inline_images.insert(format.clone());
+        }
         if view.remote_blocked > 0 {
             blocked += 1;
-            let allowed = inbox::read(&pool, &at, RemoteContent::Allow)
-                .await
-                .expect("read, allowing");
+            let allowed = core.read_message(&at, true).await.expect("read, allowing");
             assert_eq!(allowed.remote_blocked, 0);
             assert!(allowed.html.expect("html").contains("src=\"http"));
         }
         for attachment in view.attachments.iter().filter(|a| !a.inline) {
-            let inbox::AttachmentSource::Here(part) =
-                inbox::attachment(&pool, &at, attachment.index)
-                    .await
-                    .expect("attachment")
-            else {
-                panic!("a Gmail message's parts are in it");
-            };
-            assert_eq!(part.filename, attachment.filename);
-            assert_eq!(part.bytes.len(), attachment.size as usize);
-            attachments_read += 1;
+            let path = core
+                .save_attachment(&at, attachment.index, Some(files.path()))
+                .await
+                .expect("attachment");
+            let saved = std::fs::read(&path).expect("saved");
+            assert_eq!(
+                saved.len(),
+                attachment.size as usize,
+                "{}",
+                attachment.filename
+            );
+            attachments_read.insert(format.clone());
         }
     }
     assert!(blocked > 0, "some newsletters carry a tracking pixel");
-    assert!(
-        inline_images > 0,
-        "cid: images are shown from the message's parts"
+    let both: HashSet<String> = ["rfc822".to_owned(), "gmail-json".to_owned()].into();
+    assert_eq!(
+        inline_images, both,
+        "cid: images are shown, whichever way mail came"
     );
-    assert!(attachments_read > 0, "attachments open");
+    assert_eq!(
+        attachments_read, both,
+        "attachments open, whichever way mail came"
+    );
 
     // A conversation lists its messages oldest first.
     let threaded: (String, String) = sqlx::query_as(
@@ -459,6 +469,37 @@ async fn messages_export_as_eml_and_a_search_as_mbox() {
         saved.starts_with(b"Message-ID: <quokka@example.net>"),
         "Gmail's bytes as received"
     );
+
+    // A Gmail message Ferry keeps as Gmail's JSON (it came with its conversation) is
+    // exported as Gmail has it, fetched raw.
+    let kept_as_json: String = sqlx::query_scalar(
+        "SELECT id FROM mail_messages WHERE account_id = ? AND raw_format = 'gmail-json' LIMIT 1",
+    )
+    .bind(&t.google)
+    .fetch_one(&pool)
+    .await
+    .expect("a message that came with its conversation");
+    let path = core
+        .export_message(
+            &MessageRef {
+                account_id: t.google.clone(),
+                id: kept_as_json.clone(),
+            },
+            out.path(),
+        )
+        .await
+        .expect("Gmail eml");
+    let world = t.w.sandbox.world();
+    let user = world
+        .find_user_by_email(ferry_sandbox::Provider::Google, ADA)
+        .expect("Ada");
+    let at_gmail = world.gmail.with(world, &user.id, |m| {
+        m.newest_first()
+            .find(|s| s.id == kept_as_json)
+            .map(|s| s.raw.to_vec())
+            .expect("in the mailbox")
+    });
+    assert_eq!(std::fs::read(&path).expect("read"), at_gmail);
 
     // An Outlook message's MIME comes from Outlook itself.
     let outlook: String =

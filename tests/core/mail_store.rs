@@ -285,6 +285,14 @@ async fn an_older_mail_store_is_migrated_without_loss() {
         .await
         .expect("message");
     }
+    sqlx::query("INSERT INTO mail_message_folders (account_id, message, folder) VALUES ('a1', 'm1', 'INBOX')")
+        .execute(&pool)
+        .await
+        .expect("filed");
+    sqlx::query("INSERT INTO sync_runs (account_id, service, kind, started_at) VALUES ('a1', 'mail', 'full', 5)")
+        .execute(&pool)
+        .await
+        .expect("a run");
     pool.close().await;
 
     let store = Store::open(&path).await.expect("migrated");
@@ -327,6 +335,55 @@ async fn an_older_mail_store_is_migrated_without_loss() {
         (1_800_000_000_000_i64 << 20) + 2,
         "after m1 and m3 in its millisecond"
     );
+
+    // The tables built again take the new values and keep every rule: the run log and the
+    // folders carried over, and an account's removal still cascades to everything.
+    let mut gmail = message("m5", "tuatara");
+    gmail.raw_format = ferry_core::store::mail::RawFormat::GmailJson;
+    let later = page(vec![MailChange::Upsert(Box::new(gmail))], "{}");
+    mail::apply(store.pool(), &later).await.expect("gmail-json");
+    sqlx::query("INSERT INTO sync_runs (account_id, service, kind, started_at) VALUES ('a1', 'mail', 'deeper', 6)")
+        .execute(store.pool())
+        .await
+        .expect("a deeper run");
+    let pool = store.pool().clone();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM sync_runs").await, 2);
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM mail_message_folders WHERE message = 'm1' AND folder = 'INBOX'"
+        )
+        .await,
+        1
+    );
+    assert!(
+        sqlx::query("INSERT INTO mail_raw (account_id, id, raw) VALUES ('a1', 'nowhere', x'00')")
+            .execute(store.pool())
+            .await
+            .is_err(),
+        "mail_raw still refers to mail_messages"
+    );
+    sqlx::query("DELETE FROM accounts WHERE id = 'a1'")
+        .execute(store.pool())
+        .await
+        .expect("account removed");
+    for sql in [
+        "SELECT COUNT(*) FROM mail_messages",
+        "SELECT COUNT(*) FROM mail_raw",
+        "SELECT COUNT(*) FROM mail_message_folders",
+        "SELECT COUNT(*) FROM mail_search",
+        "SELECT COUNT(*) FROM sync_runs",
+    ] {
+        assert_eq!(count(sql).await, 0, "{sql}");
+    }
 }
 
 /// A search over more matches than it ranks: the best of the newest come first, then

@@ -1,6 +1,6 @@
 // A first mail sync killed (SIGKILL, no chance to clean up) at 20 random moments: after
 // each restart the sync goes on from its last checkpoint, and in the end Ferry's copy of
-// the mailbox equals the sandbox's, message for message (a count and a content hash).
+// the mailbox equals the sandbox's, message for message (labels and a content hash).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,10 +70,45 @@ function messagesStored(): number {
   return Number(sql("SELECT COUNT(*) FROM mail_messages"));
 }
 
-/** Ferry's copy hashed the way the sandbox's summary hashes the mailbox: by id, each
- * message's id, its labels in order, and the SHA-256 of its raw bytes. */
-function ferryHash(): { messages: number; sha256: string } {
-  const rows = execFileSync(
+/** One message as the sandbox's summary lists it: its labels and its content's SHA-256,
+ * of its raw bytes and of its `full` resource (the two ways Ferry may keep it). */
+interface Content {
+  id: string;
+  labels: string[];
+  raw: string;
+  full: string;
+}
+
+interface Part {
+  partId?: string;
+  mimeType?: string;
+  filename?: string;
+  headers?: { name?: string; value?: string }[];
+  body?: { data?: string; attachmentId?: string };
+  parts?: Part[];
+}
+
+/** What both sides hash of a `full` resource's payload: each part in tree order, its id,
+ * type, file name, headers and body (data as sent, or attachment id), one per line (the
+ * sandbox's `payload_digest_input`). */
+function payloadDigestInput(payload: Part): string {
+  let out = "";
+  const stack: Part[] = [payload];
+  for (let part = stack.pop(); part !== undefined; part = stack.pop()) {
+    out += `${part.partId ?? ""}\n${part.mimeType ?? ""}\n${part.filename ?? ""}\n`;
+    for (const h of part.headers ?? []) out += `${h.name ?? ""}: ${h.value ?? ""}\n`;
+    out += `${part.body?.data ?? ""}${part.body?.attachmentId ?? ""}\n`;
+    stack.push(...[...(part.parts ?? [])].reverse());
+  }
+  return out;
+}
+
+const sha256 = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
+
+/** Ferry's copy, message by message: labels and the hash of what it keeps (raw bytes, or
+ * Gmail's JSON for a message that came with its conversation), with which of the two. */
+function ferryContents(): { id: string; labels: string[]; format: string; sha256: string }[] {
+  return execFileSync(
     "sqlite3",
     [
       "-readonly",
@@ -81,22 +116,23 @@ function ferryHash(): { messages: number; sha256: string } {
       `SELECT m.id,
               (SELECT group_concat(f.folder, ',') FROM mail_message_folders f
                 WHERE f.account_id = m.account_id AND f.message = m.id),
-              hex(r.raw)
+              m.raw_format, hex(r.raw)
        FROM mail_messages m JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
        ORDER BY m.id`,
     ],
     { encoding: "utf8", maxBuffer: 512 * 1024 * 1024 },
   )
     .split("\n")
-    .filter(Boolean);
-  const hash = createHash("sha256");
-  for (const row of rows) {
-    const [id = "", labels = "", raw = ""] = row.split("|");
-    hash.update(id);
-    for (const label of labels.split(",").filter(Boolean).sort()) hash.update(label);
-    hash.update(createHash("sha256").update(Buffer.from(raw, "hex")).digest());
-  }
-  return { messages: rows.length, sha256: hash.digest("hex") };
+    .filter(Boolean)
+    .map((row) => {
+      const [id = "", labels = "", format = "", hex = ""] = row.split("|");
+      const raw = Buffer.from(hex, "hex");
+      const digest =
+        format === "gmail-json"
+          ? sha256(payloadDigestInput((JSON.parse(raw.toString("utf8")) as { payload: Part }).payload))
+          : sha256(raw);
+      return { id, labels: labels.split(",").filter(Boolean).sort(), format, sha256: digest };
+    });
 }
 
 describe("A crash in the middle of a first sync", () => {
@@ -132,8 +168,20 @@ describe("A crash in the middle of a first sync", () => {
         120_000,
       );
       expect(synced, `stored ${messagesStored()} of ${mailbox}; counts after each kill: ${counts.join(", ")}`).toBe(true);
-      const provider = await sandbox<{ messages: number; sha256: string }>(`/mail/${HEDY.email}/summary`);
-      expect(ferryHash()).toEqual({ messages: provider.messages, sha256: provider.sha256 });
+      // Message for message, the same labels and content, whichever way Ferry fetched it.
+      const provider = await sandbox<{ messages: number; contents: Content[] }>(`/mail/${HEDY.email}/summary`);
+      const ferryHas = ferryContents();
+      expect(ferryHas.length).toBe(provider.messages);
+      const format = new Map(ferryHas.map((m) => [m.id, m.format]));
+      const expected = provider.contents.map((m) => ({
+        id: m.id,
+        labels: [...m.labels].sort(),
+        format: format.get(m.id) ?? "missing",
+        sha256: format.get(m.id) === "gmail-json" ? m.full : m.raw,
+      }));
+      expect(ferryHas).toEqual(expected);
+      // Both ways were taken: conversations fetched whole, and messages alone.
+      expect(new Set(format.values())).toEqual(new Set(["gmail-json", "rfc822"]));
     } finally {
       await killFerry();
     }

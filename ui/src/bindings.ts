@@ -714,7 +714,10 @@ export type SyncRunView = SyncRunView_Serialize | SyncRunView_Deserialize;
 /**  One sync run in the account page's log. */
 export type SyncRunView_Deserialize = {
 	service: Service,
-	/**  `full`, `incremental` or `reset`. */
+	/**
+	 *  `full`, `incremental`, `reset`, or `deeper` (fetching older mail after the setting
+	 *  reached further back).
+	 */
 	kind: string,
 	startedAt: string,
 	finishedAt?: string | null,
@@ -729,7 +732,10 @@ export type SyncRunView_Deserialize = {
 /**  One sync run in the account page's log. */
 export type SyncRunView_Serialize = {
 	service: Service,
-	/**  `full`, `incremental` or `reset`. */
+	/**
+	 *  `full`, `incremental`, `reset`, or `deeper` (fetching older mail after the setting
+	 *  reached further back).
+	 */
 	kind: string,
 	startedAt: string,
 	finishedAt: string | null,

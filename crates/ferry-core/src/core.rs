@@ -358,7 +358,8 @@ impl Core {
         Ok(inbox::list(self.ctx.store.pool(), request).await?)
     }
 
-    /// A message's MIME source: as stored for Gmail, fetched from Outlook for Outlook.
+    /// A message's MIME source: as stored, or fetched from the provider for a message
+    /// Ferry keeps as the provider's JSON.
     async fn mime_of(
         &self,
         message: &MessageRef,
@@ -366,10 +367,8 @@ impl Core {
         let (stored, meta) = inbox::stored(self.ctx.store.pool(), message).await?;
         let raw = match stored {
             inbox::Stored::Rfc822(raw) => raw,
-            inbox::Stored::GraphJson(_) => {
-                self.mail
-                    .outlook_mime(&message.account_id, &message.id)
-                    .await?
+            inbox::Stored::GmailJson(_) | inbox::Stored::GraphJson(_) => {
+                self.mail.mime(&message.account_id, &message.id).await?
             }
         };
         Ok((raw, meta))
@@ -529,22 +528,22 @@ impl Core {
         };
         let mut view = inbox::read(self.ctx.store.pool(), message, remote).await?;
         if let Some(html) = view.html.take() {
-            view.html = Some(self.outlook_images(message, html).await);
+            view.html = Some(self.fetched_images(message, html).await);
         }
         Ok(view)
     }
 
-    /// An Outlook message's HTML with the inline images it names by `cid:` fetched from
-    /// Outlook and put in place. One that cannot be fetched now (offline, say) stays a
+    /// A message's HTML with the inline images it names by `cid:` that the provider keeps
+    /// fetched and put in place. One that cannot be fetched now (offline, say) stays a
     /// broken image; the message still reads.
-    async fn outlook_images(&self, message: &MessageRef, html: String) -> String {
+    async fn fetched_images(&self, message: &MessageRef, html: String) -> String {
         if !html.contains("cid:") {
             return html;
         }
-        let wanted = match inbox::outlook_inline(self.ctx.store.pool(), message, &html).await {
+        let wanted = match inbox::fetched_inline(self.ctx.store.pool(), message, &html).await {
             Ok(wanted) => wanted,
             Err(err) => {
-                tracing::warn!(%err, "could not read an Outlook message's inline images");
+                tracing::warn!(%err, "could not read a message's inline images");
                 return html;
             }
         };
@@ -558,7 +557,7 @@ impl Core {
         inbox::with_inline_images(html, parts)
     }
 
-    /// An attachment's bytes: from the stored message, or fetched from Outlook within
+    /// An attachment's bytes: from the stored message, or fetched from the provider within
     /// the account's budget.
     async fn part_bytes(
         &self,
@@ -567,14 +566,14 @@ impl Core {
     ) -> Result<crate::sync::mail::parse::PartBytes, AppError> {
         Ok(match source {
             inbox::AttachmentSource::Here(part) => part,
-            inbox::AttachmentSource::Outlook {
+            inbox::AttachmentSource::Provider {
                 attachment_id,
                 filename,
                 content_type,
             } => crate::sync::mail::parse::PartBytes {
                 bytes: self
                     .mail
-                    .outlook_attachment(&message.account_id, &message.id, &attachment_id)
+                    .attachment(&message.account_id, &message.id, &attachment_id)
                     .await?,
                 filename,
                 content_type,

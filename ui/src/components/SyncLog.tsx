@@ -5,9 +5,10 @@ import { call, useApi, type SyncRunView } from "../api";
 import { SERVICE_NAMES } from "./providers";
 
 const KINDS: Record<string, string> = {
-  full: "First sync",
+  full: "Full sync",
   incremental: "Update",
   reset: "Full resync",
+  deeper: "Older mail",
 };
 
 export function SyncLog({ accountId, generation }: { accountId: string; generation: unknown }) {

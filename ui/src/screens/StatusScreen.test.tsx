@@ -60,7 +60,7 @@ describe("Status", () => {
     await userEvent.click(await screen.findByTestId("nav-accounts"));
     await userEvent.click(await screen.findByTestId("account-open"));
     const run = await screen.findByTestId("sync-run");
-    expect(run).toHaveTextContent("Mail: First sync");
+    expect(run).toHaveTextContent("Mail: Full sync");
     expect(run).toHaveTextContent("1234");
     expect(run).toHaveTextContent("820");
   });

@@ -19,6 +19,7 @@ use crate::error::{capitalise, AppError, ErrorCode};
 use crate::store::mail::{self, AttachmentRecord, Recipient};
 use crate::store::StoreError;
 use crate::sync::mail::parse::{self, RemoteContent};
+use crate::sync::mail::payload;
 use query::{QueryError, SearchQuery};
 
 /// The most rows one request returns.
@@ -841,6 +842,27 @@ pub async fn read(
             html,
             inline: Vec::new(),
         })),
+        // The inline images Gmail sent with the message are put in place here; the rest
+        // are fetched when the message is opened ([`fetched_inline`]).
+        "gmail-json" => payload::html_full(&raw).map(|body| {
+            body.map(|(html, parts)| parse::HtmlBody {
+                html,
+                inline: parts
+                    .into_iter()
+                    .filter_map(|part| {
+                        let cid = part.meta.content_id?;
+                        Some((
+                            cid,
+                            parse::PartBytes {
+                                filename: part.meta.filename,
+                                content_type: part.meta.content_type,
+                                bytes: part.data?,
+                            },
+                        ))
+                    })
+                    .collect(),
+            })
+        }),
         _ => parse::html_body(&raw),
     };
     let unreadable = body.is_err();
@@ -937,6 +959,8 @@ pub(crate) fn with_inline_images(
 pub enum Stored {
     /// The RFC 5322 message (Gmail's `raw`).
     Rfc822(Vec<u8>),
+    /// Gmail's `full` resource for it; the MIME source is fetched from Gmail when needed.
+    GmailJson(Vec<u8>),
     /// Graph's JSON for it; the MIME source is fetched from Outlook when needed.
     GraphJson(Vec<u8>),
 }
@@ -966,10 +990,10 @@ pub async fn stored(
         subject,
     };
     Ok((
-        if format == "rfc822" {
-            Stored::Rfc822(raw)
-        } else {
-            Stored::GraphJson(raw)
+        match format.as_str() {
+            "gmail-json" => Stored::GmailJson(raw),
+            "graph-json" => Stored::GraphJson(raw),
+            _ => Stored::Rfc822(raw),
         },
         meta,
     ))
@@ -983,24 +1007,38 @@ pub struct StoredMeta {
     pub subject: String,
 }
 
-/// An attachment's bytes, taken out of the stored message.
+/// Where an attachment's bytes are: in the stored message, or at the provider.
 pub async fn attachment(
     pool: &SqlitePool,
     message: &MessageRef,
     index: u32,
 ) -> Result<AttachmentSource, InboxError> {
+    let index = index as usize;
     match stored(pool, message).await?.0 {
-        Stored::Rfc822(raw) => parse::attachment(&raw, index as usize)
-            .map(AttachmentSource::Here)
-            .ok_or(InboxError::NoAttachment),
-        Stored::GraphJson(raw) => {
-            let json: serde_json::Value =
-                serde_json::from_slice(&raw).map_err(|_| InboxError::NoAttachment)?;
-            let described = json["attachments"]
-                .get(index as usize)
-                .ok_or(InboxError::NoAttachment)?;
-            outlook_source(described).ok_or(InboxError::NoAttachment)
-        }
+        Stored::Rfc822(raw) => parse::attachment(&raw, index).map(AttachmentSource::Here),
+        Stored::GmailJson(raw) => payload::part_full(&raw, index).and_then(gmail_source),
+        Stored::GraphJson(raw) => serde_json::from_slice::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|json| outlook_source(json["attachments"].get(index)?)),
+    }
+    .ok_or(InboxError::NoAttachment)
+}
+
+/// Where the bytes of a part of a Gmail message are: with it, or at Gmail.
+fn gmail_source(part: payload::GmailPart) -> Option<AttachmentSource> {
+    let meta = part.meta;
+    match (part.data, part.attachment_id) {
+        (Some(bytes), _) => Some(AttachmentSource::Here(parse::PartBytes {
+            filename: meta.filename,
+            content_type: meta.content_type,
+            bytes,
+        })),
+        (None, Some(attachment_id)) => Some(AttachmentSource::Provider {
+            attachment_id,
+            filename: meta.filename,
+            content_type: meta.content_type,
+        }),
+        (None, None) => None,
     }
 }
 
@@ -1011,43 +1049,69 @@ fn outlook_source(described: &serde_json::Value) -> Option<AttachmentSource> {
     if attachment_id.is_empty() {
         return None;
     }
-    Some(AttachmentSource::Outlook {
+    Some(AttachmentSource::Provider {
         attachment_id,
         filename: text("name"),
         content_type: text("contentType"),
     })
 }
 
-/// The inline images an Outlook message's HTML names by `cid:`, as (Content-ID, where its
-/// bytes are): Outlook keeps them, so the reading pane fetches them. None for a Gmail
-/// message, whose parts are stored with it.
-pub async fn outlook_inline(
+/// The inline images a message's HTML names by `cid:` that the provider keeps, as
+/// (Content-ID, where its bytes are): the reading pane fetches them. Outlook keeps every
+/// part of its messages; Gmail the larger parts of a message that came with its
+/// conversation. None for a raw message, whose parts are stored with it.
+pub async fn fetched_inline(
     pool: &SqlitePool,
     message: &MessageRef,
     html: &str,
 ) -> Result<Vec<(String, AttachmentSource)>, InboxError> {
-    let Stored::GraphJson(raw) = stored(pool, message).await?.0 else {
-        return Ok(Vec::new());
+    let named = |cid: &str, content_type: &str, size: u64| {
+        !cid.is_empty()
+            && html.contains(&format!("\"cid:{cid}\""))
+            && content_type.starts_with("image/")
+            && size <= MAX_INLINE_IMAGE as u64
     };
-    let json: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
-    let text = |a: &serde_json::Value, key: &str| a[key].as_str().unwrap_or_default().to_owned();
-    Ok(json["attachments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            let cid = text(a, "contentId");
-            let wanted = a["isInline"].as_bool() == Some(true)
-                && !cid.is_empty()
-                && html.contains(&format!("\"cid:{cid}\""))
-                && text(a, "contentType").starts_with("image/")
-                && a["size"].as_u64().unwrap_or(u64::MAX) <= MAX_INLINE_IMAGE as u64;
-            wanted
-                .then(|| outlook_source(a))
+    Ok(match stored(pool, message).await?.0 {
+        Stored::Rfc822(_) => Vec::new(),
+        Stored::GmailJson(raw) => payload::html_full(&raw)
+            .ok()
+            .flatten()
+            .map(|(_, parts)| parts)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.data.is_none())
+            .filter_map(|p| {
+                let cid = p.meta.content_id.clone()?;
+                named(&cid, &p.meta.content_type, p.meta.size as u64)
+                    .then(|| gmail_source(p))
+                    .flatten()
+                    .map(|source| (cid, source))
+            })
+            .collect(),
+        Stored::GraphJson(raw) => {
+            let json: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+            let text =
+                |a: &serde_json::Value, key: &str| a[key].as_str().unwrap_or_default().to_owned();
+            json["attachments"]
+                .as_array()
+                .into_iter()
                 .flatten()
-                .map(|source| (cid, source))
-        })
-        .collect())
+                .filter_map(|a| {
+                    let cid = text(a, "contentId");
+                    let wanted = a["isInline"].as_bool() == Some(true)
+                        && named(
+                            &cid,
+                            &text(a, "contentType"),
+                            a["size"].as_u64().unwrap_or(u64::MAX),
+                        );
+                    wanted
+                        .then(|| outlook_source(a))
+                        .flatten()
+                        .map(|source| (cid, source))
+                })
+                .collect()
+        }
+    })
 }
 
 /// Where an attachment's bytes are.
@@ -1055,8 +1119,9 @@ pub async fn outlook_inline(
 pub enum AttachmentSource {
     /// In the message as Ferry keeps it.
     Here(parse::PartBytes),
-    /// At Outlook, which keeps an Outlook message's parts: fetched when opened.
-    Outlook {
+    /// At the provider (Outlook keeps an Outlook message's parts; Gmail the larger parts
+    /// of a message Ferry has as its `full` resource): fetched when opened.
+    Provider {
         attachment_id: String,
         filename: String,
         content_type: String,

@@ -49,8 +49,8 @@ pub struct NewMessage {
     pub starred: bool,
     pub attachments: Vec<AttachmentRecord>,
     pub raw: Vec<u8>,
-    /// What `raw` is: the RFC 5322 message, or Graph's JSON for it (Outlook's MIME
-    /// source is fetched when needed).
+    /// What `raw` is: the RFC 5322 message, or Gmail's or Graph's JSON for it (the MIME
+    /// source is then fetched when needed).
     pub raw_format: RawFormat,
     /// Why it could not be read (it is kept and shown raw).
     pub problem: Option<String>,
@@ -64,6 +64,8 @@ pub struct NewMessage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawFormat {
     Rfc822,
+    /// Gmail's `format=full` resource (a message that came with its conversation).
+    GmailJson,
     GraphJson,
 }
 
@@ -71,6 +73,7 @@ impl RawFormat {
     fn as_str(self) -> &'static str {
         match self {
             RawFormat::Rfc822 => "rfc822",
+            RawFormat::GmailJson => "gmail-json",
             RawFormat::GraphJson => "graph-json",
         }
     }

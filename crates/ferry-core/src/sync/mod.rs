@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::{AppError, ErrorCode};
 use crate::keeper::{BoxFuture, Job, Plan};
-use crate::providers::google::gmail::GmailClient;
+use crate::providers::google::gmail::{units, GmailClient};
 use crate::providers::microsoft::graph_mail::GraphMailClient;
 use crate::providers::Provider;
 use crate::services::Service;
@@ -57,6 +57,7 @@ impl From<SyncError> for AppError {
             SyncError::Token(crate::tokens::TokenError::NeedsSignIn(_)) => ErrorCode::NeedsSignIn,
             SyncError::Store(_) | SyncError::Checkpoint(_) => ErrorCode::Storage,
             SyncError::NotConfigured => ErrorCode::Configuration,
+            SyncError::AccountGone => ErrorCode::NotFound,
             SyncError::Held { .. } => ErrorCode::NeedsConfirmation,
             _ => ErrorCode::Network,
         };
@@ -171,43 +172,89 @@ impl MailSync {
         report
     }
 
-    /// An Outlook message's MIME source, fetched within the account's budget (export).
-    pub async fn outlook_mime(&self, account: &str, id: &str) -> Result<Vec<u8>, SyncError> {
-        let (client, session) = self.outlook(account)?;
-        let client = &client;
-        session
-            .call(account, &mut Report::default(), 1, move |t| async move {
-                client.mime(&t, id).await
-            })
-            .await
+    /// A message's MIME source, fetched within the account's budget (export of a message
+    /// Ferry keeps as the provider's JSON).
+    pub async fn mime(&self, account: &str, id: &str) -> Result<Vec<u8>, SyncError> {
+        match self.one_off(account).await? {
+            OneOff::Gmail(client, session) => {
+                let client = &client;
+                let message = session
+                    .call(
+                        account,
+                        &mut Report::default(),
+                        units::GET,
+                        move |t| async move { client.raw(&t, id).await },
+                    )
+                    .await?;
+                Ok(message.raw)
+            }
+            OneOff::Graph(client, session) => {
+                let client = &client;
+                session
+                    .call(account, &mut Report::default(), 1, move |t| async move {
+                        client.mime(&t, id).await
+                    })
+                    .await
+            }
+        }
     }
 
-    /// A Graph client and a session on the account's budget, for one-off calls.
-    fn outlook(&self, account: &str) -> Result<(GraphMailClient, Session), SyncError> {
-        let microsoft = self
-            .ctx
-            .providers
-            .microsoft
-            .as_ref()
-            .ok_or(SyncError::NotConfigured)?;
-        let client = GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
-        Ok((client, self.session(self.budget(account, Limits::GRAPH))))
-    }
-
-    /// An Outlook attachment's bytes, fetched within the account's budget (open, save).
-    pub async fn outlook_attachment(
+    /// An attachment's bytes, fetched within the account's budget (open, save, an inline
+    /// image).
+    pub async fn attachment(
         &self,
         account: &str,
         message: &str,
         attachment: &str,
     ) -> Result<Vec<u8>, SyncError> {
-        let (client, session) = self.outlook(account)?;
-        let client = &client;
-        session
-            .call(account, &mut Report::default(), 1, move |t| async move {
-                client.attachment(&t, message, attachment).await
-            })
-            .await
+        let mut report = Report::default();
+        match self.one_off(account).await? {
+            OneOff::Gmail(client, session) => {
+                let client = &client;
+                session
+                    .call(
+                        account,
+                        &mut report,
+                        units::ATTACHMENT,
+                        move |t| async move { client.attachment(&t, message, attachment).await },
+                    )
+                    .await
+            }
+            OneOff::Graph(client, session) => {
+                let client = &client;
+                session
+                    .call(account, &mut report, 1, move |t| async move {
+                        client.attachment(&t, message, attachment).await
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// The account's mail client and a session on its budget, for one-off calls.
+    async fn one_off(&self, account: &str) -> Result<OneOff, SyncError> {
+        let providers = &self.ctx.providers;
+        match self.ctx.store.account_provider(account).await? {
+            Some(Provider::Google) => {
+                let google = providers.google.as_ref().ok_or(SyncError::NotConfigured)?;
+                let client = GmailClient::new(self.ctx.http.clone(), google.gmail_url.clone());
+                let budget = self.budget(account, Limits::gmail(google.gmail_quota_per_minute));
+                Ok(OneOff::Gmail(client, self.session(budget)))
+            }
+            Some(Provider::Microsoft) => {
+                let microsoft = providers
+                    .microsoft
+                    .as_ref()
+                    .ok_or(SyncError::NotConfigured)?;
+                let client =
+                    GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
+                Ok(OneOff::Graph(
+                    client,
+                    self.session(self.budget(account, Limits::GRAPH)),
+                ))
+            }
+            None => Err(SyncError::AccountGone),
+        }
     }
 
     /// Runs until the account is caught up.
@@ -222,6 +269,12 @@ impl MailSync {
             }
         }
     }
+}
+
+/// A client for one account's provider, with a session on its budget.
+enum OneOff {
+    Gmail(GmailClient, Session),
+    Graph(GraphMailClient, Session),
 }
 
 /// Where an account's mail sync stands, for the inbox's progress line and the dashboard.
@@ -296,7 +349,8 @@ pub async fn mail_status(
 #[serde(rename_all = "camelCase")]
 pub struct SyncRunView {
     pub service: Service,
-    /// `full`, `incremental` or `reset`.
+    /// `full`, `incremental`, `reset`, or `deeper` (fetching older mail after the setting
+    /// reached further back).
     pub kind: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,

@@ -17,6 +17,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::generate::{self, Letter, Spec};
+use super::letter;
 use crate::world::{Provider, User, World};
 
 /// How long before the sandbox's "now" generated mail starts, by default (13 months, so
@@ -409,7 +410,8 @@ async fn reset_delta(State(world): State<Arc<World>>, Path(key): Path<String>) -
 
 /// The mailbox in brief, for comparing with what a client synced: the message count and
 /// a SHA-256 over every message's id, labels (Gmail) or folder and flags (Outlook) and
-/// bytes, in id order.
+/// bytes, in id order. For Gmail, also each message's id, labels and content hashes
+/// (of its raw bytes, and of its `full` resource: [`letter::payload_digest_input`]).
 async fn summary(State(world): State<Arc<World>>, Path(key): Path<String>) -> Response {
     let Some(owner) = user(&world, &key) else {
         return missing("user");
@@ -430,20 +432,33 @@ async fn summary(State(world): State<Arc<World>>, Path(key): Path<String>) -> Re
         let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
         return Json(json!({"messages": count, "sha256": hex})).into_response();
     }
-    let (count, hash, history) = world.gmail.with(&world, &owner.id, |m| {
+    let hex = |hash: &[u8]| -> String { hash.iter().map(|b| format!("{b:02x}")).collect() };
+    let (count, hash, history, contents) = world.gmail.with(&world, &owner.id, |m| {
         let mut messages: Vec<_> = m.newest_first().collect();
         messages.sort_by(|a, b| a.id.cmp(&b.id));
         let mut hasher = Sha256::new();
+        let mut contents = Vec::with_capacity(messages.len());
         for message in &messages {
             hasher.update(message.id.as_bytes());
             for label in &message.labels {
                 hasher.update(label.as_bytes());
             }
-            hasher.update(Sha256::digest(&message.raw));
+            let raw = Sha256::digest(&message.raw);
+            hasher.update(raw);
+            // Each message's content both ways a client may keep it: raw, or as the
+            // `full` resource threads.get sends.
+            let payload = letter::gmail_payload(&message.raw, true);
+            let full = Sha256::digest(letter::payload_digest_input(&payload).as_bytes());
+            contents.push(json!({
+                "id": message.id, "labels": message.labels,
+                "raw": hex(&raw), "full": hex(&full),
+            }));
         }
-        (messages.len(), hasher.finalize(), m.history_id())
+        (messages.len(), hasher.finalize(), m.history_id(), contents)
     });
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    Json(json!({"messages": count, "sha256": hex, "historyId": history.to_string()}))
-        .into_response()
+    Json(json!({
+        "messages": count, "sha256": hex(&hash), "historyId": history.to_string(),
+        "contents": contents,
+    }))
+    .into_response()
 }

@@ -82,6 +82,34 @@ pub fn gmail_payload(raw: &[u8], bodies: bool) -> Value {
     part_json(&message, raw, 0, String::new(), bodies)
 }
 
+/// What a client that kept Gmail's `full` resource can hash of it, the same on both sides:
+/// for each part of `payload` in tree order, its id, type, file name, headers and body
+/// (the data as sent, or the attachment id), one per line.
+pub fn payload_digest_input(payload: &Value) -> String {
+    let mut out = String::new();
+    let mut stack = vec![payload];
+    while let Some(part) = stack.pop() {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        out.push_str(&format!(
+            "{}\n{}\n{}\n",
+            text(&part["partId"]),
+            text(&part["mimeType"]),
+            text(&part["filename"])
+        ));
+        for h in part["headers"].as_array().into_iter().flatten() {
+            out.push_str(&format!("{}: {}\n", text(&h["name"]), text(&h["value"])));
+        }
+        let body = &part["body"];
+        out.push_str(&text(&body["data"]));
+        out.push_str(&text(&body["attachmentId"]));
+        out.push('\n');
+        if let Some(children) = part["parts"].as_array() {
+            stack.extend(children.iter().rev());
+        }
+    }
+    out
+}
+
 /// The decoded bytes of the attachment `attachment_id` names.
 pub fn gmail_attachment(raw: &[u8], attachment_id: &str) -> Option<Vec<u8>> {
     let wanted = part_of_attachment_id(attachment_id)?;

@@ -1,6 +1,6 @@
 //! A typed Gmail client for what sync needs: the profile (its `historyId`), labels, message
-//! lists, messages as raw bytes (one at a time or through the batch endpoint), and the
-//! history since a `historyId`. Replies are parsed into typed values; anything else
+//! lists, messages as raw bytes or whole conversations (one at a time or through the batch
+//! endpoint), attachments, and the history since a `historyId`. Replies are parsed into typed values; anything else
 //! becomes a typed [`GmailError`], never a panic.
 
 use std::time::Duration;
@@ -21,13 +21,43 @@ pub mod units {
     pub const HISTORY: u64 = 2;
     pub const LIST: u64 = 5;
     pub const GET: u64 = 20;
+    /// `threads.get`: a conversation with all its messages.
+    pub const THREAD: u64 = 40;
+    pub const ATTACHMENT: u64 = 20;
 }
 
 /// At most this many calls in one batch request.
 pub const MAX_BATCH: usize = 100;
 
-/// Each call of a batch: the message id asked for, and its own answer.
-pub type BatchAnswers = Vec<(String, Result<RawMessage, GmailError>)>;
+/// One call of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fetch {
+    /// A message, as raw bytes.
+    Message(String),
+    /// A conversation: its messages as Gmail's `full` resources (`threads.get` has no
+    /// raw format).
+    Thread(String),
+}
+
+impl Fetch {
+    /// What the call costs.
+    pub fn units(&self) -> u64 {
+        match self {
+            Fetch::Message(_) => units::GET,
+            Fetch::Thread(_) => units::THREAD,
+        }
+    }
+
+    fn path(&self) -> String {
+        match self {
+            Fetch::Message(id) => format!("messages/{id}?format=raw"),
+            Fetch::Thread(id) => format!("threads/{id}?format=full"),
+        }
+    }
+}
+
+/// Each call of a batch and its own answer: the message, or the conversation's messages.
+pub type BatchAnswers = Vec<(Fetch, Result<Vec<RawMessage>, GmailError>)>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GmailError {
@@ -91,7 +121,7 @@ pub struct ListPage {
     pub estimate: u64,
 }
 
-/// A message with its bytes (`format=raw`).
+/// A message with its bytes: raw (`format=raw`), or Gmail's `full` resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
     pub id: String,
@@ -101,6 +131,16 @@ pub struct RawMessage {
     /// Unix ms.
     pub internal_date: i64,
     pub raw: Vec<u8>,
+    pub content: Content,
+}
+
+/// What a [`RawMessage`]'s bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// The RFC 5322 message.
+    Rfc822,
+    /// Gmail's `format=full` resource, as JSON.
+    Full,
 }
 
 /// One change from the history, in Gmail's order.
@@ -252,7 +292,48 @@ impl TryFrom<WireMessage> for RawMessage {
             label_ids: m.label_ids,
             history_id: m.history_id,
             raw,
+            content: Content::Rfc822,
         })
+    }
+}
+
+/// A conversation's messages, each kept as the JSON Gmail sent for it.
+fn thread_messages(body: &[u8]) -> Result<Vec<RawMessage>, GmailError> {
+    #[derive(Deserialize)]
+    struct WireThread {
+        #[serde(default)]
+        messages: Vec<serde_json::Value>,
+    }
+    let thread: WireThread =
+        serde_json::from_slice(body).map_err(|e| GmailError::BadReply(e.to_string()))?;
+    thread
+        .messages
+        .into_iter()
+        .map(|resource| {
+            let m = WireMessage::deserialize(&resource)
+                .map_err(|e| GmailError::BadReply(e.to_string()))?;
+            Ok(RawMessage {
+                internal_date: m.internal_date.parse().unwrap_or_default(),
+                id: m.id,
+                thread_id: m.thread_id,
+                label_ids: m.label_ids,
+                history_id: m.history_id,
+                raw: serde_json::to_vec(&resource)
+                    .map_err(|e| GmailError::BadReply(e.to_string()))?,
+                content: Content::Full,
+            })
+        })
+        .collect()
+}
+
+/// A call's successful answer.
+fn answer_of(call: &Fetch, body: &[u8]) -> Result<Vec<RawMessage>, GmailError> {
+    match call {
+        Fetch::Message(_) => serde_json::from_slice::<WireMessage>(body)
+            .map_err(|e| GmailError::BadReply(e.to_string()))
+            .and_then(RawMessage::try_from)
+            .map(|m| vec![m]),
+        Fetch::Thread(_) => thread_messages(body),
     }
 }
 
@@ -401,18 +482,37 @@ impl GmailClient {
         m.try_into()
     }
 
-    /// Several messages in one batch request; each answer stands alone (a call inside can
-    /// be throttled while the others succeed). The outer request's own failure is `Err`.
-    pub async fn raw_batch(
+    /// An attachment's bytes (`attachments.get`).
+    pub async fn attachment(
         &self,
         token: &AccessToken,
-        ids: &[String],
+        message: &str,
+        attachment: &str,
+    ) -> Result<Vec<u8>, GmailError> {
+        #[derive(Deserialize)]
+        struct WireBody {
+            #[serde(default)]
+            data: String,
+        }
+        let url = self.url(&format!("messages/{message}/attachments/{attachment}"))?;
+        let body: WireBody = self.get_json(token, url).await?;
+        decode_raw(&body.data)
+    }
+
+    /// Several messages and conversations in one batch request; each answer stands alone
+    /// (a call inside can be throttled while the others succeed). The outer request's own
+    /// failure is `Err`.
+    pub async fn batch(
+        &self,
+        token: &AccessToken,
+        calls: &[Fetch],
     ) -> Result<BatchAnswers, GmailError> {
         let boundary = format!("ferry_{}", uuid::Uuid::new_v4().simple());
         let mut body = String::new();
-        for (n, id) in ids.iter().take(MAX_BATCH).enumerate() {
+        for (n, call) in calls.iter().take(MAX_BATCH).enumerate() {
             body.push_str(&format!(
-                "--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <m{n}>\r\n\r\nGET /gmail/v1/users/me/messages/{id}?format=raw\r\n\r\n"
+                "--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <m{n}>\r\n\r\nGET /gmail/v1/users/me/{}\r\n\r\n",
+                call.path()
             ));
         }
         body.push_str(&format!("--{boundary}--\r\n"));
@@ -449,7 +549,7 @@ impl GmailClient {
         }
         let reply_boundary = reply_boundary
             .ok_or_else(|| GmailError::BadReply("batch reply without a boundary".into()))?;
-        parse_batch(&text, &reply_boundary, ids)
+        parse_batch(&text, &reply_boundary, calls)
     }
 
     /// The changes after `start`, a page at a time.
@@ -517,8 +617,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Splits a batch reply into each call's answer, matched to `ids` by `Content-ID`.
-fn parse_batch(text: &str, boundary: &str, ids: &[String]) -> Result<BatchAnswers, GmailError> {
+/// Splits a batch reply into each call's answer, matched to `calls` by `Content-ID`.
+fn parse_batch(text: &str, boundary: &str, calls: &[Fetch]) -> Result<BatchAnswers, GmailError> {
     let mut out = Vec::new();
     for part in text.split(&format!("--{boundary}")).skip(1) {
         if part.starts_with("--") {
@@ -538,7 +638,7 @@ fn parse_batch(text: &str, boundary: &str, ids: &[String]) -> Result<BatchAnswer
                 })?
             })
             .ok_or_else(|| GmailError::BadReply("a batch answer without its Content-ID".into()))?;
-        let id = ids
+        let call = calls
             .get(index)
             .cloned()
             .ok_or_else(|| GmailError::BadReply("a batch answer for a call never made".into()))?;
@@ -551,19 +651,17 @@ fn parse_batch(text: &str, boundary: &str, ids: &[String]) -> Result<BatchAnswer
             .ok_or_else(|| GmailError::BadReply("a batch answer without a status".into()))?;
         let body = part.find('{').map(|i| part[i..].trim_end()).unwrap_or("");
         let answer = if status.is_success() {
-            serde_json::from_str::<WireMessage>(body)
-                .map_err(|e| GmailError::BadReply(e.to_string()))
-                .and_then(RawMessage::try_from)
+            answer_of(&call, body.as_bytes())
         } else {
             Err(error_for(status, body.as_bytes(), None))
         };
-        out.push((id, answer));
+        out.push((call, answer));
     }
-    if out.len() != ids.len().min(MAX_BATCH) {
+    if out.len() != calls.len().min(MAX_BATCH) {
         return Err(GmailError::BadReply(format!(
             "the batch answered {} of {} calls",
             out.len(),
-            ids.len()
+            calls.len()
         )));
     }
     Ok(out)
@@ -618,26 +716,46 @@ mod tests {
 
     #[test]
     fn a_batch_reply_is_matched_to_its_calls_and_a_short_one_is_refused() {
-        let ids = vec!["a".to_owned(), "b".to_owned()];
+        let calls = vec![
+            Fetch::Message("a".to_owned()),
+            Fetch::Message("b".to_owned()),
+            Fetch::Thread("t".to_owned()),
+        ];
         let raw = URL_SAFE.encode(b"Subject: x\r\n\r\nhi\r\n");
+        let thread = r#"{"id":"t","historyId":"9","messages":[{"id":"c","threadId":"t","labelIds":["INBOX"],"historyId":"8","internalDate":"1800000000000","payload":{"mimeType":"text/plain","headers":[]}},{"id":"d","threadId":"t","historyId":"9","internalDate":"1800000001000","payload":{}}]}"#;
         let reply = format!(
             "--B\r\nContent-Type: application/http\r\nContent-ID: <response-m1>\r\n\r\nHTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n\r\n{{\"error\":{{\"code\":429,\"message\":\"Too many concurrent requests for user\",\"errors\":[{{\"reason\":\"rateLimitExceeded\"}}]}}}}\r\n\
+             --B\r\nContent-Type: application/http\r\nContent-ID: <response-m2>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{thread}\r\n\
              --B\r\nContent-Type: application/http\r\nContent-ID: <response-m0>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{{\"id\":\"a\",\"threadId\":\"a\",\"labelIds\":[\"INBOX\"],\"historyId\":\"7\",\"internalDate\":\"1800000000000\",\"raw\":\"{raw}\"}}\r\n--B--\r\n"
         );
-        let answers = parse_batch(&reply, "B", &ids).expect("parsed");
-        let a = answers.iter().find(|(id, _)| id == "a").expect("a");
-        assert_eq!(
-            a.1.as_ref().map(|m| m.raw.clone()),
-            Ok(b"Subject: x\r\n\r\nhi\r\n".to_vec())
-        );
-        let b = answers.iter().find(|(id, _)| id == "b").expect("b");
+        let answers = parse_batch(&reply, "B", &calls).expect("parsed");
+        let answer = |call: &Fetch| {
+            answers
+                .iter()
+                .find(|(c, _)| c == call)
+                .map(|(_, a)| a.clone())
+                .expect("answered")
+        };
+        let a = answer(&calls[0]).expect("a");
+        assert_eq!(a[0].raw, b"Subject: x\r\n\r\nhi\r\n".to_vec());
+        assert_eq!(a[0].content, Content::Rfc822);
         assert!(matches!(
-            b.1,
+            answer(&calls[1]),
             Err(GmailError::Throttled {
                 concurrent: true,
                 ..
             })
         ));
+        let t = answer(&calls[2]).expect("the conversation");
+        assert_eq!(
+            t.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["c", "d"]
+        );
+        assert!(t
+            .iter()
+            .all(|m| m.content == Content::Full && m.thread_id == "t"));
+        let kept: serde_json::Value = serde_json::from_slice(&t[0].raw).expect("json kept");
+        assert_eq!(kept["payload"]["mimeType"], "text/plain");
         let short = reply
             .split("--B\r\nContent-Type: application/http\r\nContent-ID: <response-m0>")
             .next()
@@ -645,7 +763,7 @@ mod tests {
             .to_owned()
             + "--B--";
         assert!(
-            parse_batch(&short, "B", &ids).is_err(),
+            parse_batch(&short, "B", &calls).is_err(),
             "a missing answer is not silently dropped"
         );
     }

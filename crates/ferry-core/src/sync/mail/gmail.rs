@@ -1,7 +1,9 @@
 //! Gmail sync (`shared/provider-reference.md` §2.1): a full sync takes the mailbox's
 //! `historyId` first, then lists messages newest first and fetches each page's messages
-//! as raw bytes through the batch endpoint; incremental syncs read the history since the
-//! checkpoint. Every page and the checkpoint after it commit together
+//! through the batch endpoint, each the cheaper way: a conversation of which the page
+//! shows three or more messages is fetched whole (`threads.get`, 40 units, which also
+//! brings its messages on later pages), any other message alone as raw bytes (20 units).
+//! Incremental syncs read the history since the checkpoint. Every page and the checkpoint after it commit together
 //! ([`crate::store::mail::apply`]), so a crash anywhere resumes where it stopped without
 //! losing or doubling anything. A stale `historyId` (404) starts a full resync that keeps
 //! local state; a reset that repeats at once is reported instead of looping.
@@ -11,16 +13,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::parse::{parse, Parsed};
+use super::payload::parse_full;
 use super::session::{Refusal, Session, THROTTLE_TRIES};
 use super::{Report, SyncError};
-use crate::providers::google::gmail::{units, GmailClient, GmailError, HistoryEvent, RawMessage};
+use crate::providers::google::gmail::{
+    units, Content, Fetch, GmailClient, GmailError, HistoryEvent, MessageRef, RawMessage,
+};
 use crate::store::mail::{
     self, AttachmentRecord, FolderRecord, MailChange, NewMessage, RawFormat, Recipient,
 };
 use crate::sync::budget::Spent;
 
-/// Messages listed per page of a full sync.
-pub const LIST_PAGE: u32 = 100;
+/// Messages listed per page of a full sync (Gmail's largest page: the more of a
+/// conversation one page shows, the likelier it is fetched whole).
+pub const LIST_PAGE: u32 = 500;
 /// The inbox's newest messages, fetched before anything else on a first sync.
 pub const FIRST_SCREEN: u32 = 50;
 /// Messages written per transaction, so that other writers never wait long.
@@ -128,9 +134,11 @@ impl GmailSync {
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|e| SyncError::Checkpoint(e.to_string()))?
-            .map(|c| self.deeper(c));
+            .map_err(|e| SyncError::Checkpoint(e.to_string()))?;
+        let polled = matches!(checkpoint, Some(Checkpoint::Incremental { .. }));
+        let checkpoint = checkpoint.map(|c| self.deeper(c));
         let kind = match &checkpoint {
+            Some(Checkpoint::Full { .. }) if polled => "deeper",
             None => "full",
             Some(Checkpoint::Full { resets, .. }) if *resets > 0 => "reset",
             Some(Checkpoint::Confirm { .. }) => "reset",
@@ -187,18 +195,21 @@ impl GmailSync {
                         .await?;
                     let ids: Vec<String> = page.messages.iter().map(|m| m.id.clone()).collect();
                     // After a crash part-way through this page, what is stored already is
-                    // not fetched again (changes since come from the history). A resync
-                    // fetches everything: the history that would have told is gone.
-                    let wanted: Vec<String> = if resets > 0 {
-                        ids.clone()
+                    // not fetched again (changes since come from the history); nor is what
+                    // a conversation fetched for an earlier page brought. A resync fetches
+                    // everything: the history that would have told is gone.
+                    let pool = self.session.ctx.store.pool();
+                    let wanted: Vec<&MessageRef> = if resets > 0 {
+                        page.messages.iter().collect()
                     } else {
-                        let stored =
-                            mail::existing(self.session.ctx.store.pool(), account, &ids).await?;
-                        ids.iter()
-                            .filter(|id| !stored.contains(*id))
-                            .cloned()
+                        let stored = mail::existing(pool, account, &ids).await?;
+                        page.messages
+                            .iter()
+                            .filter(|m| !stored.contains(&m.id))
                             .collect()
                     };
+                    let calls = plan(&wanted);
+                    let wanted: BTreeSet<&str> = wanted.iter().map(|m| m.id.as_str()).collect();
                     let this_page = Checkpoint::Full {
                         history_id: history_id.clone(),
                         page_token: page_token.clone(),
@@ -238,10 +249,13 @@ impl GmailSync {
                     };
                     // Short transactions, so that nothing else waits long for the database:
                     // every chunk but the last keeps this page's checkpoint.
-                    let chunks: Vec<&[String]> = wanted.chunks(COMMIT_CHUNK).collect();
+                    let chunks: Vec<&[Fetch]> = calls.chunks(COMMIT_CHUNK).collect();
                     let last = chunks.len().saturating_sub(1);
                     for (n, chunk) in chunks.iter().enumerate() {
                         let fetched = self.fetch(account, chunk, report).await?;
+                        let fetched = self
+                            .kept(account, fetched, &wanted, resets > 0, since)
+                            .await?;
                         let mut changes: Vec<MailChange> = fetched
                             .into_iter()
                             .map(|m| MailChange::Upsert(Box::new(new_message(m))))
@@ -301,7 +315,7 @@ impl GmailSync {
                         // Only Gmail's "not found" removes a message; one it still has
                         // (in Trash or Spam, say, which listings leave out) is updated.
                         let found: BTreeMap<String, RawMessage> = self
-                            .fetch(account, &asked, report)
+                            .fetch(account, &by_message(&asked), report)
                             .await?
                             .into_iter()
                             .map(|m| (m.id.clone(), m))
@@ -488,7 +502,7 @@ impl GmailSync {
             .await?;
         let ids: Vec<String> = page.messages.into_iter().map(|m| m.id).collect();
         let mut labels = Some(labels);
-        for chunk in ids.chunks(COMMIT_CHUNK) {
+        for chunk in by_message(&ids).chunks(COMMIT_CHUNK) {
             let changes = self
                 .fetch(account, chunk, report)
                 .await?
@@ -558,7 +572,7 @@ impl GmailSync {
             .into_iter()
             .collect();
         let fetched: BTreeMap<String, RawMessage> = self
-            .fetch(account, &added, report)
+            .fetch(account, &by_message(&added), report)
             .await?
             .into_iter()
             .map(|m| (m.id.clone(), m))
@@ -593,33 +607,68 @@ impl GmailSync {
         Ok(changes)
     }
 
-    /// Fetches messages as raw bytes in batches within the budget. A message gone
+    /// Of what a page's calls brought, what to store: the messages asked for, and the
+    /// other messages of a conversation fetched whole that the listing would show
+    /// (within the depth, not in Spam or Trash) and the store does not have yet. A resync
+    /// keeps only what it asked for: it asks for everything.
+    async fn kept(
+        &self,
+        account: &str,
+        fetched: Vec<RawMessage>,
+        wanted: &BTreeSet<&str>,
+        resync: bool,
+        since: i64,
+    ) -> Result<Vec<RawMessage>, SyncError> {
+        let listable = |m: &RawMessage| {
+            m.internal_date >= since * 1000
+                && !m.label_ids.iter().any(|l| l == "SPAM" || l == "TRASH")
+        };
+        let others: Vec<String> = fetched
+            .iter()
+            .filter(|m| !resync && !wanted.contains(m.id.as_str()) && listable(m))
+            .map(|m| m.id.clone())
+            .collect();
+        let stored = mail::existing(self.session.ctx.store.pool(), account, &others).await?;
+        let others: BTreeSet<&str> = others
+            .iter()
+            .filter(|id| !stored.contains(*id))
+            .map(String::as_str)
+            .collect();
+        let mut seen = BTreeSet::new();
+        Ok(fetched
+            .into_iter()
+            .filter(|m| wanted.contains(m.id.as_str()) || others.contains(m.id.as_str()))
+            .filter(|m| seen.insert(m.id.clone()))
+            .collect())
+    }
+
+    /// Fetches messages and conversations in batches within the budget. A message gone
     /// meanwhile (404) is left out; throttled calls are tried again in smaller batches.
     async fn fetch(
         &self,
         account: &str,
-        ids: &[String],
+        calls: &[Fetch],
         report: &mut Report,
     ) -> Result<Vec<RawMessage>, SyncError> {
-        let mut out = Vec::with_capacity(ids.len());
-        let mut pending: Vec<String> = ids.to_vec();
+        let mut out = Vec::with_capacity(calls.len());
+        let mut pending: Vec<Fetch> = calls.to_vec();
         let mut batch = MAX_BATCH
             .min(self.session.budget.limits().concurrent)
             .max(1);
         let mut throttled_rounds = 0;
         while !pending.is_empty() {
-            let chunk: Vec<String> = pending.drain(..batch.min(pending.len())).collect();
+            let chunk: Vec<Fetch> = pending.drain(..batch.min(pending.len())).collect();
             let mut slots: Vec<Spent> = Vec::with_capacity(chunk.len());
-            for _ in &chunk {
-                slots.push(self.session.budget.spend(units::GET).await);
+            for call in &chunk {
+                slots.push(self.session.budget.spend(call.units()).await);
+                report.counts.quota_units += call.units();
             }
             report.counts.requests += chunk.len() as u64;
-            report.counts.quota_units += units::GET * chunk.len() as u64;
             let answers = self
                 .session
                 .with_token(account, |t| {
                     let chunk = chunk.clone();
-                    async move { self.client.raw_batch(&t, &chunk).await }
+                    async move { self.client.batch(&t, &chunk).await }
                 })
                 .await;
             drop(slots);
@@ -641,13 +690,13 @@ impl GmailSync {
                 Err(Refusal::Failed(err)) => return Err(err),
             };
             let mut retry = Vec::new();
-            for (id, answer) in answers {
+            for (call, answer) in answers {
                 match answer {
-                    Ok(message) => out.push(message),
+                    Ok(mut messages) => out.append(&mut messages),
                     Err(GmailError::NotFound) => {}
                     Err(GmailError::Throttled { retry_after, .. }) => {
                         self.session.pause(retry_after);
-                        retry.push(id);
+                        retry.push(call);
                     }
                     Err(other) => return Err(other.into()),
                 }
@@ -677,9 +726,44 @@ impl GmailSync {
     }
 }
 
+/// Each message asked for alone.
+fn by_message(ids: &[String]) -> Vec<Fetch> {
+    ids.iter().cloned().map(Fetch::Message).collect()
+}
+
+/// The cheaper calls for `wanted` (in the listing's order, newest first): a conversation
+/// of which three or more messages are wanted is fetched whole (its 40 units cost less
+/// than three 20-unit gets); any other message alone, as raw bytes.
+fn plan(wanted: &[&MessageRef]) -> Vec<Fetch> {
+    let mut per_thread: BTreeMap<&str, u64> = BTreeMap::new();
+    for m in wanted {
+        *per_thread.entry(m.thread_id.as_str()).or_default() += 1;
+    }
+    let whole = |thread: &str| {
+        !thread.is_empty()
+            && per_thread.get(thread).copied().unwrap_or_default() * units::GET > units::THREAD
+    };
+    let mut planned = BTreeSet::new();
+    wanted
+        .iter()
+        .filter_map(|m| {
+            let call = if whole(&m.thread_id) {
+                Fetch::Thread(m.thread_id.clone())
+            } else {
+                Fetch::Message(m.id.clone())
+            };
+            planned.insert(call.clone()).then_some(call)
+        })
+        .collect()
+}
+
 /// What the store keeps of a fetched message (public for the benchmarks, which fill a
 /// store the way a sync does).
 pub fn new_message(m: RawMessage) -> NewMessage {
+    let (parsed, raw_format) = match m.content {
+        Content::Rfc822 => (parse(&m.raw), RawFormat::Rfc822),
+        Content::Full => (parse_full(&m.raw), RawFormat::GmailJson),
+    };
     let unread = m.label_ids.iter().any(|l| l == "UNREAD");
     let starred = m.label_ids.iter().any(|l| l == "STARRED");
     let base = NewMessage {
@@ -698,12 +782,12 @@ pub fn new_message(m: RawMessage) -> NewMessage {
         starred,
         attachments: Vec::new(),
         raw: Vec::new(),
-        raw_format: RawFormat::Rfc822,
+        raw_format,
         problem: None,
         version: Some(m.history_id.clone()),
         folders: m.label_ids.clone(),
     };
-    let message = match parse(&m.raw) {
+    let message = match parsed {
         Parsed::Mail(parsed) => {
             let from = parsed.from.first().cloned().unwrap_or_default();
             let recipients = [("to", &parsed.to), ("cc", &parsed.cc)]
@@ -749,5 +833,48 @@ pub fn new_message(m: RawMessage) -> NewMessage {
     NewMessage {
         raw: m.raw,
         ..message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(pairs: &[(&str, &str)]) -> Vec<MessageRef> {
+        pairs
+            .iter()
+            .map(|(id, thread)| MessageRef {
+                id: (*id).to_owned(),
+                thread_id: (*thread).to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_conversation_is_fetched_whole_only_when_that_costs_less() {
+        let page = listed(&[
+            ("a1", "A"),
+            ("b1", "B"),
+            ("a2", "A"),
+            ("c1", "C"),
+            ("b2", "B"),
+            ("a3", "A"),
+            ("x", ""),
+        ]);
+        let wanted: Vec<&MessageRef> = page.iter().collect();
+        assert_eq!(
+            plan(&wanted),
+            vec![
+                // Three of A: one threads.get (40 units) instead of three gets (60).
+                Fetch::Thread("A".into()),
+                // Two of B cost the same either way: each alone, as raw bytes.
+                Fetch::Message("b1".into()),
+                Fetch::Message("c1".into()),
+                Fetch::Message("b2".into()),
+                // A message without a thread id is fetched alone.
+                Fetch::Message("x".into()),
+            ]
+        );
+        assert!(plan(&[]).is_empty());
     }
 }

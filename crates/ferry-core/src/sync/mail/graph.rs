@@ -271,6 +271,7 @@ impl GraphSync {
         if checkpoint.polled() && checkpoint.shallower_than(since) {
             checkpoint =
                 Checkpoint::first_round(self.client.initial_link(folder, since)?, 0, since);
+            report.deeper = true;
         }
         loop {
             // This lane's delta requests so far: one per page.

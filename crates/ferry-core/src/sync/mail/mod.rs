@@ -4,6 +4,7 @@
 pub mod gmail;
 pub mod graph;
 pub mod parse;
+pub mod payload;
 pub(crate) mod session;
 
 use crate::providers::google::gmail::GmailError;
@@ -26,8 +27,10 @@ pub enum SyncError {
     ResetLoop,
     #[error("the stored sync checkpoint could not be read: {0}")]
     Checkpoint(String),
-    #[error("Microsoft accounts are not configured in this Ferry")]
+    #[error("this account's provider is not configured in this Ferry")]
     NotConfigured,
+    #[error("this account is no longer in Ferry")]
+    AccountGone,
     #[error("this sync would remove {removing} of the {local} messages Ferry has for this account, so it stopped to ask you first")]
     Held { removing: i64, local: i64 },
 }
@@ -52,6 +55,8 @@ pub struct Report {
     pub reset: bool,
     /// The run read the mailbox's labels or folders afresh.
     pub read_folders: bool,
+    /// The run started fetching the older mail a deeper setting adds.
+    pub deeper: bool,
 }
 
 impl Report {
@@ -66,6 +71,7 @@ impl Report {
         self.more |= other.more;
         self.reset |= other.reset;
         self.read_folders |= other.read_folders;
+        self.deeper |= other.deeper;
     }
 }
 

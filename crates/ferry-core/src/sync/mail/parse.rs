@@ -12,6 +12,10 @@
 use chrono::{DateTime, Utc};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
+/// The note on a message with a part in an encoding Ferry could not read.
+pub(super) const ODD_ENCODING: &str =
+    "part of the message is in an encoding Ferry could not read; it is shown as well as it could be";
+
 /// A snippet's length, in characters.
 pub const SNIPPET_CHARS: usize = 200;
 
@@ -68,7 +72,7 @@ pub enum Parsed {
     },
 }
 
-fn bare(id: &str) -> String {
+pub(super) fn bare(id: &str) -> String {
     id.trim().trim_matches(|c| c == '<' || c == '>').to_owned()
 }
 
@@ -160,13 +164,7 @@ fn attachment_meta(message: &Message<'_>) -> Vec<AttachmentMeta> {
 fn read(message: &Message<'_>) -> ParsedMail {
     let mut problems = Vec::new();
     if message.parts.iter().any(|p| p.is_encoding_problem) {
-        problems.push("part of the message is in an encoding Ferry could not read; it is shown as well as it could be".to_owned());
-    }
-    let mut parents = ids(message.references());
-    for parent in ids(message.in_reply_to()) {
-        if !parents.contains(&parent) {
-            parents.push(parent);
-        }
+        problems.push(ODD_ENCODING.to_owned());
     }
     let html = html_of(message);
     // Without a plain part, the text comes from the HTML one.
@@ -184,7 +182,24 @@ fn read(message: &Message<'_>) -> ParsedMail {
     if text.trim().is_empty() && html.is_none() && message.attachment_count() == 0 {
         problems.push("the message has no body".to_owned());
     }
-    let attachments = attachment_meta(message);
+    ParsedMail {
+        snippet: snippet(&text),
+        text,
+        html,
+        attachments: attachment_meta(message),
+        problems,
+        ..headers_of(message)
+    }
+}
+
+/// What a message's headers say (the body's fields left empty).
+pub(super) fn headers_of(message: &Message<'_>) -> ParsedMail {
+    let mut parents = ids(message.references());
+    for parent in ids(message.in_reply_to()) {
+        if !parents.contains(&parent) {
+            parents.push(parent);
+        }
+    }
     ParsedMail {
         message_id: message.message_id().map(bare),
         parents,
@@ -195,11 +210,7 @@ fn read(message: &Message<'_>) -> ParsedMail {
         date: message
             .date()
             .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
-        snippet: snippet(&text),
-        text,
-        html,
-        attachments,
-        problems,
+        ..ParsedMail::default()
     }
 }
 

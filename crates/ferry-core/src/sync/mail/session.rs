@@ -192,7 +192,11 @@ impl Session {
         mail::finish_run(
             self.ctx.store.pool(),
             run,
-            report.reset.then_some("reset"),
+            if report.reset {
+                Some("reset")
+            } else {
+                report.deeper.then_some("deeper")
+            },
             report.counts,
             error.as_deref(),
             self.now_ms(),
