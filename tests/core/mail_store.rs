@@ -454,3 +454,87 @@ async fn a_long_search_ranks_the_newest_then_lists_the_rest() {
         "the unranked ones are the oldest"
     );
 }
+
+/// A page's messages are written together: each new one numbered after the others of its
+/// millisecond, one stored already keeping its number and taking its new folders, a
+/// message twice in a page written twice in order, and a removal between upserts applied
+/// where it stands.
+#[tokio::test]
+async fn a_page_of_messages_is_written_at_once_in_the_order_it_came() {
+    let (_dir, store) = store_with_account().await;
+    let first = page(vec![upsert("m1", "wombat")], "{}");
+    assert_eq!(
+        mail::apply(store.pool(), &first).await.expect("m1").added,
+        1
+    );
+    let rowid = |id: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT rowid FROM mail_messages WHERE id = ?")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect(id)
+        }
+    };
+    let m1 = rowid("m1").await;
+
+    let mut moved = message("m1", "wombat, moved");
+    moved.folders = vec!["Archive".into()];
+    let mut twice = message("m3", "quoll, second word");
+    twice.folders = vec!["Later".into()];
+    let changes = vec![
+        upsert("m2", "numbat"),
+        MailChange::Upsert(Box::new(moved)),
+        upsert("m3", "quoll"),
+        MailChange::Upsert(Box::new(twice)),
+        MailChange::Remove {
+            id: "m2".into(),
+            folder: None,
+        },
+        upsert("m4", "kiwi"),
+    ];
+    let applied = mail::apply(store.pool(), &page(changes, "{}"))
+        .await
+        .expect("page");
+    assert_eq!(
+        (applied.added, applied.changed, applied.removed),
+        (3, 2, 1),
+        "m2, m3 and m4 new; m1 and m3's second version changes; m2 removed"
+    );
+    assert_eq!(rowid("m1").await, m1, "a stored message keeps its number");
+    assert_eq!(
+        rowid("m3").await,
+        m1 + 2,
+        "after m1 and m2 in its millisecond"
+    );
+    assert_eq!(rowid("m4").await, m1 + 3);
+    let keys: Vec<(String, Vec<String>)> = mail::keys(store.pool(), "a1")
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|k| (k.id, k.folders))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("m1".to_owned(), vec!["Archive".to_owned()]),
+            ("m3".to_owned(), vec!["Later".to_owned()]),
+            (
+                "m4".to_owned(),
+                vec!["INBOX".to_owned(), "UNREAD".to_owned()]
+            ),
+        ]
+    );
+    assert_eq!(
+        mail::search(store.pool(), "second", 5)
+            .await
+            .expect("search"),
+        vec![("a1".to_owned(), "m3".to_owned())],
+        "the later version of m3 is the one searched"
+    );
+    assert!(mail::search(store.pool(), "numbat", 5)
+        .await
+        .expect("search")
+        .is_empty());
+}

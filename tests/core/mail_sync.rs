@@ -640,13 +640,14 @@ async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicate
 }
 
 /// Two Gmail accounts and an Outlook one syncing at once, with Gmail's quota set low
-/// enough to bind (2,000 units a minute; 90 messages cost more) and Graph's four
+/// enough to bind (1,000 units a minute; 90 messages cost more, even fetched by
+/// conversation) and Graph's four
 /// concurrent requests per mailbox applied: no call is refused.
 #[tokio::test]
 async fn three_accounts_syncing_at_once_draw_no_429_under_binding_quotas() {
     let mut config = SandboxConfig::default();
     config.quotas.enabled = true;
-    config.quotas.gmail_units_per_user_per_min = Some(2_000);
+    config.quotas.gmail_units_per_user_per_min = Some(1_000);
     config.latency_ms = 5;
     let sandbox = Sandbox::start(SandboxOptions {
         config,
@@ -695,7 +696,7 @@ async fn three_accounts_syncing_at_once_draw_no_429_under_binding_quotas() {
         .sandbox(sandbox)
         .providers(|p| {
             if let Some(google) = p.google.as_mut() {
-                google.gmail_quota_per_minute = 2_000;
+                google.gmail_quota_per_minute = 1_000;
             }
         })
         .start()

@@ -4,7 +4,7 @@
 //! start, repeats nothing: every write is an idempotent upsert or delete by id.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
 
 use super::StoreError;
 use crate::services::Service;
@@ -146,42 +146,117 @@ pub struct Applied {
     pub removed: u64,
 }
 
-async fn write_message(
+/// Messages written per statement: 20 values a row keep a statement well inside SQLite's
+/// limit on bound values.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Writes `messages` (no id twice) over what is stored of them; returns how many were new.
+/// One statement per table for them all, not several per message: a page of a thousand
+/// messages would otherwise cost thousands of round trips to the database's thread.
+async fn write_messages(
     tx: &mut Transaction<'_, Sqlite>,
     account: &str,
-    m: &NewMessage,
-) -> Result<bool, StoreError> {
-    let existed: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM mail_messages WHERE account_id = ? AND id = ?")
-            .bind(account)
-            .bind(&m.id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let recipients = serde_json::to_string(&m.recipients).unwrap_or_else(|_| "[]".into());
-    let attachments = serde_json::to_string(&m.attachments).unwrap_or_else(|_| "[]".into());
+    messages: &[&NewMessage],
+) -> Result<u64, StoreError> {
+    let mut added = 0;
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+        added += write_chunk(tx, account, chunk).await?;
+    }
+    Ok(added)
+}
+
+async fn write_chunk(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: &str,
+    messages: &[&NewMessage],
+) -> Result<u64, StoreError> {
+    use std::collections::{HashMap, HashSet};
+    let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM mail_messages WHERE account_id = ");
+    query.push_bind(account).push(" AND id IN (");
+    let mut list = query.separated(", ");
+    for id in &ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+    let existed: HashSet<String> = query
+        .build_query_scalar::<String>()
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
+
     // A new message's rowid follows its date (see the migration that introduced it): the
     // next free number in its millisecond. A message already stored keeps its own.
-    let rowid = match existed {
-        Some(_) => None,
-        None => {
-            let base = first_rowid(m.received_at);
-            let next: i64 = sqlx::query_scalar(
-                "SELECT coalesce(max(rowid) + 1, ?) FROM mail_messages WHERE rowid BETWEEN ? AND ?",
-            )
-            .bind(base)
-            .bind(base)
-            .bind(base + (1 << 20) - 1)
-            .fetch_one(&mut **tx)
-            .await?;
-            Some(next)
+    let bases: Vec<i64> = messages
+        .iter()
+        .filter(|m| !existed.contains(&m.id))
+        .map(|m| first_rowid(m.received_at))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut next: HashMap<i64, i64> = HashMap::with_capacity(bases.len());
+    if !bases.is_empty() {
+        let mut query = QueryBuilder::<Sqlite>::new("WITH b(base) AS (VALUES ");
+        let mut list = query.separated(", ");
+        for base in &bases {
+            list.push("(")
+                .push_bind_unseparated(base)
+                .push_unseparated(")");
         }
+        query.push(
+            ") SELECT base, coalesce((SELECT max(rowid) + 1 FROM mail_messages
+                 WHERE rowid BETWEEN base AND base + 1048575), base) FROM b",
+        );
+        next.extend(
+            query
+                .build_query_as::<(i64, i64)>()
+                .fetch_all(&mut **tx)
+                .await?,
+        );
+    }
+    let mut rowid = |m: &NewMessage| -> Option<i64> {
+        if existed.contains(&m.id) {
+            return None;
+        }
+        let base = first_rowid(m.received_at);
+        let slot = next.entry(base).or_insert(base);
+        let mine = *slot;
+        *slot += 1;
+        Some(mine)
     };
-    sqlx::query(
-        "INSERT INTO mail_messages (rowid, account_id, id, thread_id, message_id, subject, from_name,
-             from_address, recipients, received_at, snippet, body_text, has_html, unread, starred,
-             attachments, size, raw_format, problem, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (account_id, id) DO UPDATE SET
+
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO mail_messages (rowid, account_id, id, thread_id, message_id, subject,
+             from_name, from_address, recipients, received_at, snippet, body_text, has_html,
+             unread, starred, attachments, size, raw_format, problem, version) ",
+    );
+    query.push_values(messages, |mut row, m| {
+        let recipients = serde_json::to_string(&m.recipients).unwrap_or_else(|_| "[]".into());
+        let attachments = serde_json::to_string(&m.attachments).unwrap_or_else(|_| "[]".into());
+        row.push_bind(rowid(m))
+            .push_bind(account)
+            .push_bind(&m.id)
+            .push_bind(&m.thread_id)
+            .push_bind(&m.message_id)
+            .push_bind(&m.subject)
+            .push_bind(&m.from_name)
+            .push_bind(&m.from_address)
+            .push_bind(recipients)
+            .push_bind(m.received_at)
+            .push_bind(&m.snippet)
+            .push_bind(&m.body_text)
+            .push_bind(m.has_html)
+            .push_bind(m.unread)
+            .push_bind(m.starred)
+            .push_bind(attachments)
+            .push_bind(m.raw.len() as i64)
+            .push_bind(m.raw_format.as_str())
+            .push_bind(&m.problem)
+            .push_bind(&m.version);
+    });
+    query.push(
+        " ON CONFLICT (account_id, id) DO UPDATE SET
              thread_id = excluded.thread_id, message_id = excluded.message_id,
              subject = excluded.subject, from_name = excluded.from_name,
              from_address = excluded.from_address, recipients = excluded.recipients,
@@ -190,47 +265,43 @@ async fn write_message(
              unread = excluded.unread, starred = excluded.starred,
              attachments = excluded.attachments, size = excluded.size,
              raw_format = excluded.raw_format, problem = excluded.problem, version = excluded.version",
-    )
-    .bind(rowid)
-    .bind(account)
-    .bind(&m.id)
-    .bind(&m.thread_id)
-    .bind(&m.message_id)
-    .bind(&m.subject)
-    .bind(&m.from_name)
-    .bind(&m.from_address)
-    .bind(recipients)
-    .bind(m.received_at)
-    .bind(&m.snippet)
-    .bind(&m.body_text)
-    .bind(m.has_html)
-    .bind(m.unread)
-    .bind(m.starred)
-    .bind(attachments)
-    .bind(m.raw.len() as i64)
-    .bind(m.raw_format.as_str())
-    .bind(&m.problem)
-    .bind(&m.version)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO mail_raw (account_id, id, raw) VALUES (?, ?, ?)
-         ON CONFLICT (account_id, id) DO UPDATE SET raw = excluded.raw",
-    )
-    .bind(account)
-    .bind(&m.id)
-    .bind(&m.raw)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM mail_message_folders WHERE account_id = ? AND message = ?")
-        .bind(account)
-        .bind(&m.id)
-        .execute(&mut **tx)
-        .await?;
-    for folder in &m.folders {
-        file(tx, account, &m.id, folder).await?;
+    );
+    query.build().execute(&mut **tx).await?;
+
+    let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO mail_raw (account_id, id, raw) ");
+    query.push_values(messages, |mut row, m| {
+        row.push_bind(account).push_bind(&m.id).push_bind(&m.raw);
+    });
+    query.push(" ON CONFLICT (account_id, id) DO UPDATE SET raw = excluded.raw");
+    query.build().execute(&mut **tx).await?;
+
+    // Each message's folders are what it says now.
+    let refiled: Vec<&String> = ids.iter().filter(|id| existed.contains(*id)).collect();
+    if !refiled.is_empty() {
+        let mut query =
+            QueryBuilder::<Sqlite>::new("DELETE FROM mail_message_folders WHERE account_id = ");
+        query.push_bind(account).push(" AND message IN (");
+        let mut list = query.separated(", ");
+        for id in refiled {
+            list.push_bind(id);
+        }
+        query.push(")");
+        query.build().execute(&mut **tx).await?;
     }
-    Ok(existed.is_none())
+    let filed: Vec<(&String, &String)> = messages
+        .iter()
+        .flat_map(|m| m.folders.iter().map(move |f| (&m.id, f)))
+        .collect();
+    for chunk in filed.chunks(ROWS_PER_STATEMENT * 5) {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO mail_message_folders (account_id, message, folder) ",
+        );
+        query.push_values(chunk, |mut row, (id, folder)| {
+            row.push_bind(account).push_bind(*id).push_bind(*folder);
+        });
+        query.build().execute(&mut **tx).await?;
+    }
+    Ok(messages.len().saturating_sub(existed.len()) as u64)
 }
 
 /// Files message `id` under `folder` (a label, for Gmail); filing it twice is harmless.
@@ -288,15 +359,27 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
         .await?;
     }
     let mut applied = Applied::default();
-    for change in &page.changes {
-        match change {
-            MailChange::Upsert(message) => {
-                if write_message(&mut tx, account, message).await? {
-                    applied.added += 1;
-                } else {
-                    applied.changed += 1;
-                }
+    // Messages are written together, in runs of upserts between the other changes (which
+    // keep their order around them); a message twice in a run ends it.
+    let mut run: Vec<&NewMessage> = Vec::new();
+    let mut changes = page.changes.iter().peekable();
+    while let Some(change) = changes.next() {
+        if let MailChange::Upsert(message) = change {
+            run.push(message);
+            let ends = match changes.peek() {
+                Some(MailChange::Upsert(next)) => run.iter().any(|m| m.id == next.id),
+                _ => true,
+            };
+            if ends {
+                let added = write_messages(&mut tx, account, &run).await?;
+                applied.added += added;
+                applied.changed += run.len() as u64 - added;
+                run.clear();
             }
+            continue;
+        }
+        match change {
+            MailChange::Upsert(_) => {}
             MailChange::Remove { id, folder } => {
                 let gone = sqlx::query(
                     "DELETE FROM mail_messages WHERE account_id = ?1 AND id = ?2 AND (?3 IS NULL OR EXISTS (

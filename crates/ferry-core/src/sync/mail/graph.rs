@@ -273,6 +273,8 @@ impl GraphSync {
                 Checkpoint::first_round(self.client.initial_link(folder, since)?, 0, since);
             report.deeper = true;
         }
+        // A page fetched while the one before it was written: (listing, link) and answer.
+        let mut prefetched: Option<((bool, String), Result<DeltaPage, SyncError>)> = None;
         loop {
             // This lane's delta requests so far: one per page.
             if report.counts.requests >= PAGES_PER_LANE as u64 {
@@ -298,19 +300,10 @@ impl GraphSync {
                 .unwrap_or_else(|| checkpoint.link.clone());
             let size = if first { FIRST_PAGE_SIZE } else { PAGE_SIZE };
             first = false;
-            let answer = self
-                .session
-                .call(account, report, 1, |t| {
-                    let link = link.clone();
-                    async move {
-                        if listing {
-                            self.client.listing(&t, &link).await
-                        } else {
-                            self.client.delta(&t, &link, size).await
-                        }
-                    }
-                })
-                .await;
+            let answer = match prefetched.take() {
+                Some((fetched, answer)) if fetched == (listing, link.clone()) => answer,
+                _ => self.page(account, listing, &link, size, report).await,
+            };
             let page = match answer {
                 Ok(page) => page,
                 Err(SyncError::Graph(GraphError::SyncReset { restart })) => {
@@ -333,18 +326,34 @@ impl GraphSync {
                 }
                 Err(other) => return Err(other),
             };
-            let next = self
-                .apply_page(
-                    account,
-                    folder,
-                    since,
-                    &checkpoint,
-                    listing,
-                    page,
-                    records,
-                    report,
-                )
-                .await?;
+            let next = self.after_page(folder, since, &checkpoint, listing, &page)?;
+            // The next page is fetched while this one is written (its link is known now),
+            // unless this lane's requests run out first.
+            let ahead = (!next.caught_up
+                && !next.confirm
+                && report.counts.requests + 1 < PAGES_PER_LANE as u64)
+                .then(|| {
+                    (
+                        next.backfill.is_some(),
+                        next.backfill.clone().unwrap_or_else(|| next.link.clone()),
+                    )
+                });
+            let mut early = Report::default();
+            let (written, fetched) = tokio::join!(
+                self.apply_page(account, folder, &checkpoint, &next, page, records, report),
+                async {
+                    match &ahead {
+                        Some((listing, link)) => Some(
+                            self.page(account, *listing, link, PAGE_SIZE, &mut early)
+                                .await,
+                        ),
+                        None => None,
+                    }
+                }
+            );
+            report.absorb(&early);
+            written?;
+            prefetched = ahead.zip(fetched);
             if next.caught_up {
                 return Ok(true);
             }
@@ -352,20 +361,54 @@ impl GraphSync {
         }
     }
 
-    /// Commits one page of a folder (a delta round's or a listing's) with the checkpoint
-    /// past it, and returns that checkpoint.
-    #[allow(clippy::too_many_arguments)] // one folder's page and where it stands
-    async fn apply_page(
+    /// One page of a folder's delta round or listing, within the budget.
+    async fn page(
         &self,
         account: &str,
+        listing: bool,
+        link: &str,
+        size: u32,
+        report: &mut Report,
+    ) -> Result<DeltaPage, SyncError> {
+        self.session
+            .call(account, report, 1, |t| async move {
+                if listing {
+                    self.client.listing(&t, link).await
+                } else {
+                    self.client.delta(&t, link, size).await
+                }
+            })
+            .await
+    }
+
+    /// Where a folder stands once `page` (a delta round's or a listing's, fetched at
+    /// `checkpoint`) is written.
+    fn after_page(
+        &self,
         folder: &str,
         since: DateTime<Utc>,
         checkpoint: &Checkpoint,
         listing: bool,
-        page: DeltaPage,
-        records: &Mutex<Option<Vec<FolderRecord>>>,
-        report: &mut Report,
+        page: &DeltaPage,
     ) -> Result<Checkpoint, SyncError> {
+        if listing {
+            let next = Checkpoint {
+                link: checkpoint.link.clone(),
+                caught_up: false,
+                resets: checkpoint.resets,
+                initial: false,
+                oldest: None,
+                backfill: page.next_link.clone(),
+                since: checkpoint.since,
+                resync: checkpoint.resync,
+                confirm: false,
+            };
+            return Ok(if next.backfill.is_none() {
+                next.round_over()
+            } else {
+                next
+            });
+        }
         let oldest_here = page
             .items
             .iter()
@@ -375,6 +418,51 @@ impl GraphSync {
             })
             .min()
             .map(str::to_owned);
+        let done = page.delta_link.is_some();
+        // ISO 8601 times in UTC, as Graph writes them, sort as text.
+        let oldest = match (checkpoint.oldest.clone(), oldest_here) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // A first round over: list what it may have left out, older than its oldest
+        // message (an empty listing, when it left out nothing).
+        let backfill = match (&oldest, done && checkpoint.initial) {
+            (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
+            _ => None,
+        };
+        let over = done && backfill.is_none();
+        let next = Checkpoint {
+            link: page
+                .next_link
+                .clone()
+                .or_else(|| page.delta_link.clone())
+                .unwrap_or_default(),
+            caught_up: false,
+            // A round that went through clears the count; a reset mid-round keeps it.
+            resets: if done { 0 } else { checkpoint.resets },
+            initial: checkpoint.initial && !done,
+            oldest: if done { None } else { oldest },
+            backfill,
+            since: checkpoint.since,
+            resync: checkpoint.resync,
+            confirm: false,
+        };
+        Ok(if over { next.round_over() } else { next })
+    }
+
+    /// Commits one page of a folder, fetched at `checkpoint`, with `next`, the checkpoint
+    /// past it.
+    #[allow(clippy::too_many_arguments)] // one folder's page and where it stands
+    async fn apply_page(
+        &self,
+        account: &str,
+        folder: &str,
+        checkpoint: &Checkpoint,
+        next: &Checkpoint,
+        page: DeltaPage,
+        records: &Mutex<Option<Vec<FolderRecord>>>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
         let mut changes: Vec<MailChange> = Vec::with_capacity(page.items.len());
         for item in page.items {
             match item {
@@ -395,55 +483,6 @@ impl GraphSync {
                 }),
             }
         }
-        let next = if listing {
-            let next = Checkpoint {
-                link: checkpoint.link.clone(),
-                caught_up: false,
-                resets: checkpoint.resets,
-                initial: false,
-                oldest: None,
-                backfill: page.next_link,
-                since: checkpoint.since,
-                resync: checkpoint.resync,
-                confirm: false,
-            };
-            if next.backfill.is_none() {
-                next.round_over()
-            } else {
-                next
-            }
-        } else {
-            let done = page.delta_link.is_some();
-            // ISO 8601 times in UTC, as Graph writes them, sort as text.
-            let oldest = match (checkpoint.oldest.clone(), oldest_here) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            // A first round over: list what it may have left out, older than its
-            // oldest message (an empty listing, when it left out nothing).
-            let backfill = match (&oldest, done && checkpoint.initial) {
-                (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
-                _ => None,
-            };
-            let over = done && backfill.is_none();
-            let next = Checkpoint {
-                link: page.next_link.or(page.delta_link).unwrap_or_default(),
-                caught_up: false,
-                // A round that went through clears the count; a reset mid-round keeps it.
-                resets: if done { 0 } else { checkpoint.resets },
-                initial: checkpoint.initial && !done,
-                oldest: if done { None } else { oldest },
-                backfill,
-                since: checkpoint.since,
-                resync: checkpoint.resync,
-                confirm: false,
-            };
-            if over {
-                next.round_over()
-            } else {
-                next
-            }
-        };
         // Short transactions, so that nothing else waits long for the database: every
         // chunk but the last keeps the link that fetched this page (after a crash the
         // page comes again, and merging by id makes the repeat harmless).
@@ -456,15 +495,14 @@ impl GraphSync {
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
                 .unwrap_or_default();
-            let covers = if last { &next } else { checkpoint };
+            let covers = if last { next } else { checkpoint };
             self.session
                 .commit(account, folder, covers, chunk, folders, report)
                 .await?;
             if last {
-                break;
+                return Ok(());
             }
         }
-        Ok(next)
     }
 
     /// One step of a resync's confirmation for `folder`: asks Graph about up to a batch
@@ -579,18 +617,17 @@ impl GraphSync {
                     left.push(folder);
                     continue;
                 };
-                let next = self
-                    .apply_page(
-                        account,
-                        &folder.id,
-                        since,
-                        checkpoint,
-                        false,
-                        page,
-                        &no_records,
-                        report,
-                    )
-                    .await?;
+                let next = self.after_page(&folder.id, since, checkpoint, false, &page)?;
+                self.apply_page(
+                    account,
+                    &folder.id,
+                    checkpoint,
+                    &next,
+                    page,
+                    &no_records,
+                    report,
+                )
+                .await?;
                 if !next.caught_up {
                     left.push(folder);
                 }
