@@ -71,33 +71,35 @@ async fn ada_with_quota(
     (w, id)
 }
 
-/// The sandbox's mailbox as (id → sorted labels, unread).
-fn provider_side(w: &World) -> BTreeMap<String, (Vec<String>, bool)> {
+/// What `pick` makes of each message in Ada's Gmail mailbox, newest first.
+fn ada_at_gmail<T>(
+    w: &World,
+    pick: impl Fn(&ferry_sandbox::google::gmail::store::Stored) -> T,
+) -> Vec<T> {
     let world = w.sandbox.world();
     let user = world
         .find_user_by_email(ferry_sandbox::Provider::Google, "ada@example.com")
         .expect("Ada");
-    world.gmail.with(world, &user.id, |m| {
-        m.newest_first()
-            .map(|s| {
-                let labels: Vec<String> = s.labels.iter().cloned().collect();
-                (s.id.clone(), (labels, s.labels.contains("UNREAD")))
-            })
-            .collect()
+    world
+        .gmail
+        .with(world, &user.id, |m| m.newest_first().map(&pick).collect())
+}
+
+/// The sandbox's mailbox as (id → sorted labels, unread).
+fn provider_side(w: &World) -> BTreeMap<String, (Vec<String>, bool)> {
+    ada_at_gmail(w, |s| {
+        let labels: Vec<String> = s.labels.iter().cloned().collect();
+        (s.id.clone(), (labels, s.labels.contains("UNREAD")))
     })
+    .into_iter()
+    .collect()
 }
 
 /// The sandbox's messages' conversations (message id → thread id).
 fn gmail_threads(w: &World) -> BTreeMap<String, String> {
-    let world = w.sandbox.world();
-    let user = world
-        .find_user_by_email(ferry_sandbox::Provider::Google, "ada@example.com")
-        .expect("Ada");
-    world.gmail.with(world, &user.id, |m| {
-        m.newest_first()
-            .map(|s| (s.id.clone(), s.thread_id.clone()))
-            .collect()
-    })
+    ada_at_gmail(w, |s| (s.id.clone(), s.thread_id.clone()))
+        .into_iter()
+        .collect()
 }
 
 /// Every message Ferry stored holds what Gmail has: the raw bytes for a message fetched
@@ -112,15 +114,9 @@ async fn assert_same_content(w: &World, account: &str) {
     .fetch_all(w.core().store().pool())
     .await
     .expect("stored");
-    let world = w.sandbox.world();
-    let user = world
-        .find_user_by_email(ferry_sandbox::Provider::Google, "ada@example.com")
-        .expect("Ada");
-    let at_gmail: BTreeMap<String, Vec<u8>> = world.gmail.with(world, &user.id, |m| {
-        m.newest_first()
-            .map(|s| (s.id.clone(), s.raw.to_vec()))
-            .collect()
-    });
+    let at_gmail: BTreeMap<String, Vec<u8>> = ada_at_gmail(w, |s| (s.id.clone(), s.raw.to_vec()))
+        .into_iter()
+        .collect();
     let mut formats = BTreeSet::new();
     for (id, format, raw) in stored {
         let original = at_gmail.get(&id).expect("a message Gmail has");

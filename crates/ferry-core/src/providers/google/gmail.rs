@@ -280,20 +280,27 @@ fn decode_raw(data: &str) -> Result<Vec<u8>, GmailError> {
         .map_err(|e| GmailError::BadReply(format!("raw is not base64url: {e}")))
 }
 
+impl WireMessage {
+    /// The message with `raw`, its bytes in the form `content` says.
+    fn with(self, raw: Vec<u8>, content: Content) -> RawMessage {
+        RawMessage {
+            internal_date: self.internal_date.parse().unwrap_or_default(),
+            id: self.id,
+            thread_id: self.thread_id,
+            label_ids: self.label_ids,
+            history_id: self.history_id,
+            raw,
+            content,
+        }
+    }
+}
+
 impl TryFrom<WireMessage> for RawMessage {
     type Error = GmailError;
 
     fn try_from(m: WireMessage) -> Result<Self, GmailError> {
         let raw = decode_raw(m.raw.as_deref().unwrap_or_default())?;
-        Ok(RawMessage {
-            internal_date: m.internal_date.parse().unwrap_or_default(),
-            id: m.id,
-            thread_id: m.thread_id,
-            label_ids: m.label_ids,
-            history_id: m.history_id,
-            raw,
-            content: Content::Rfc822,
-        })
+        Ok(m.with(raw, Content::Rfc822))
     }
 }
 
@@ -312,16 +319,9 @@ fn thread_messages(body: &[u8]) -> Result<Vec<RawMessage>, GmailError> {
         .map(|resource| {
             let m = WireMessage::deserialize(&resource)
                 .map_err(|e| GmailError::BadReply(e.to_string()))?;
-            Ok(RawMessage {
-                internal_date: m.internal_date.parse().unwrap_or_default(),
-                id: m.id,
-                thread_id: m.thread_id,
-                label_ids: m.label_ids,
-                history_id: m.history_id,
-                raw: serde_json::to_vec(&resource)
-                    .map_err(|e| GmailError::BadReply(e.to_string()))?,
-                content: Content::Full,
-            })
+            let raw =
+                serde_json::to_vec(&resource).map_err(|e| GmailError::BadReply(e.to_string()))?;
+            Ok(m.with(raw, Content::Full))
         })
         .collect()
 }
