@@ -768,6 +768,16 @@ async fn katherine_prepared(
     count: usize,
     prepare: impl FnOnce(&Sandbox),
 ) -> (World, String) {
+    katherine_built(World::build(), config, count, prepare).await
+}
+
+/// [`katherine_prepared`] in a world `build` describes (on manual time, say).
+async fn katherine_built(
+    build: crate::support::WorldBuilder,
+    config: SandboxConfig,
+    count: usize,
+    prepare: impl FnOnce(&Sandbox),
+) -> (World, String) {
     let sandbox = Sandbox::start(SandboxOptions {
         config,
         ..SandboxOptions::default()
@@ -792,7 +802,7 @@ async fn katherine_prepared(
         },
     );
     prepare(&sandbox);
-    let mut w = World::build().sandbox(sandbox).start().await;
+    let mut w = build.sandbox(sandbox).start().await;
     let id = add_account(
         &mut w.ferry,
         Provider::Microsoft,
@@ -1151,6 +1161,58 @@ async fn a_deeper_mail_setting_fills_each_outlook_folder_from_further_back() {
     assert_eq!(report.counts.removed, 0);
     let status = w.core().mail_status().await.expect("status");
     assert!(status.iter().all(|s| s.caught_up), "{status:?}");
+}
+
+/// A message moved into a folder made after Ferry last read the folder list is kept,
+/// filed nowhere, until the list is read again: minutes later, not the hour an unchanged
+/// list waits. Then it is in its new folder.
+#[tokio::test]
+async fn a_message_moved_into_a_new_outlook_folder_is_found_there_within_minutes() {
+    let (w, id) = katherine_built(
+        World::build().manual_time(),
+        SandboxConfig::default(),
+        60,
+        |_| {},
+    )
+    .await;
+    w.core().sync_mail(&id).await.expect("first sync");
+    assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+    let folder_reads = |w: &World| logged(w, |r| r.path.ends_with("/me/mailFolders"));
+    let moved = outlook_side(&w)
+        .into_keys()
+        .next()
+        .expect("a message to move");
+    let base = "/mail/katherine@contoso.example/messages";
+    control(
+        &w,
+        reqwest::Method::POST,
+        &format!("{base}/{moved}/move"),
+        serde_json::json!({"folder": "Projects 2027"}),
+    )
+    .await;
+
+    // The next poll sees it leave; where it went is not a folder Ferry knows yet.
+    let reads = folder_reads(&w);
+    w.advance(chrono::Duration::minutes(1));
+    w.core().sync_mail(&id).await.expect("poll");
+    assert_eq!(folder_reads(&w), reads, "the folder list is not due yet");
+    let ferry = ferry_side(&w, &id).await;
+    assert_eq!(
+        ferry.get(&moved).map(|(folders, _)| folders.clone()),
+        Some(Vec::new()),
+        "kept, filed nowhere"
+    );
+
+    // Five minutes on, the list is read again and the new folder synced.
+    w.advance(ferry_core::sync::mail::STRAYS_EVERY);
+    w.core().sync_mail(&id).await.expect("poll");
+    assert_eq!(folder_reads(&w), reads + 1);
+    assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+
+    // With no strays left, the list waits its hour again.
+    w.advance(ferry_core::sync::mail::STRAYS_EVERY);
+    w.core().sync_mail(&id).await.expect("poll");
+    assert_eq!(folder_reads(&w), reads + 1);
 }
 
 #[tokio::test]

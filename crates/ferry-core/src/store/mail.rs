@@ -98,7 +98,8 @@ pub enum MailChange {
     /// elsewhere arrives from the other folder too, in either order).
     Remove { id: String, folder: Option<String> },
     /// It left `folder` for another (Outlook): it stays, unfiled, until it arrives there
-    /// (in the same run, in either order); see [`drop_unfiled`].
+    /// (in the same run, in either order, or once the folder list shows where it went);
+    /// see [`strays`].
     Detach { id: String, folder: String },
     /// Read state, star, labels: a message Ferry does not have yet is left alone.
     Flags {
@@ -460,18 +461,17 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
     Ok(applied)
 }
 
-/// Deletes the account's messages that left a folder and arrived in none Ferry syncs
-/// (moved out of reach): called once every folder's round has gone through. Returns how
-/// many.
-pub async fn drop_unfiled(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
-    Ok(sqlx::query(
-        "DELETE FROM mail_messages WHERE account_id = ?1 AND NOT EXISTS (
-             SELECT 1 FROM mail_message_folders f WHERE f.account_id = ?1 AND f.message = mail_messages.id)",
+/// How many of the account's messages are filed in no folder: Outlook messages that left
+/// a folder and arrived in none Ferry syncs. They are kept (Outlook still has them).
+pub async fn strays(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_messages m WHERE m.account_id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM mail_message_folders f WHERE f.account_id = ?1 AND f.message = m.id)",
     )
     .bind(account)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(count).unwrap_or_default())
 }
 
 /// The checkpoint last committed for this account's mail (and scope).

@@ -70,8 +70,9 @@ pub(crate) struct MailSync {
     ctx: Context,
     tokens: Tokens,
     budgets: Mutex<HashMap<String, Budget>>,
-    /// When each account's labels or folders were last read.
-    folders_read: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// When each account's labels or folders were last read, and whether its last run
+    /// left strays (which make the next read come sooner).
+    folders_read: Mutex<HashMap<String, (DateTime<Utc>, bool)>>,
     /// Accounts whose mail the user asked to sync now (the dashboard's Sync now).
     asked: Mutex<std::collections::HashSet<String>>,
 }
@@ -110,15 +111,25 @@ impl MailSync {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(account)
-            .is_none_or(|at| now - *at >= mail::FOLDERS_EVERY)
+            .is_none_or(|(at, strays)| {
+                let every = if *strays {
+                    mail::STRAYS_EVERY
+                } else {
+                    mail::FOLDERS_EVERY
+                };
+                now - *at >= every
+            })
     }
 
     fn note_folders(&self, account: &str, report: &Result<Report, SyncError>) {
-        if matches!(report, Ok(r) if r.read_folders) {
-            self.folders_read
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(account.to_owned(), self.ctx.clock.now());
+        let Ok(report) = report else {
+            return;
+        };
+        let mut read = self.folders_read.lock().unwrap_or_else(|p| p.into_inner());
+        if report.read_folders {
+            read.insert(account.to_owned(), (self.ctx.clock.now(), report.strays));
+        } else if let Some((_, strays)) = read.get_mut(account) {
+            *strays = report.strays;
         }
     }
 

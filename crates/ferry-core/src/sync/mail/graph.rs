@@ -191,7 +191,15 @@ impl GraphSync {
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
         let run = self.session.start_run(account, "incremental").await?;
         let mut report = Report::default();
-        let outcome = self.folders_in_turn(account, &mut report).await;
+        let mut outcome = self.folders_in_turn(account, &mut report).await;
+        if outcome.is_ok() {
+            // Messages that left a folder and arrived in none Ferry syncs stay (nothing goes
+            // for an absence); the folder they went to is looked for sooner.
+            match mail::strays(self.session.ctx.store.pool(), account).await {
+                Ok(strays) => report.strays = strays > 0,
+                Err(err) => outcome = Err(err.into()),
+            }
+        }
         self.session.finish_run(run, report, outcome).await
     }
 

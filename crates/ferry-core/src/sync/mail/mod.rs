@@ -57,6 +57,8 @@ pub struct Report {
     pub read_folders: bool,
     /// The run started fetching the older mail a deeper setting adds.
     pub deeper: bool,
+    /// The run ended with strays: messages that left a folder and arrived in none.
+    pub strays: bool,
 }
 
 impl Report {
@@ -72,9 +74,15 @@ impl Report {
         self.reset |= other.reset;
         self.read_folders |= other.read_folders;
         self.deeper |= other.deeper;
+        self.strays |= other.strays;
     }
 }
 
 /// How often a caught-up mailbox's label or folder list is read again, when nothing
 /// sooner calls for it (a full sync, or a change naming a label Ferry does not know).
 pub const FOLDERS_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+/// How soon the folder list is read again while Outlook messages are strays: they left
+/// a folder and arrived in none Ferry syncs (most likely one created since the list was
+/// last read, which the next read adds).
+pub const STRAYS_EVERY: chrono::Duration = chrono::Duration::minutes(5);
