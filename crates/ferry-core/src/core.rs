@@ -526,29 +526,25 @@ impl Core {
         } else {
             RemoteContent::Block
         };
-        let mut view = inbox::read(self.ctx.store.pool(), message, remote).await?;
+        let inbox::Reading { mut view, fetch } =
+            inbox::read(self.ctx.store.pool(), message, remote).await?;
         if let Some(html) = view.html.take() {
-            view.html = Some(self.fetched_images(message, html).await);
+            view.html = Some(self.fetched_images(message, html, fetch).await);
         }
         Ok(view)
     }
 
-    /// A message's HTML with the inline images it names by `cid:` that the provider keeps
-    /// fetched and put in place. One that cannot be fetched now (offline, say) stays a
-    /// broken image; the message still reads.
-    async fn fetched_images(&self, message: &MessageRef, html: String) -> String {
-        if !html.contains("cid:") {
-            return html;
-        }
-        let wanted = match inbox::fetched_inline(self.ctx.store.pool(), message, &html).await {
-            Ok(wanted) => wanted,
-            Err(err) => {
-                tracing::warn!(%err, "could not read a message's inline images");
-                return html;
-            }
-        };
-        let mut parts = Vec::with_capacity(wanted.len());
-        for (cid, source) in wanted {
+    /// A message's HTML with the inline images the provider keeps (`fetch`) fetched and
+    /// put in place. One that cannot be fetched now (offline, say) stays a broken image;
+    /// the message still reads.
+    async fn fetched_images(
+        &self,
+        message: &MessageRef,
+        html: String,
+        fetch: Vec<(String, inbox::AttachmentSource)>,
+    ) -> String {
+        let mut parts = Vec::with_capacity(fetch.len());
+        for (cid, source) in fetch {
             match self.part_bytes(message, source).await {
                 Ok(part) => parts.push((cid, part)),
                 Err(err) => tracing::info!(%err, "an inline image could not be fetched"),

@@ -759,12 +759,26 @@ type StoredMessage = (
     Option<String>,
 );
 
+/// A message for the reading pane, and the inline images its HTML names by `cid:` that
+/// the provider keeps, as (Content-ID, where its bytes are): Outlook keeps every part of
+/// its messages, Gmail the larger parts of a message that came with its conversation. The
+/// caller fetches those and puts them in place ([`with_inline_images`]).
+#[derive(Debug)]
+pub struct Reading {
+    pub view: MessageView,
+    pub fetch: Vec<(String, AttachmentSource)>,
+}
+
+/// An inline part the provider keeps, before the HTML says whether it shows it: its
+/// Content-ID, type, size and where its bytes are.
+type KeptInline = (String, String, u64, AttachmentSource);
+
 /// A message for the reading pane; remote content stays out unless `remote` allows it.
 pub async fn read(
     pool: &SqlitePool,
     message: &MessageRef,
     remote: RemoteContent,
-) -> Result<MessageView, InboxError> {
+) -> Result<Reading, InboxError> {
     let stored: Option<StoredMessage> = sqlx::query_as(
         "SELECT m.thread_id, m.subject, m.from_name, m.from_address, m.recipients, m.received_at,
                 m.unread, m.starred, m.attachments, m.body_text, r.raw, m.raw_format, m.problem,
@@ -837,33 +851,37 @@ pub async fn read(
         .collect();
     also_in.dedup();
 
-    let body = match raw_format.as_str() {
-        "graph-json" => Ok(graph_html(&raw).map(|html| parse::HtmlBody {
-            html,
-            inline: Vec::new(),
-        })),
-        // The inline images Gmail sent with the message are put in place here; the rest
-        // are fetched when the message is opened ([`fetched_inline`]).
-        "gmail-json" => payload::html_full(&raw).map(|body| {
-            body.map(|(html, parts)| parse::HtmlBody {
+    // The body, the inline parts stored with it (put in place here), and those the
+    // provider keeps.
+    let (body, kept): (_, Vec<KeptInline>) = match raw_format.as_str() {
+        "graph-json" => {
+            let json: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
+            let body = graph_html(&json).map(|html| parse::HtmlBody {
                 html,
-                inline: parts
-                    .into_iter()
-                    .filter_map(|part| {
-                        let cid = part.meta.content_id?;
-                        Some((
-                            cid,
-                            parse::PartBytes {
-                                filename: part.meta.filename,
-                                content_type: part.meta.content_type,
-                                bytes: part.data?,
-                            },
-                        ))
-                    })
-                    .collect(),
-            })
-        }),
-        _ => parse::html_body(&raw),
+                inline: Vec::new(),
+            });
+            (Ok(body), outlook_inline(&json))
+        }
+        "gmail-json" => match payload::html_full(&raw) {
+            Ok(Some((html, parts))) => {
+                let mut inline = Vec::new();
+                let mut kept = Vec::new();
+                for part in parts {
+                    let Some(cid) = part.meta.content_id.clone() else {
+                        continue;
+                    };
+                    let (content_type, size) = (part.meta.content_type.clone(), part.meta.size);
+                    match gmail_source(part) {
+                        Some(AttachmentSource::Here(bytes)) => inline.push((cid, bytes)),
+                        Some(source) => kept.push((cid, content_type, size as u64, source)),
+                        None => {}
+                    }
+                }
+                (Ok(Some(parse::HtmlBody { html, inline })), kept)
+            }
+            other => (other.map(|_| None), Vec::new()),
+        },
+        _ => (parse::html_body(&raw), Vec::new()),
     };
     let unreadable = body.is_err();
     let (text, html, blocked) = match body {
@@ -878,7 +896,22 @@ pub async fn read(
         }
         Ok(None) => (body_text, None, 0),
     };
-    Ok(MessageView {
+    // Of the parts the provider keeps, the images the HTML shows (and that are small
+    // enough to be put in).
+    let fetch = match &html {
+        Some(html) => kept
+            .into_iter()
+            .filter(|(cid, content_type, size, _)| {
+                !cid.is_empty()
+                    && html.contains(&format!("\"cid:{cid}\""))
+                    && content_type.starts_with("image/")
+                    && *size <= MAX_INLINE_IMAGE as u64
+            })
+            .map(|(cid, _, _, source)| (cid, source))
+            .collect(),
+        None => Vec::new(),
+    };
+    let view = MessageView {
         account_id: message.account_id.clone(),
         id: message.id.clone(),
         also_in,
@@ -909,7 +942,8 @@ pub async fn read(
             .collect(),
         problem,
         unreadable,
-    })
+    };
+    Ok(Reading { view, fetch })
 }
 
 /// A label or folder as the reading pane names it: Gmail's state labels (UNREAD,
@@ -925,8 +959,7 @@ fn folder_name(name: &str) -> Option<String> {
     Some(name.to_owned())
 }
 
-fn graph_html(raw: &[u8]) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_slice(raw).ok()?;
+fn graph_html(json: &serde_json::Value) -> Option<String> {
     let body = json.get("body")?;
     let html = body["contentType"]
         .as_str()
@@ -1056,62 +1089,20 @@ fn outlook_source(described: &serde_json::Value) -> Option<AttachmentSource> {
     })
 }
 
-/// The inline images a message's HTML names by `cid:` that the provider keeps, as
-/// (Content-ID, where its bytes are): the reading pane fetches them. Outlook keeps every
-/// part of its messages; Gmail the larger parts of a message that came with its
-/// conversation. None for a raw message, whose parts are stored with it.
-pub async fn fetched_inline(
-    pool: &SqlitePool,
-    message: &MessageRef,
-    html: &str,
-) -> Result<Vec<(String, AttachmentSource)>, InboxError> {
-    let named = |cid: &str, content_type: &str, size: u64| {
-        !cid.is_empty()
-            && html.contains(&format!("\"cid:{cid}\""))
-            && content_type.starts_with("image/")
-            && size <= MAX_INLINE_IMAGE as u64
-    };
-    Ok(match stored(pool, message).await?.0 {
-        Stored::Rfc822(_) => Vec::new(),
-        Stored::GmailJson(raw) => payload::html_full(&raw)
-            .ok()
-            .flatten()
-            .map(|(_, parts)| parts)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| p.data.is_none())
-            .filter_map(|p| {
-                let cid = p.meta.content_id.clone()?;
-                named(&cid, &p.meta.content_type, p.meta.size as u64)
-                    .then(|| gmail_source(p))
-                    .flatten()
-                    .map(|source| (cid, source))
-            })
-            .collect(),
-        Stored::GraphJson(raw) => {
-            let json: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
-            let text =
-                |a: &serde_json::Value, key: &str| a[key].as_str().unwrap_or_default().to_owned();
-            json["attachments"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|a| {
-                    let cid = text(a, "contentId");
-                    let wanted = a["isInline"].as_bool() == Some(true)
-                        && named(
-                            &cid,
-                            &text(a, "contentType"),
-                            a["size"].as_u64().unwrap_or(u64::MAX),
-                        );
-                    wanted
-                        .then(|| outlook_source(a))
-                        .flatten()
-                        .map(|source| (cid, source))
-                })
-                .collect()
-        }
-    })
+/// The inline parts Outlook described for a message (it keeps them all).
+fn outlook_inline(json: &serde_json::Value) -> Vec<KeptInline> {
+    let text = |a: &serde_json::Value, key: &str| a[key].as_str().unwrap_or_default().to_owned();
+    json["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["isInline"].as_bool() == Some(true))
+        .filter_map(|a| {
+            let size = a["size"].as_u64().unwrap_or(u64::MAX);
+            outlook_source(a)
+                .map(|source| (text(a, "contentId"), text(a, "contentType"), size, source))
+        })
+        .collect()
 }
 
 /// Where an attachment's bytes are.

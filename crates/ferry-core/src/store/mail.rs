@@ -99,7 +99,7 @@ pub enum MailChange {
     Remove { id: String, folder: Option<String> },
     /// It left `folder` for another (Outlook): it stays, unfiled, until it arrives there
     /// (in the same run, in either order, or once the folder list shows where it went);
-    /// see [`strays`].
+    /// see [`has_strays`].
     Detach { id: String, folder: String },
     /// Read state, star, labels: a message Ferry does not have yet is left alone.
     Flags {
@@ -173,19 +173,7 @@ async fn write_chunk(
 ) -> Result<u64, StoreError> {
     use std::collections::{HashMap, HashSet};
     let ids: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
-    let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM mail_messages WHERE account_id = ");
-    query.push_bind(account).push(" AND id IN (");
-    let mut list = query.separated(", ");
-    for id in &ids {
-        list.push_bind(id);
-    }
-    query.push(")");
-    let existed: HashSet<String> = query
-        .build_query_scalar::<String>()
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect();
+    let existed = stored_ids(tx, account, &ids).await?;
 
     // A new message's rowid follows its date (see the migration that introduced it): the
     // next free number in its millisecond. A message already stored keeps its own.
@@ -281,12 +269,8 @@ async fn write_chunk(
     if !refiled.is_empty() {
         let mut query =
             QueryBuilder::<Sqlite>::new("DELETE FROM mail_message_folders WHERE account_id = ");
-        query.push_bind(account).push(" AND message IN (");
-        let mut list = query.separated(", ");
-        for id in refiled {
-            list.push_bind(id);
-        }
-        query.push(")");
+        query.push_bind(account).push(" AND message");
+        push_in(&mut query, refiled);
         query.build().execute(&mut **tx).await?;
     }
     let filed: Vec<(&String, &String)> = messages
@@ -461,17 +445,17 @@ pub async fn apply(pool: &SqlitePool, page: &MailPage) -> Result<Applied, StoreE
     Ok(applied)
 }
 
-/// How many of the account's messages are filed in no folder: Outlook messages that left
-/// a folder and arrived in none Ferry syncs. They are kept (Outlook still has them).
-pub async fn strays(pool: &SqlitePool, account: &str) -> Result<u64, StoreError> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM mail_messages m WHERE m.account_id = ?1 AND NOT EXISTS (
-             SELECT 1 FROM mail_message_folders f WHERE f.account_id = ?1 AND f.message = m.id)",
+/// Whether any of the account's messages is filed in no folder: an Outlook message that
+/// left a folder and arrived in none Ferry syncs. Such messages are kept (Outlook still has
+/// them).
+pub async fn has_strays(pool: &SqlitePool, account: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM mail_messages m WHERE m.account_id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM mail_message_folders f WHERE f.account_id = ?1 AND f.message = m.id))",
     )
     .bind(account)
     .fetch_one(pool)
-    .await?;
-    Ok(u64::try_from(count).unwrap_or_default())
+    .await?)
 }
 
 /// The checkpoint last committed for this account's mail (and scope).
@@ -519,17 +503,43 @@ pub async fn existing(
     account: &str,
     ids: &[String],
 ) -> Result<std::collections::HashSet<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let mut conn = pool.acquire().await?;
+    stored_ids(&mut conn, account, ids).await
+}
+
+/// Which of `ids` the account has in the store (on `conn`, inside a transaction or not).
+async fn stored_ids(
+    conn: &mut sqlx::SqliteConnection,
+    account: &str,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(",");
-        let sql = format!("SELECT id FROM mail_messages WHERE account_id = ? AND id IN ({marks})");
-        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(account);
-        for id in chunk {
-            query = query.bind(id);
-        }
-        found.extend(query.fetch_all(pool).await?);
+        let mut query =
+            QueryBuilder::<Sqlite>::new("SELECT id FROM mail_messages WHERE account_id = ");
+        query.push_bind(account).push(" AND id");
+        push_in(&mut query, chunk);
+        found.extend(
+            query
+                .build_query_scalar::<String>()
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
     Ok(found)
+}
+
+/// Appends ` IN (?, …)`, binding `values`.
+fn push_in<'a>(query: &mut QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = &'a String>) {
+    query.push(" IN (");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    query.push(")");
 }
 
 /// How many messages the account has in the store.

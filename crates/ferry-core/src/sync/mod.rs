@@ -153,31 +153,28 @@ impl MailSync {
 
     /// One run for `account` (up to a slice of pages).
     pub async fn run(&self, account: &str) -> Result<Report, SyncError> {
-        let provider = self.ctx.store.account_provider(account).await?;
-        let providers = &self.ctx.providers;
+        let provider = match self.client_for(account).await {
+            Ok(provider) => provider,
+            // The account is gone, or its provider is not configured any more.
+            Err(SyncError::AccountGone | SyncError::NotConfigured) => return Ok(Report::default()),
+            Err(other) => return Err(other),
+        };
         let folders_due = self.folders_due(account);
         let months = crate::store::settings::load(self.ctx.store.pool())
             .await?
             .mail_months;
         let since = mail_since(self.ctx.clock.now(), months);
-        let report = match (provider, &providers.google, &providers.microsoft) {
-            (Some(Provider::Google), Some(google), _) => {
-                let client = GmailClient::new(self.ctx.http.clone(), google.gmail_url.clone());
-                let budget = self.budget(account, Limits::gmail(google.gmail_quota_per_minute));
-                GmailSync::new(self.session(budget), client, since, folders_due)
+        let report = match provider {
+            ProviderClient::Gmail(client, session) => {
+                GmailSync::new(session, client, since, folders_due)
                     .run(account)
                     .await
             }
-            (Some(Provider::Microsoft), _, Some(microsoft)) => {
-                let client =
-                    GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
-                let budget = self.budget(account, Limits::GRAPH);
-                GraphSync::new(self.session(budget), client, since, folders_due)
+            ProviderClient::Graph(client, session) => {
+                GraphSync::new(session, client, since, folders_due)
                     .run(account)
                     .await
             }
-            // The account is gone, or its provider is not configured any more.
-            _ => Ok(Report::default()),
         };
         self.note_folders(account, &report);
         report
@@ -186,8 +183,8 @@ impl MailSync {
     /// A message's MIME source, fetched within the account's budget (export of a message
     /// Ferry keeps as the provider's JSON).
     pub async fn mime(&self, account: &str, id: &str) -> Result<Vec<u8>, SyncError> {
-        match self.one_off(account).await? {
-            OneOff::Gmail(client, session) => {
+        match self.client_for(account).await? {
+            ProviderClient::Gmail(client, session) => {
                 let client = &client;
                 let message = session
                     .call(
@@ -199,7 +196,7 @@ impl MailSync {
                     .await?;
                 Ok(message.raw)
             }
-            OneOff::Graph(client, session) => {
+            ProviderClient::Graph(client, session) => {
                 let client = &client;
                 session
                     .call(account, &mut Report::default(), 1, move |t| async move {
@@ -219,8 +216,8 @@ impl MailSync {
         attachment: &str,
     ) -> Result<Vec<u8>, SyncError> {
         let mut report = Report::default();
-        match self.one_off(account).await? {
-            OneOff::Gmail(client, session) => {
+        match self.client_for(account).await? {
+            ProviderClient::Gmail(client, session) => {
                 let client = &client;
                 session
                     .call(
@@ -231,7 +228,7 @@ impl MailSync {
                     )
                     .await
             }
-            OneOff::Graph(client, session) => {
+            ProviderClient::Graph(client, session) => {
                 let client = &client;
                 session
                     .call(account, &mut report, 1, move |t| async move {
@@ -242,15 +239,16 @@ impl MailSync {
         }
     }
 
-    /// The account's mail client and a session on its budget, for one-off calls.
-    async fn one_off(&self, account: &str) -> Result<OneOff, SyncError> {
+    /// The account's mail client and a session on its budget (for a run, or a one-off
+    /// call).
+    async fn client_for(&self, account: &str) -> Result<ProviderClient, SyncError> {
         let providers = &self.ctx.providers;
         match self.ctx.store.account_provider(account).await? {
             Some(Provider::Google) => {
                 let google = providers.google.as_ref().ok_or(SyncError::NotConfigured)?;
                 let client = GmailClient::new(self.ctx.http.clone(), google.gmail_url.clone());
                 let budget = self.budget(account, Limits::gmail(google.gmail_quota_per_minute));
-                Ok(OneOff::Gmail(client, self.session(budget)))
+                Ok(ProviderClient::Gmail(client, self.session(budget)))
             }
             Some(Provider::Microsoft) => {
                 let microsoft = providers
@@ -259,7 +257,7 @@ impl MailSync {
                     .ok_or(SyncError::NotConfigured)?;
                 let client =
                     GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
-                Ok(OneOff::Graph(
+                Ok(ProviderClient::Graph(
                     client,
                     self.session(self.budget(account, Limits::GRAPH)),
                 ))
@@ -283,7 +281,7 @@ impl MailSync {
 }
 
 /// A client for one account's provider, with a session on its budget.
-enum OneOff {
+enum ProviderClient {
     Gmail(GmailClient, Session),
     Graph(GraphMailClient, Session),
 }

@@ -408,6 +408,11 @@ async fn reset_delta(State(world): State<Arc<World>>, Path(key): Path<String>) -
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// A hash written out in lower-case hex.
+fn hex(hash: &[u8]) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The mailbox in brief, for comparing with what a client synced: the message count and
 /// a SHA-256 over every message's id, labels (Gmail) or folder and flags (Outlook) and
 /// bytes, in id order. For Gmail, also each message's id, labels and content hashes
@@ -429,10 +434,8 @@ async fn summary(State(world): State<Arc<World>>, Path(key): Path<String>) -> Re
             }
             (messages.len(), hasher.finalize())
         });
-        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        return Json(json!({"messages": count, "sha256": hex})).into_response();
+        return Json(json!({"messages": count, "sha256": hex(&hash)})).into_response();
     }
-    let hex = |hash: &[u8]| -> String { hash.iter().map(|b| format!("{b:02x}")).collect() };
     let (count, hash, history, contents) = world.gmail.with(&world, &owner.id, |m| {
         let mut messages: Vec<_> = m.newest_first().collect();
         messages.sort_by(|a, b| a.id.cmp(&b.id));

@@ -1,7 +1,7 @@
 //! A typed Gmail client for what sync needs: the profile (its `historyId`), labels, message
 //! lists, messages as raw bytes or whole conversations (one at a time or through the batch
-//! endpoint), attachments, and the history since a `historyId`. Replies are parsed into typed values; anything else
-//! becomes a typed [`GmailError`], never a panic.
+//! endpoint), attachments, and the history since a `historyId`. Replies are parsed into
+//! typed values; anything else becomes a typed [`GmailError`], never a panic.
 
 use std::time::Duration;
 
@@ -272,12 +272,15 @@ struct WireErrorItem {
     reason: String,
 }
 
-fn decode_raw(data: &str) -> Result<Vec<u8>, GmailError> {
-    let trimmed = data.trim_end_matches('=');
+/// Bytes Gmail sends as base64url, padded or not.
+pub(crate) fn base64url(data: &str) -> Result<Vec<u8>, base64::DecodeError> {
     URL_SAFE_NO_PAD
-        .decode(trimmed)
+        .decode(data.trim_end_matches('='))
         .or_else(|_| URL_SAFE.decode(data))
-        .map_err(|e| GmailError::BadReply(format!("raw is not base64url: {e}")))
+}
+
+fn decode_raw(data: &str) -> Result<Vec<u8>, GmailError> {
+    base64url(data).map_err(|e| GmailError::BadReply(format!("raw is not base64url: {e}")))
 }
 
 impl WireMessage {

@@ -94,6 +94,14 @@ impl Checkpoint {
         self.caught_up && self.backfill.is_none()
     }
 
+    /// What its next page is asked with: (whether it is a listing's page, the link).
+    fn request(&self) -> (bool, String) {
+        match &self.backfill {
+            Some(listing) => (true, listing.clone()),
+            None => (false, self.link.clone()),
+        }
+    }
+
     /// Whether a window from `since` reaches further back than this folder's did.
     fn shallower_than(&self, since: DateTime<Utc>) -> bool {
         self.since
@@ -195,8 +203,8 @@ impl GraphSync {
         if outcome.is_ok() {
             // Messages that left a folder and arrived in none Ferry syncs stay (nothing goes
             // for an absence); the folder they went to is looked for sooner.
-            match mail::strays(self.session.ctx.store.pool(), account).await {
-                Ok(strays) => report.strays = strays > 0,
+            match mail::has_strays(self.session.ctx.store.pool(), account).await {
+                Ok(strays) => report.strays = strays,
                 Err(err) => outcome = Err(err.into()),
             }
         }
@@ -301,11 +309,7 @@ impl GraphSync {
                 }
                 continue;
             }
-            let listing = checkpoint.backfill.is_some();
-            let link = checkpoint
-                .backfill
-                .clone()
-                .unwrap_or_else(|| checkpoint.link.clone());
+            let (listing, link) = checkpoint.request();
             let size = if first { FIRST_PAGE_SIZE } else { PAGE_SIZE };
             first = false;
             let answer = match prefetched.take() {
@@ -340,12 +344,7 @@ impl GraphSync {
             let ahead = (!next.caught_up
                 && !next.confirm
                 && report.counts.requests + 1 < PAGES_PER_LANE as u64)
-                .then(|| {
-                    (
-                        next.backfill.is_some(),
-                        next.backfill.clone().unwrap_or_else(|| next.link.clone()),
-                    )
-                });
+                .then(|| next.request());
             let mut early = Report::default();
             let (written, fetched) = tokio::join!(
                 self.apply_page(account, folder, &checkpoint, &next, page, records, report),

@@ -129,6 +129,16 @@ fn html_of(message: &Message<'_>) -> Option<String> {
         .filter(|h| !h.trim().is_empty())
 }
 
+/// The name of the `index`-th attachment, sent without one (`message`: an attached
+/// message).
+pub(super) fn unnamed(index: usize, message: bool) -> String {
+    if message {
+        "attached message.eml".to_owned()
+    } else {
+        format!("attachment-{}", index + 1)
+    }
+}
+
 /// The message's attachments and inline parts, described, in mail-parser's order.
 fn attachment_meta(message: &Message<'_>) -> Vec<AttachmentMeta> {
     message
@@ -139,10 +149,7 @@ fn attachment_meta(message: &Message<'_>) -> Vec<AttachmentMeta> {
             filename: part
                 .attachment_name()
                 .map(str::to_owned)
-                .unwrap_or_else(|| match &part.body {
-                    PartType::Message(_) => "attached message.eml".to_owned(),
-                    _ => format!("attachment-{}", index + 1),
-                }),
+                .unwrap_or_else(|| unnamed(index, matches!(part.body, PartType::Message(_)))),
             content_type: part
                 .content_type()
                 .map(|ct| match ct.subtype() {

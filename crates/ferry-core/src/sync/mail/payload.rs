@@ -7,14 +7,13 @@
 //! encoded words read alike whichever way a message came. A text part's bytes are taken as
 //! UTF-8 when they are UTF-8, else in the charset its `Content-Type` names.
 
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine;
 use mail_parser::MessageParser;
 use serde_json::Value;
 
 use super::parse::{
-    bare, headers_of, html_text, snippet, AttachmentMeta, Parsed, ParsedMail, ODD_ENCODING,
+    bare, headers_of, html_text, snippet, unnamed, AttachmentMeta, Parsed, ParsedMail, ODD_ENCODING,
 };
+use crate::providers::google::gmail::base64url;
 
 /// One leaf of the part tree that is not the message's text or HTML body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,13 +41,6 @@ fn header<'a>(part: &'a Value, name: &str) -> Option<&'a str> {
             .filter(|n| n.eq_ignore_ascii_case(name))
             .and(h["value"].as_str())
     })
-}
-
-fn decode_data(data: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(data.trim_end_matches('='))
-        .or_else(|_| URL_SAFE.decode(data))
-        .ok()
 }
 
 /// The `charset` parameter of a `Content-Type` value.
@@ -95,21 +87,20 @@ fn walk(part: &Value, out: &mut Walked) {
     }
     let filename = part["filename"].as_str().unwrap_or_default();
     let attachment_id = part["body"]["attachmentId"].as_str().map(str::to_owned);
-    let disposition = header(part, "Content-Disposition").unwrap_or_default();
+    let disposition = header(part, "Content-Disposition")
+        .unwrap_or_default()
+        .trim_start()
+        .to_ascii_lowercase();
     let content_id = header(part, "Content-ID").map(bare);
-    let data = part["body"]["data"].as_str().map(decode_data);
+    let data = part["body"]["data"].as_str().map(|d| base64url(d).ok());
     if data == Some(None) {
         out.problems
             .push("a part of the message came damaged from Gmail; it is left out".to_owned());
     }
     let data = data.flatten();
-    let body_kind = (filename.is_empty()
-        && attachment_id.is_none()
-        && !disposition
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("attachment"))
-    .then_some(mime.as_str());
+    let body_kind =
+        (filename.is_empty() && attachment_id.is_none() && !disposition.starts_with("attachment"))
+            .then_some(mime.as_str());
     let content_type = header(part, "Content-Type");
     // The first plain and the first HTML part are the body; every other leaf is a part.
     let slot = match body_kind {
@@ -134,11 +125,7 @@ fn walk(part: &Value, out: &mut Walked) {
                 .or(data.as_ref().map(Vec::len))
                 .unwrap_or_default();
             let filename = if filename.is_empty() {
-                if mime == "message/rfc822" {
-                    "attached message.eml".to_owned()
-                } else {
-                    format!("attachment-{}", index + 1)
-                }
+                unnamed(index, mime == "message/rfc822")
             } else {
                 filename.to_owned()
             };
@@ -148,11 +135,7 @@ fn walk(part: &Value, out: &mut Walked) {
                     filename,
                     content_type: mime.clone(),
                     size,
-                    inline: disposition
-                        .trim_start()
-                        .to_ascii_lowercase()
-                        .starts_with("inline")
-                        || content_id.is_some(),
+                    inline: disposition.starts_with("inline") || content_id.is_some(),
                     content_id,
                 },
                 data,
@@ -249,6 +232,8 @@ pub fn part_full(resource: &[u8], index: usize) -> Option<GmailPart> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE;
+    use base64::Engine;
     use serde_json::json;
 
     fn data(bytes: &[u8]) -> String {
