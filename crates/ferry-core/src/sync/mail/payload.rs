@@ -314,6 +314,85 @@ mod tests {
     }
 
     #[test]
+    fn every_generated_message_reads_the_same_from_its_full_resource_as_from_its_bytes() {
+        use super::super::parse::parse;
+        use ferry_sandbox::mail::generate::{mailbox, Spec};
+        use ferry_sandbox::mail::letter::gmail_payload;
+        let letters = mailbox(&Spec {
+            seed: 43,
+            count: 300,
+            owner: "ada@example.com".into(),
+            also_to: vec!["ada@work.example".into()],
+            newest_ms: 1_800_000_000_000,
+            span_days: 365,
+        });
+        let mut with_attachments = 0;
+        for letter in &letters {
+            let resource =
+                serde_json::to_vec(&json!({"payload": gmail_payload(&letter.raw, true)}))
+                    .expect("json");
+            let (Parsed::Mail(full), Parsed::Mail(raw)) =
+                (parse_full(&resource), parse(&letter.raw))
+            else {
+                panic!("both read");
+            };
+            assert!(full.problems.is_empty(), "{:?}", full.problems);
+            assert_eq!(
+                (&full.subject, &full.message_id, &full.parents, &full.date),
+                (&raw.subject, &raw.message_id, &raw.parents, &raw.date)
+            );
+            assert_eq!(
+                (&full.from, &full.to, &full.cc),
+                (&raw.from, &raw.to, &raw.cc)
+            );
+            assert_eq!(full.html.is_some(), raw.html.is_some());
+            assert!(!full.text.trim().is_empty(), "a body");
+            let described = |m: &ParsedMail| -> Vec<(String, usize)> {
+                m.attachments
+                    .iter()
+                    .map(|a| (a.filename.clone(), a.size))
+                    .collect()
+            };
+            assert_eq!(described(&full), described(&raw), "{}", raw.subject);
+            with_attachments += usize::from(!full.attachments.is_empty());
+        }
+        assert!(with_attachments > 0);
+    }
+
+    proptest::proptest! {
+        /// Whatever Gmail sends, reading it never panics.
+        #[test]
+        fn any_resource_is_read_without_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse_full(&bytes);
+            let _ = html_full(&bytes);
+            let _ = part_full(&bytes, 0);
+        }
+
+        /// Nor does any part tree, however odd its shapes.
+        #[test]
+        fn any_part_tree_is_read_without_a_panic(
+            mime in "(multipart/mixed|text/plain|text/html|image/png|message/rfc822|)",
+            data in "[A-Za-z0-9_=*-]{0,40}",
+            filename in "[a-z.]{0,8}",
+            depth in 0usize..4,
+        ) {
+            let mut part = json!({"mimeType": mime, "filename": filename,
+                "headers": [{"name": "Content-Type", "value": "text/plain; charset=x-unknown"}],
+                "body": {"data": data}});
+            for _ in 0..depth {
+                part = json!({"mimeType": "multipart/mixed", "parts": [part.clone(), part]});
+            }
+            let resource = serde_json::to_vec(&json!({"payload": {
+                "headers": [{"name": "Subject", "value": "x"}], "mimeType": "multipart/mixed",
+                "parts": [part],
+            }})).expect("json");
+            let _ = parse_full(&resource);
+            let _ = html_full(&resource);
+            let _ = part_full(&resource, 1);
+        }
+    }
+
+    #[test]
     fn broken_resources_are_kept_with_a_reason() {
         for bad in [
             &b""[..],
