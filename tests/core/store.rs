@@ -180,8 +180,9 @@ async fn a_transaction_abandoned_by_a_cancelled_task_does_not_block_later_writes
     let store = Store::open(&dir.path().join(DATABASE_FILE))
         .await
         .expect("open");
-    for _ in 0..6 {
-        let mut conn = store.pool().acquire().await.expect("acquire");
+    // On the readers' pool and on the writer's one connection alike.
+    for pool in [store.pool(), store.writer()].into_iter().cycle().take(6) {
+        let mut conn = pool.acquire().await.expect("acquire");
         let tx = conn
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -191,7 +192,7 @@ async fn a_transaction_abandoned_by_a_cancelled_task_does_not_block_later_writes
         drop(conn);
 
         let write = async {
-            let mut tx = ferry_core::store::begin_write(store.pool()).await?;
+            let mut tx = ferry_core::store::begin_write(store.writer()).await?;
             sqlx::query("CREATE TABLE IF NOT EXISTS probe (n INTEGER)")
                 .execute(&mut *tx)
                 .await?;
@@ -210,5 +211,53 @@ async fn a_transaction_abandoned_by_a_cancelled_task_does_not_block_later_writes
         .await
         .expect("count");
     assert_eq!(rows, 6);
+    store.close().await;
+}
+
+/// Ferry's writers queue for the writer's one connection instead of polling SQLite's
+/// lock: a write that waits longer than the busy timeout (5 s) behind a long one still
+/// goes through, where SQLite's busy wait would give up with "database is locked".
+#[tokio::test]
+async fn a_write_waits_its_turn_behind_a_long_one_instead_of_failing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join(DATABASE_FILE))
+        .await
+        .expect("open");
+    sqlx::query("CREATE TABLE probe (n INTEGER)")
+        .execute(store.pool())
+        .await
+        .expect("create");
+    let mut long = ferry_core::store::begin_write(store.writer())
+        .await
+        .expect("the long write begins");
+    sqlx::query("INSERT INTO probe (n) VALUES (1)")
+        .execute(&mut *long)
+        .await
+        .expect("insert");
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = ferry_core::store::begin_write(store.writer()).await?;
+            sqlx::query("INSERT INTO probe (n) VALUES (2)")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    assert!(
+        !second.is_finished(),
+        "the second write waits for the first"
+    );
+    long.commit().await.expect("the long write commits");
+    second
+        .await
+        .expect("join")
+        .expect("the second write goes through after waiting longer than the busy timeout");
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM probe ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("rows");
+    assert_eq!(rows, [1, 2]);
     store.close().await;
 }

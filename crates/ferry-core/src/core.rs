@@ -652,7 +652,7 @@ impl Core {
             ));
         }
         let before = settings::load(self.ctx.store.pool()).await?;
-        settings::save(self.ctx.store.pool(), &settings).await?;
+        settings::save(self.ctx.store.writer(), &settings).await?;
         self.alerts.review_soon();
         if settings.mail_months != before.mail_months {
             // Further back: each account's mail sync fetches what the new depth adds.

@@ -428,9 +428,14 @@ impl SignIn {
             granted: &signed.granted,
             reconnect,
         };
-        let saved = signed_in::save(self.ctx.store.pool(), &root, &record, self.ctx.clock.now())
-            .await
-            .map_err(|e| Fatal(e.into()))?;
+        let saved = signed_in::save(
+            self.ctx.store.writer(),
+            &root,
+            &record,
+            self.ctx.clock.now(),
+        )
+        .await
+        .map_err(|e| Fatal(e.into()))?;
         tracing::info!(
             provider = %signed.provider,
             created = saved.created,

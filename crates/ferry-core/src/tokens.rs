@@ -388,7 +388,7 @@ impl Tokens {
             },
             stored.expires_at.format("%H:%M UTC")
         );
-        let mut tx = crate::store::begin_write(ctx.store.pool()).await?;
+        let mut tx = crate::store::begin_write(ctx.store.writer()).await?;
         signed_in::replace_tokens(&mut tx, &root, account_id, &stored, now).await?;
         health::put(&mut tx, &after).await?;
         health::append(
@@ -451,7 +451,7 @@ impl Tokens {
                 after.next_try_at = Some(now + backoff(after.failures, failure.retry_after));
             }
         }
-        let mut tx = crate::store::begin_write(ctx.store.pool()).await?;
+        let mut tx = crate::store::begin_write(ctx.store.writer()).await?;
         health::put(&mut tx, &after).await?;
         for e in &entries {
             health::append(&mut tx, account_id, e).await?;
@@ -477,7 +477,7 @@ impl Tokens {
         if ctx.store.account_provider(account_id).await?.is_none() {
             return Err(TokenError::Gone);
         }
-        let mut tx = crate::store::begin_write(ctx.store.pool()).await?;
+        let mut tx = crate::store::begin_write(ctx.store.writer()).await?;
         let mut health = health::get(&mut tx, account_id)
             .await?
             .unwrap_or_else(|| Health::healthy(account_id, now));

@@ -157,7 +157,7 @@ impl Alerts {
             } else {
                 "Not notified: notifications are turned off."
             };
-            let mut tx = crate::store::begin_write(ctx.store.pool()).await?;
+            let mut tx = crate::store::begin_write(ctx.store.writer()).await?;
             for (ids, announced) in [
                 (&decision.mark_notified, Announced::Notified),
                 (&decision.mark_warned, Announced::Warned),

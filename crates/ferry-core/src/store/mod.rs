@@ -29,6 +29,11 @@ use crate::services::ServiceChoice;
 /// transaction that reads first and writes later fails at once instead ("database is
 /// locked") when another writer committed in between, which background sync makes
 /// likely.
+///
+/// Pass [`Store::writer`]: its one connection queues Ferry's writers in order instead of
+/// leaving them to SQLite's busy wait (which sleeps up to 100 ms between tries), and its
+/// page cache stays valid from one write to the next (a connection drops its cache when
+/// another connection wrote since it last looked).
 pub async fn begin_write(
     pool: &SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
@@ -62,6 +67,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQLite allows one writer at a time; a few readers is all the app needs.
 const MAX_CONNECTIONS: u32 = 4;
+
+/// The writer's page cache, in KiB (SQLite's default is 2 MiB): a page of a thousand
+/// messages touches more than that, and each miss is a read from the file. Readers keep
+/// the default: a write elsewhere empties their cache anyway.
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -112,6 +122,8 @@ impl From<StoreError> for AppError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// One connection, for transactions that write (see [`begin_write`]).
+    writer: SqlitePool,
     path: PathBuf,
 }
 
@@ -131,19 +143,30 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .after_release(|conn, _| Box::pin(async move { no_transaction_left(conn).await }))
-            .connect_with(options)
+        let open = |connections: u32, options: SqliteConnectOptions| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .after_release(|conn, _| Box::pin(async move { no_transaction_left(conn).await }))
+                .connect_with(options)
+        };
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let pool = open(MAX_CONNECTIONS, options.clone())
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(open_err)?;
         MIGRATOR.run(&pool).await?;
+        let writer = open(
+            1,
+            options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+        )
+        .await
+        .map_err(open_err)?;
         tracing::info!(path = %path.display(), "database ready");
         Ok(Self {
             pool,
+            writer,
             path: path.to_owned(),
         })
     }
@@ -156,8 +179,15 @@ impl Store {
         &self.pool
     }
 
+    /// The connection for transactions that write ([`begin_write`]); reads go to
+    /// [`Store::pool`].
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     /// Waits for open connections to finish and checkpoints the WAL.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -172,7 +202,7 @@ impl Store {
 
     /// Turns off the services `keep` does not ask for. False if there is no such account.
     pub async fn keep_requested(&self, id: &str, keep: &ServiceChoice) -> Result<bool, StoreError> {
-        accounts::keep_requested(&self.pool, id, keep).await
+        accounts::keep_requested(&self.writer, id, keep).await
     }
 }
 

@@ -298,7 +298,7 @@ impl Session {
                 .map_err(|e| SyncError::Checkpoint(e.to_string()))?,
             at: self.now_ms(),
         };
-        let applied = mail::apply(self.ctx.store.pool(), &page).await?;
+        let applied = mail::apply(self.ctx.store.writer(), &page).await?;
         report.pages += 1;
         report.counts.added += applied.added;
         report.counts.changed += applied.changed;

@@ -192,7 +192,7 @@ fn recipient(m: &Mailbox) -> Value {
 
 /// A message as Graph shows it, all properties or those `select` names (and `id`).
 fn message_json(m: &Message, prefer: &Prefer, select: Option<&[String]>, expand: bool) -> Value {
-    let view = letter::outlook(&m.raw);
+    let view = &m.view;
     let (content_type, content) = match (&view.html, prefer.text_body) {
         (Some(html), false) => ("html", html.clone()),
         _ => ("text", view.text.clone()),

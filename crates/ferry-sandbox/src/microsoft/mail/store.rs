@@ -42,6 +42,9 @@ pub struct Message {
     pub received_ms: i64,
     pub modified_ms: i64,
     pub raw: Arc<[u8]>,
+    /// `raw` as Outlook describes it, read once when the message arrives (its bytes
+    /// never change), so a page of a thousand is not a thousand MIME parses.
+    pub view: Arc<crate::mail::letter::Outlook>,
     pub conversation_id: String,
 }
 
@@ -260,6 +263,7 @@ impl OutlookBox {
                 change_key,
                 received_ms,
                 modified_ms: received_ms,
+                view: Arc::new(crate::mail::letter::outlook(&raw)),
                 raw,
                 conversation_id,
             },
