@@ -700,7 +700,10 @@ fn attachments(json: &Value) -> Vec<AttachmentRecord> {
         .collect()
 }
 
-fn change_for(json: Value, folder: &str) -> MailChange {
+/// What the store makes of one message a delta page of `folder` carries: the message in
+/// full, or only its flags when Graph sent only those (public for the benchmarks, which
+/// write the same pages the way a sync does).
+pub fn change_for(json: Value, folder: &str) -> MailChange {
     let id = text(&json, "/id");
     let unread = json["isRead"].as_bool().map(|read| !read);
     let starred = json
