@@ -37,7 +37,8 @@ bench: setup
 	npm run build --workspace ui
 	cargo build --release --locked --features custom-protocol
 	rm -f target/bench/mail.sqlite3 target/bench/mail.sqlite3-* && mkdir -p target/bench
-	FERRY_BENCH_DB=target/bench/mail.sqlite3 cargo bench --locked -p ferry-core --bench mail_search
+	# An absolute path: cargo runs a benchmark from its package's folder.
+	FERRY_BENCH_DB=$(CURDIR)/target/bench/mail.sqlite3 cargo bench --locked -p ferry-core --bench mail_search
 	FERRY_BENCH_MAIL_DB=$(CURDIR)/target/bench/mail.sqlite3 tests/session/run.sh tests/bench/footprint.sh target/release/ferry
 	cargo bench --locked -p ferry-core --bench keeper_day
 	cargo bench --locked -p ferry-core --bench vault_crypto

@@ -168,7 +168,11 @@ hidden_kib="$last_total_kib"
 echo
 echo "window closed vs started hidden (PSS): $((closed_kib / 1024)) MiB vs $((hidden_kib / 1024)) MiB, $(( (closed_kib * 100 / (hidden_kib > 0 ? hidden_kib : 1)) - 100 ))% more   (target: within 20%)"
 
-if [[ -n "${FERRY_BENCH_MAIL_DB:-}" && -f "$FERRY_BENCH_MAIL_DB" ]]; then
+if [[ -n "${FERRY_BENCH_MAIL_DB:-}" && ! -f "$FERRY_BENCH_MAIL_DB" ]]; then
+  echo "footprint: FERRY_BENCH_MAIL_DB names no file ($FERRY_BENCH_MAIL_DB); the memory with mail stored cannot be measured" >&2
+  exit 1
+fi
+if [[ -n "${FERRY_BENCH_MAIL_DB:-}" ]]; then
   data_dir="$XDG_DATA_HOME/dev.ferry.desktop.test"
   stored="$(sqlite3 -readonly "$FERRY_BENCH_MAIL_DB" 'SELECT COUNT(*) FROM mail_messages')"
   saved="$(mktemp -d)"
