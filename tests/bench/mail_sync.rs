@@ -516,12 +516,12 @@ async fn fetch_only(
     (start.elapsed(), pages.into_inner().unwrap())
 }
 
-/// `pages` written to an empty store as a sync writes them (transactions of 100
-/// messages, each with its checkpoint), one after the other: the time the store takes
-/// for the mailbox with no network in the way.
+/// `pages` written to an empty store as a sync writes them (transactions of
+/// `COMMIT_CHUNK` messages, each with its checkpoint), one after the other: the time the
+/// store takes for the mailbox with no network in the way.
 async fn store_only(pages: Vec<(String, Vec<serde_json::Value>)>) -> Duration {
     use ferry_core::store::mail::{FolderRecord, MailPage};
-    use ferry_core::sync::mail::graph::change_for;
+    use ferry_core::sync::mail::graph::{change_for, COMMIT_CHUNK};
     let dir = tempfile::tempdir().unwrap();
     let store = ferry_core::store::Store::open(&dir.path().join("ferry.sqlite3"))
         .await
@@ -533,8 +533,10 @@ async fn store_only(pages: Vec<(String, Vec<serde_json::Value>)>) -> Duration {
     .execute(store.pool())
     .await
     .unwrap();
-    // Read first, as the sync does beside its writes; only the writing is timed.
+    // Read first, as the sync does beside its writes; only the writing is timed. A
+    // folder's record goes with its first transaction, as the sync writes it once.
     let mut written = Vec::new();
+    let mut recorded = std::collections::HashSet::new();
     for (folder, items) in pages {
         let changes: Vec<_> = items
             .into_iter()
@@ -542,16 +544,21 @@ async fn store_only(pages: Vec<(String, Vec<serde_json::Value>)>) -> Duration {
             .collect();
         let mut changes = changes.into_iter().peekable();
         while changes.peek().is_some() {
-            written.push(MailPage {
-                account_id: "bench".into(),
-                scope: folder.clone(),
-                folders: vec![FolderRecord {
+            let folders = if recorded.insert(folder.clone()) {
+                vec![FolderRecord {
                     id: folder.clone(),
                     name: folder.clone(),
                     system: false,
                     parent_id: None,
-                }],
-                changes: changes.by_ref().take(100).collect(),
+                }]
+            } else {
+                Vec::new()
+            };
+            written.push(MailPage {
+                account_id: "bench".into(),
+                scope: folder.clone(),
+                folders,
+                changes: changes.by_ref().take(COMMIT_CHUNK).collect(),
                 checkpoint: "{}".into(),
                 at: 0,
             });

@@ -637,8 +637,8 @@ async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicate
 
 /// Two Gmail accounts and an Outlook one syncing at once, with Gmail's quota set low
 /// enough to bind (1,000 units a minute; 90 messages cost more, even fetched by
-/// conversation) and Graph's four
-/// concurrent requests per mailbox applied: no call is refused.
+/// conversation) and Graph's four concurrent requests per mailbox applied: no call is
+/// refused.
 #[tokio::test]
 async fn three_accounts_syncing_at_once_draw_no_429_under_binding_quotas() {
     let mut config = SandboxConfig::default();

@@ -21,11 +21,7 @@ impl Signer {
         let private = RsaPrivateKey::from_pkcs8_pem(pem).expect("sandbox key is valid PKCS#8");
         let n = private.n().to_bytes_be();
         let e = private.e().to_bytes_be();
-        let kid: String = Sha256::digest(&n)
-            .iter()
-            .take(10)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let kid = crate::secrets::hex(&Sha256::digest(&n)[..10]);
         let jwk = json!({
             "kty": "RSA",
             "alg": "RS256",

@@ -186,13 +186,10 @@ async fn write_chunk(
         .collect();
     let mut next: HashMap<i64, i64> = HashMap::with_capacity(bases.len());
     if !bases.is_empty() {
-        let mut query = QueryBuilder::<Sqlite>::new("WITH b(base) AS (VALUES ");
-        let mut list = query.separated(", ");
-        for base in &bases {
-            list.push("(")
-                .push_bind_unseparated(base)
-                .push_unseparated(")");
-        }
+        let mut query = QueryBuilder::<Sqlite>::new("WITH b(base) AS (");
+        query.push_values(&bases, |mut row, base| {
+            row.push_bind(*base);
+        });
         query.push(
             ") SELECT base, coalesce((SELECT max(rowid) + 1 FROM mail_messages
                  WHERE rowid BETWEEN base AND base + 1048575), base) FROM b",
@@ -542,7 +539,6 @@ fn push_in<'a>(query: &mut QueryBuilder<'a, Sqlite>, values: impl IntoIterator<I
     query.push(")");
 }
 
-/// How many messages the account has in the store.
 /// Up to `limit` stored messages received since `since_ms` (unix ms) that the current
 /// resync's listing (of `scope`) has not shown: each must be asked about before it may go.
 /// With `filed_in`, only messages filed in that folder (a listing of one folder).

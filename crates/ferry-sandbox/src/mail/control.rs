@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::generate::{self, Letter, Spec};
 use super::letter;
+use crate::secrets::hex;
 use crate::world::{Provider, User, World};
 
 /// How long before the sandbox's "now" generated mail starts, by default (13 months, so
@@ -406,11 +407,6 @@ async fn reset_delta(State(world): State<Arc<World>>, Path(key): Path<String>) -
     };
     world.outlook.with(&owner.id, |m| m.reset_epoch += 1);
     StatusCode::NO_CONTENT.into_response()
-}
-
-/// A hash written out in lower-case hex.
-fn hex(hash: &[u8]) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The mailbox in brief, for comparing with what a client synced: the message count and

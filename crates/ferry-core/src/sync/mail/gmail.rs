@@ -5,8 +5,9 @@
 //! brings its messages on later pages), any other message alone as raw bytes (20 units).
 //! Incremental syncs read the history since the checkpoint. Every page and the checkpoint
 //! after it commit together ([`crate::store::mail::apply`]), so a crash anywhere resumes
-//! where it stopped without losing or doubling anything. A stale `historyId` (404) starts a full resync that keeps
-//! local state; a reset that repeats at once is reported instead of looping.
+//! where it stopped without losing or doubling anything. A stale `historyId` (404) starts
+//! a full resync that keeps local state; a reset that repeats at once is reported instead
+//! of looping.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -27,8 +27,9 @@ const LANES: usize = 4;
 /// Delta pages one run commits before it gives the schedule back.
 pub const PAGES_PER_RUN: usize = 40;
 const PAGES_PER_LANE: usize = PAGES_PER_RUN / LANES;
-/// Messages written per transaction.
-const COMMIT_CHUNK: usize = 100;
+/// Messages written per transaction (public for the benchmark that writes pages the same
+/// way).
+pub const COMMIT_CHUNK: usize = 100;
 /// Folder resets in a row before Ferry stops and reports instead of starting over again.
 const MAX_RESETS: u32 = 2;
 
@@ -313,7 +314,11 @@ impl GraphSync {
             let size = if first { FIRST_PAGE_SIZE } else { PAGE_SIZE };
             first = false;
             let answer = match prefetched.take() {
-                Some((fetched, answer)) if fetched == (listing, link.clone()) => answer,
+                Some(((was_listing, was_link), answer))
+                    if was_listing == listing && was_link == link =>
+                {
+                    answer
+                }
                 _ => self.page(account, listing, &link, size, report).await,
             };
             let page = match answer {
