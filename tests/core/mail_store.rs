@@ -537,4 +537,18 @@ async fn a_page_of_messages_is_written_at_once_in_the_order_it_came() {
         .await
         .expect("search")
         .is_empty());
+    assert_eq!(
+        mail::search(store.pool(), "kiwi", 5).await.expect("search"),
+        vec![("a1".to_owned(), "m4".to_owned())],
+        "a new message is searchable once its page is written"
+    );
+    let indexed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_search")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(indexed, 3, "each stored message is indexed once");
+    sqlx::query("INSERT INTO mail_search (mail_search) VALUES ('integrity-check')")
+        .execute(store.pool())
+        .await
+        .expect("the search index agrees with itself");
 }
