@@ -13,13 +13,15 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 # Tests: Xvfb, a D-Bus session, gnome-keyring (Secret Service), dunst (notifications),
 # keyutils, WebKitWebDriver, ImageMagick for whole-screen screenshots, sqlite3 to
 # inspect the database from e2e tests, trayer (an X11 tray) to show the tray menu,
-# pip to fetch actionlint, xclip to read the clipboard, rpm to list the .rpm's files.
+# pip to fetch actionlint, xclip to read the clipboard, rpm to list the .rpm's files, a
+# CJK font so that screenshots of mail in Chinese or Japanese show its text.
 APT_PACKAGES=(
   build-essential pkg-config curl ca-certificates git file
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin
   libssl-dev libdbus-1-dev libsecret-1-dev libxdo-dev
   xvfb dbus dbus-x11 gnome-keyring dunst keyutils xdg-utils libglib2.0-bin
   webkit2gtk-driver imagemagick xdotool sqlite3 trayer desktop-file-utils python3-pip xclip rpm
+  fonts-wqy-microhei
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
