@@ -164,8 +164,9 @@ async fn write_messages(
     for chunk in messages.chunks(ROWS_PER_STATEMENT) {
         fresh.extend(write_chunk(tx, account, chunk).await?);
     }
-    index_for_search(tx, fresh.clone()).await?;
-    Ok(fresh.len() as u64)
+    let added = fresh.len() as u64;
+    index_for_search(tx, fresh).await?;
+    Ok(added)
 }
 
 /// Adds the new messages with these rowids to the search index, in one statement per

@@ -30,8 +30,8 @@ const PAGES_PER_LANE: usize = PAGES_PER_RUN / LANES;
 /// Messages written per transaction: a page at the largest size Ferry asks for, so that a
 /// page and its checkpoint normally commit together. Each transaction rewrites the index
 /// pages it touches, so a thousand at once writes a quarter less than a hundred at a time
-/// ten times over, and the writer is held for well under a tenth of a second. (Public for
-/// the benchmark that writes pages the same way.)
+/// ten times over, and the writer is held for about a tenth of a second. (Public for the
+/// benchmark that writes pages the same way.)
 pub const COMMIT_CHUNK: usize = PAGE_SIZE as usize;
 /// Folder resets in a row before Ferry stops and reports instead of starting over again.
 const MAX_RESETS: u32 = 2;
