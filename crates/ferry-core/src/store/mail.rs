@@ -183,13 +183,10 @@ async fn index_for_search(
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO mail_search (rowid, subject, participants, body, attachments)
              SELECT rowid, subject, participants, body, attachments FROM mail_search_source
-             WHERE rowid IN (",
+             WHERE rowid",
         );
-        let mut list = query.separated(", ");
-        for rowid in chunk {
-            list.push_bind(*rowid);
-        }
-        query.push(") ORDER BY rowid");
+        push_in(&mut query, chunk.iter().copied());
+        query.push(" ORDER BY rowid");
         query.build().execute(&mut **tx).await?;
     }
     Ok(())
@@ -561,7 +558,10 @@ async fn stored_ids(
 }
 
 /// Appends ` IN (?, …)`, binding `values`.
-fn push_in<'a>(query: &mut QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = &'a String>) {
+fn push_in<'a, T>(query: &mut QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = T>)
+where
+    T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite>,
+{
     query.push(" IN (");
     let mut list = query.separated(", ");
     for value in values {
