@@ -611,7 +611,12 @@ async fn ferrys_own_traffic_stays_inside_gmails_quota() {
 async fn what_a_capped_outlook_round_leaves_out_is_listed_after_it() {
     let mut config = SandboxConfig::default();
     config.microsoft.graph_filtered_delta_cap = 40;
-    let (w, id) = katherine_in(config, 300).await;
+    let build = World::build().providers(|p| {
+        if let Some(microsoft) = p.microsoft.as_mut() {
+            microsoft.delta_round_cap = 40;
+        }
+    });
+    let (w, id) = katherine_built(build, config, 300, |_| {}).await;
     w.core().sync_mail(&id).await.expect("sync");
     assert_eq!(
         ferry_side(&w, &id).await,
@@ -847,6 +852,10 @@ async fn an_outlook_mailbox_syncs_folder_by_folder_and_follows_moves_and_deletio
         outlook_side(&w),
         "Ferry's copy equals Outlook's"
     );
+    // Each round brought far fewer than Graph's cap, so it left nothing to list; the
+    // folders (none nested here) and the well-known names took one batch.
+    assert_eq!(logged(&w, |r| r.path.ends_with("/messages")), 0);
+    assert_eq!(logged(&w, |r| r.path.ends_with("/$batch")), 1);
 
     let ids: Vec<String> = outlook_side(&w).into_keys().collect();
     let base = "/mail/katherine@contoso.example/messages";
@@ -1165,7 +1174,8 @@ async fn a_deeper_mail_setting_fills_each_outlook_folder_from_further_back() {
 
 /// A message moved into a folder made after Ferry last read the folder list is kept,
 /// filed nowhere, until the list is read again: minutes later, not the hour an unchanged
-/// list waits. Then it is in its new folder.
+/// list waits. Then it is in its new folder (nested in another new one, so found a level
+/// down the tree).
 #[tokio::test]
 async fn a_message_moved_into_a_new_outlook_folder_is_found_there_within_minutes() {
     let (w, id) = katherine_built(
@@ -1187,7 +1197,7 @@ async fn a_message_moved_into_a_new_outlook_folder_is_found_there_within_minutes
         &w,
         reqwest::Method::POST,
         &format!("{base}/{moved}/move"),
-        serde_json::json!({"folder": "Projects 2027"}),
+        serde_json::json!({"folder": "Projects/2027"}),
     )
     .await;
 
@@ -1208,6 +1218,7 @@ async fn a_message_moved_into_a_new_outlook_folder_is_found_there_within_minutes
     w.core().sync_mail(&id).await.expect("poll");
     assert_eq!(folder_reads(&w), reads + 1);
     assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+    assert_eq!(logged(&w, |r| r.path.ends_with("/childFolders")), 1);
 
     // With no strays left, the list waits its hour again.
     w.advance(ferry_core::sync::mail::STRAYS_EVERY);

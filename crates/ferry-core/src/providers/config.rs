@@ -14,6 +14,8 @@ use std::path::Path;
 use serde::Deserialize;
 use url::Url;
 
+use crate::providers::microsoft::graph_mail::ROUND_CAP;
+
 /// The file in Ferry's config folder.
 pub const CONFIG_FILE: &str = "providers.toml";
 
@@ -85,6 +87,10 @@ pub struct MicrosoftSettings {
     /// The identity platform's origin; endpoints are `{authority}/{tenant}/oauth2/v2.0/…`.
     pub authority: Url,
     pub graph_url: Url,
+    /// The most messages a delta round filtered by date brings: Graph's 5,000
+    /// ([`crate::providers::microsoft::graph_mail::ROUND_CAP`]); tests that lower the
+    /// sandbox's cap lower it here too.
+    pub delta_round_cap: u32,
 }
 
 impl MicrosoftSettings {
@@ -274,6 +280,7 @@ impl ProviderSettings {
                 tenant,
                 authority: fixed(MICROSOFT_LOGIN, "/"),
                 graph_url: fixed(MICROSOFT_GRAPH, "/v1.0/"),
+                delta_round_cap: ROUND_CAP,
             }),
             (None, Some(base)) => {
                 let authority = checked_base(SANDBOX_MICROSOFT_ENV, &base)?;
@@ -286,6 +293,7 @@ impl ProviderSettings {
                     tenant,
                     authority,
                     graph_url,
+                    delta_round_cap: ROUND_CAP,
                 })
             }
             (None, None) => None,

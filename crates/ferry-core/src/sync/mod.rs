@@ -256,7 +256,8 @@ impl MailSync {
                     .as_ref()
                     .ok_or(SyncError::NotConfigured)?;
                 let client =
-                    GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone());
+                    GraphMailClient::new(self.ctx.http.clone(), microsoft.graph_url.clone())
+                        .round_cap(microsoft.delta_round_cap);
                 Ok(ProviderClient::Graph(
                     client,
                     self.session(self.budget(account, Limits::GRAPH)),

@@ -20,6 +20,9 @@ pub const FIRST_PAGE_SIZE: u32 = 100;
 /// Messages per delta page after that: Graph's largest honoured size for messages
 /// (undocumented; 1,000 observed), so a round takes as few round trips as it can.
 pub const PAGE_SIZE: u32 = 1000;
+/// The most messages a delta round filtered by date brings ("Applying `$filter` in a delta
+/// query returns only up to 5,000 messages"): what is older has to be listed.
+pub const ROUND_CAP: u32 = 5000;
 /// The properties a delta round brings (the body as text, for search and snippets).
 pub const SELECT: &str = "subject,from,toRecipients,ccRecipients,receivedDateTime,isRead,flag,\
 conversationId,internetMessageId,bodyPreview,body,hasAttachments,parentFolderId,changeKey";
@@ -54,6 +57,53 @@ pub struct Folder {
     pub id: String,
     pub name: String,
     pub parent: Option<String>,
+    /// Messages in the folder (`totalItemCount`), as the list said: the larger folders
+    /// start first, since their rounds take longest.
+    pub total: u64,
+}
+
+/// What one step of reading the folder tree found: folders, and what is left to read
+/// (each folder's `childFolders`, and a list's next page), each with the parent it lists.
+#[derive(Debug, Default)]
+pub struct FolderLevel {
+    pub folders: Vec<Folder>,
+    pub next: Vec<(String, Option<String>)>,
+}
+
+impl FolderLevel {
+    /// Takes in one page of a folder list whose folders are children of `parent`.
+    fn read(
+        &mut self,
+        client: &GraphMailClient,
+        page: Value,
+        parent: Option<String>,
+    ) -> Result<(), GraphError> {
+        for folder in page["value"].as_array().into_iter().flatten() {
+            let Some(id) = folder["id"].as_str() else {
+                return Err(GraphError::BadReply("a folder without an id".into()));
+            };
+            if folder["childFolderCount"].as_u64().unwrap_or(0) > 0 {
+                let children = client.link(
+                    &format!("me/mailFolders/{id}/childFolders"),
+                    &[("$top", "100")],
+                )?;
+                self.next.push((children, Some(id.to_owned())));
+            }
+            self.folders.push(Folder {
+                id: id.to_owned(),
+                name: folder["displayName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                parent: parent.clone(),
+                total: folder["totalItemCount"].as_u64().unwrap_or(0),
+            });
+        }
+        if let Some(next) = page["@odata.nextLink"].as_str() {
+            self.next.push((next.to_owned(), parent));
+        }
+        Ok(())
+    }
 }
 
 /// One entry of a delta page.
@@ -191,11 +241,31 @@ pub struct GraphMailClient {
     http: reqwest::Client,
     /// `https://graph.microsoft.com/v1.0/` (or the sandbox's).
     base: Url,
+    /// The most messages a delta round filtered by date brings.
+    round_cap: u32,
 }
 
 impl GraphMailClient {
     pub fn new(http: reqwest::Client, base: Url) -> Self {
-        Self { http, base }
+        Self {
+            http,
+            base,
+            round_cap: ROUND_CAP,
+        }
+    }
+
+    /// The client, for a service whose filtered delta rounds stop at `cap` messages.
+    pub fn round_cap(self, cap: u32) -> Self {
+        Self {
+            round_cap: cap,
+            ..self
+        }
+    }
+
+    /// Whether a first round that brought `seen` items may have stopped at the cap,
+    /// leaving older messages of the window out (`None`: not counted, so it may).
+    pub fn may_have_capped(&self, seen: Option<u32>) -> bool {
+        seen.is_none_or(|n| n >= self.round_cap)
     }
 
     /// Opaque links name Graph's host; they are used as given, except that a link must
@@ -276,42 +346,49 @@ impl GraphMailClient {
         send(request).await
     }
 
-    /// Every mail folder, children included (`childFolders` followed down the tree).
-    pub async fn folders(&self, token: &AccessToken) -> Result<Vec<Folder>, GraphError> {
-        let mut out = Vec::new();
-        let mut queue: Vec<(Url, Option<String>)> = vec![(
-            self.base
-                .join("me/mailFolders?$top=100")
-                .map_err(|e| GraphError::BadReply(e.to_string()))?,
-            None,
-        )];
-        while let Some((url, parent)) = queue.pop() {
-            let page = self.get(token, url, None).await?;
-            for folder in page["value"].as_array().into_iter().flatten() {
-                let Some(id) = folder["id"].as_str() else {
-                    return Err(GraphError::BadReply("a folder without an id".into()));
-                };
-                if folder["childFolderCount"].as_u64().unwrap_or(0) > 0 {
-                    let children = self
-                        .base
-                        .join(&format!("me/mailFolders/{id}/childFolders?$top=100"))
-                        .map_err(|e| GraphError::BadReply(e.to_string()))?;
-                    queue.push((children, Some(id.to_owned())));
-                }
-                out.push(Folder {
-                    id: id.to_owned(),
-                    name: folder["displayName"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    parent: parent.clone(),
-                });
-            }
-            if let Some(next) = page["@odata.nextLink"].as_str() {
-                queue.push((self.checked(next)?, parent));
-            }
+    /// The first step of reading the folder tree, in one `$batch` request: the folders
+    /// under the mailbox's root, and the ids of Outlook's well-known folders `names`
+    /// (`inbox`, `sentitems`, …), in the order given, `None` for one the mailbox does not
+    /// have. Display names are in the mailbox's language; these names are not.
+    pub async fn folder_roots(
+        &self,
+        token: &AccessToken,
+        names: &[&str],
+    ) -> Result<(FolderLevel, Vec<Option<String>>), GraphError> {
+        let mut links = vec![self.link("me/mailFolders", &[("$top", "100")])?];
+        for name in names {
+            links.push(self.link(&format!("me/mailFolders/{name}"), &[("$select", "id")])?);
         }
-        Ok(out)
+        let mut answers = self.batch_found(token, &links).await?.into_iter();
+        let roots = match answers.next() {
+            Some(Ok(Some(page))) => page,
+            Some(Err(err)) => return Err(err),
+            _ => return Err(GraphError::BadReply("no folder list in the batch".into())),
+        };
+        let known = answers
+            .map(|found| found.map(|body| body.and_then(|b| b["id"].as_str().map(str::to_owned))))
+            .collect::<Result<_, _>>()?;
+        let mut level = FolderLevel::default();
+        level.read(self, roots, None)?;
+        Ok((level, known))
+    }
+
+    /// The next step down the folder tree: the links a [`FolderLevel`] left to read (at
+    /// most [`MAX_BATCH`]), in one `$batch` request.
+    pub async fn folder_level(
+        &self,
+        token: &AccessToken,
+        links: &[(String, Option<String>)],
+    ) -> Result<FolderLevel, GraphError> {
+        let asked: Vec<String> = links.iter().map(|(link, _)| link.clone()).collect();
+        let mut level = FolderLevel::default();
+        for ((_, parent), answer) in links
+            .iter()
+            .zip(self.batch(token, &asked, "IdType=\"ImmutableId\"").await?)
+        {
+            level.read(self, answer?, parent.clone())?;
+        }
+        Ok(level)
     }
 
     /// Messages of `folder` received from `since` up to (not including) `before`, newest
@@ -401,25 +478,6 @@ impl GraphMailClient {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.batch_found(token, &links).await
-    }
-
-    /// The ids of Outlook's well-known folders `names` (`inbox`, `sentitems`, …) in one
-    /// `$batch` request, in the order given: `None` for one the mailbox does not have.
-    /// Display names are in the mailbox's language; these names are not.
-    pub async fn well_known(
-        &self,
-        token: &AccessToken,
-        names: &[&str],
-    ) -> Result<Vec<Option<String>>, GraphError> {
-        let links = names
-            .iter()
-            .map(|name| self.link(&format!("me/mailFolders/{name}"), &[("$select", "id")]))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.batch_found(token, &links)
-            .await?
-            .into_iter()
-            .map(|found| found.map(|body| body.and_then(|b| b["id"].as_str().map(str::to_owned))))
-            .collect()
     }
 
     /// Items asked by link in one `$batch` request: each one's body, `None` where Graph

@@ -33,6 +33,11 @@ const PAGES_PER_LANE: usize = PAGES_PER_RUN / LANES;
 /// ten times over, and the writer is held for about a tenth of a second. (Public for the
 /// benchmark that writes pages the same way.)
 pub const COMMIT_CHUNK: usize = PAGE_SIZE as usize;
+/// Batches of child folders read before Ferry stops and reports a folder tree that does
+/// not end (Exchange nests folders at most 300 deep).
+const MAX_FOLDER_STEPS: usize = 1000;
+/// Pages of a folder fetched and waiting to be written, at most.
+const AHEAD: usize = 2;
 /// Folder resets in a row before Ferry stops and reports instead of starting over again.
 const MAX_RESETS: u32 = 2;
 
@@ -52,6 +57,10 @@ pub struct Checkpoint {
     /// The oldest `receivedDateTime` the first round brought so far.
     #[serde(default)]
     pub oldest: Option<String>,
+    /// Items the first round brought so far; `None` when not counted (a round begun by an
+    /// earlier Ferry). A round that ends short of Graph's cap left nothing out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u32>,
     /// After the first round: the listing of what it left out (received in the window
     /// before its oldest message), page by page; `link` keeps the round's `deltaLink`.
     #[serde(default)]
@@ -78,6 +87,7 @@ impl Checkpoint {
             resets,
             initial: true,
             oldest: None,
+            seen: Some(0),
             backfill: None,
             since: Some(since.timestamp()),
             resync: resets > 0,
@@ -162,29 +172,45 @@ impl GraphSync {
                             id: f.id,
                             name: f.name,
                             parent: f.parent_id,
+                            total: 0,
                         })
                         .collect();
                     return Ok((folders, false));
                 }
             }
         }
-        // Then which of them are the well-known ones (their display names are in the
-        // mailbox's language, "Posteingang" for the inbox). One after the other: Outlook
-        // runs a batch's calls side by side, and allows four at once per mailbox.
-        let mut folders = self
-            .session
-            .call(account, report, 1, |t| async move {
-                self.client.folders(&t).await
-            })
-            .await?;
+        // The folders under the root and which of them are the well-known ones (their
+        // display names are in the mailbox's language, "Posteingang" for the inbox) in one
+        // batch, then each level of child folders in one more.
         let names: Vec<&str> = WELL_KNOWN.iter().map(|(name, _)| *name).collect();
-        let known = self
+        let (roots, known) = self
             .session
-            .call(account, report, names.len() as u64, |t| {
+            .call(account, report, 1 + names.len() as u64, |t| {
                 let names = names.clone();
-                async move { self.client.well_known(&t, &names).await }
+                async move { self.client.folder_roots(&t, &names).await }
             })
             .await?;
+        let mut folders = roots.folders;
+        let mut left = roots.next;
+        let mut steps = 0;
+        while !left.is_empty() {
+            steps += 1;
+            if steps > MAX_FOLDER_STEPS {
+                return Err(SyncError::Graph(GraphError::BadReply(
+                    "the folder tree does not end".into(),
+                )));
+            }
+            let group: Vec<_> = left.drain(..left.len().min(MAX_BATCH)).collect();
+            let level = self
+                .session
+                .call(account, report, group.len() as u64, |t| {
+                    let group = group.clone();
+                    async move { self.client.folder_level(&t, &group).await }
+                })
+                .await?;
+            folders.extend(level.folders);
+            left.extend(level.next);
+        }
         // Ferry names the well-known folders itself, as it does Gmail's system labels.
         for folder in &mut folders {
             let role = known
@@ -217,8 +243,9 @@ impl GraphSync {
 
     async fn folders_in_turn(&self, account: &str, report: &mut Report) -> Result<(), SyncError> {
         let (mut folders, fresh) = self.folders(account, report).await?;
-        // The inbox first: its newest mail is what the user looks for.
-        folders.sort_by_key(|f| (f.name != "Inbox", f.parent.is_some(), f.name.clone()));
+        // The inbox first: its newest mail is what the user looks for. Then the largest
+        // folders, whose rounds take longest, so that the small ones fill in beside them.
+        folders.sort_by_key(|f| (!is_inbox(f), std::cmp::Reverse(f.total), f.name.clone()));
         let records: Vec<FolderRecord> = folders
             .iter()
             .map(|f| FolderRecord {
@@ -248,7 +275,7 @@ impl GraphSync {
                     return (lane, Ok(()));
                 };
                 if let Err(err) = self
-                    .folder(account, &folder.id, since, &records, &mut lane)
+                    .folder(account, folder, since, &records, &mut lane)
                     .await
                 {
                     return (lane, Err(err));
@@ -272,14 +299,16 @@ impl GraphSync {
     async fn folder(
         &self,
         account: &str,
-        folder: &str,
+        of: &Folder,
         since: DateTime<Utc>,
         records: &Mutex<Option<Vec<FolderRecord>>>,
         report: &mut Report,
     ) -> Result<bool, SyncError> {
+        let folder = of.id.as_str();
         let stored = mail::checkpoint(self.session.ctx.store.pool(), account, folder).await?;
-        // A round's first page is small, so the newest mail shows at once.
-        let mut first = stored.is_none();
+        // The first page of the inbox's round is small, so its newest mail shows at once.
+        let small_first = is_inbox(of);
+        let mut first = small_first && stored.is_none();
         let mut checkpoint: Checkpoint = match stored {
             Some(json) => {
                 serde_json::from_str(&json).map_err(|e| SyncError::Checkpoint(e.to_string()))?
@@ -293,15 +322,12 @@ impl GraphSync {
                 Checkpoint::first_round(self.client.initial_link(folder, since)?, 0, since);
             report.deeper = true;
         }
-        // A page fetched while the one before it was written: (listing, link) and answer.
-        let mut prefetched: Option<((bool, String), Result<DeltaPage, SyncError>)> = None;
         loop {
-            // This lane's delta requests so far: one per page.
-            if report.counts.requests >= PAGES_PER_LANE as u64 {
-                report.more = true;
+            if self.session.should_stop(account).await? {
                 return Ok(false);
             }
-            if self.session.should_stop(account).await? {
+            if report.counts.requests >= PAGES_PER_LANE as u64 {
+                report.more = true;
                 return Ok(false);
             }
             if checkpoint.confirm {
@@ -313,18 +339,78 @@ impl GraphSync {
                 }
                 continue;
             }
+            // The round (and its listing): pages are fetched while earlier ones are
+            // written, up to [`AHEAD`] of them waiting, so that the chain of links goes
+            // on at the network's pace while the single writer works through them.
+            let (pages, mut written) = tokio::sync::mpsc::channel(AHEAD);
+            let mut fetched = Report::default();
+            let fetching = self.fetch_round(
+                account,
+                folder,
+                since,
+                checkpoint.clone(),
+                (first, small_first),
+                (PAGES_PER_LANE as u64).saturating_sub(report.counts.requests),
+                pages,
+                &mut fetched,
+            );
+            let writing = async {
+                let mut last = None;
+                while let Some((at, next, page)) = written.recv().await {
+                    self.apply_page(account, folder, &at, &next, page, records, report)
+                        .await?;
+                    last = Some(next);
+                }
+                Ok::<_, SyncError>(last)
+            };
+            let (fetch_end, write_end) = tokio::join!(fetching, writing);
+            report.absorb(&fetched);
+            let last = write_end?;
+            fetch_end?;
+            first = false;
+            match last {
+                Some(next) => checkpoint = next,
+                // Stopped before a page came: nothing moved.
+                None => return Ok(false),
+            }
+            if checkpoint.caught_up {
+                return Ok(true);
+            }
+            if !checkpoint.confirm {
+                // Stopped mid-round (out of requests, or asked to stop).
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Fetches a folder's round (and its listing) from `checkpoint` on, handing each page
+    /// with the checkpoints before and past it to `pages`, until the round is over, the
+    /// `requests` this lane has left run out, the sync is asked to stop, or the writer
+    /// has stopped.
+    #[allow(clippy::too_many_arguments)] // one folder's round and where it goes
+    async fn fetch_round(
+        &self,
+        account: &str,
+        folder: &str,
+        since: DateTime<Utc>,
+        mut checkpoint: Checkpoint,
+        (mut first, small_first): (bool, bool),
+        requests: u64,
+        pages: tokio::sync::mpsc::Sender<(Checkpoint, Checkpoint, DeltaPage)>,
+        report: &mut Report,
+    ) -> Result<(), SyncError> {
+        loop {
+            if report.counts.requests >= requests {
+                report.more = true;
+                return Ok(());
+            }
+            if pages.is_closed() || self.session.should_stop(account).await? {
+                return Ok(());
+            }
             let (listing, link) = checkpoint.request();
             let size = if first { FIRST_PAGE_SIZE } else { PAGE_SIZE };
             first = false;
-            let answer = match prefetched.take() {
-                Some(((was_listing, was_link), answer))
-                    if was_listing == listing && was_link == link =>
-                {
-                    answer
-                }
-                _ => self.page(account, listing, &link, size, report).await,
-            };
-            let page = match answer {
+            let page = match self.page(account, listing, &link, size, report).await {
                 Ok(page) => page,
                 Err(SyncError::Graph(GraphError::SyncReset { restart })) => {
                     if checkpoint.resets >= MAX_RESETS {
@@ -341,36 +427,18 @@ impl GraphSync {
                         None => self.client.initial_link(folder, since)?,
                     };
                     checkpoint = Checkpoint::first_round(link, checkpoint.resets + 1, since);
-                    first = true;
+                    first = small_first;
                     continue;
                 }
                 Err(other) => return Err(other),
             };
             let next = self.after_page(folder, since, &checkpoint, listing, &page)?;
-            // The next page is fetched while this one is written (its link is known now),
-            // unless this lane's requests run out first.
-            let ahead = (!next.caught_up
-                && !next.confirm
-                && report.counts.requests + 1 < PAGES_PER_LANE as u64)
-                .then(|| next.request());
-            let mut early = Report::default();
-            let (written, fetched) = tokio::join!(
-                self.apply_page(account, folder, &checkpoint, &next, page, records, report),
-                async {
-                    match &ahead {
-                        Some((listing, link)) => Some(
-                            self.page(account, *listing, link, PAGE_SIZE, &mut early)
-                                .await,
-                        ),
-                        None => None,
-                    }
-                }
-            );
-            report.absorb(&early);
-            written?;
-            prefetched = ahead.zip(fetched);
-            if next.caught_up {
-                return Ok(true);
+            let over = next.caught_up || next.confirm;
+            if pages.send((checkpoint, next.clone(), page)).await.is_err() {
+                return Ok(());
+            }
+            if over {
+                return Ok(());
             }
             checkpoint = next;
         }
@@ -413,6 +481,7 @@ impl GraphSync {
                 resets: checkpoint.resets,
                 initial: false,
                 oldest: None,
+                seen: None,
                 backfill: page.next_link.clone(),
                 since: checkpoint.since,
                 resync: checkpoint.resync,
@@ -439,9 +508,13 @@ impl GraphSync {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let seen = checkpoint
+            .seen
+            .map(|n| n.saturating_add(u32::try_from(page.items.len()).unwrap_or(u32::MAX)));
         // A first round over: list what it may have left out, older than its oldest
-        // message (an empty listing, when it left out nothing).
-        let backfill = match (&oldest, done && checkpoint.initial) {
+        // message, unless it brought fewer than Graph's cap and so left out nothing.
+        let capped = self.client.may_have_capped(seen);
+        let backfill = match (&oldest, done && checkpoint.initial && capped) {
             (Some(oldest), true) => Some(self.client.listing_link(folder, since, oldest)?),
             _ => None,
         };
@@ -457,6 +530,7 @@ impl GraphSync {
             resets: if done { 0 } else { checkpoint.resets },
             initial: checkpoint.initial && !done,
             oldest: if done { None } else { oldest },
+            seen: if done { None } else { seen },
             backfill,
             since: checkpoint.since,
             resync: checkpoint.resync,
@@ -663,6 +737,11 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("archive", "Archive"),
     ("outbox", "Outbox"),
 ];
+
+/// Whether `folder` is the inbox (as named from its well-known name).
+fn is_inbox(folder: &Folder) -> bool {
+    folder.parent.is_none() && folder.name == "Inbox"
+}
 
 fn text(json: &Value, pointer: &str) -> String {
     json.pointer(pointer)
