@@ -629,6 +629,46 @@ async fn what_a_capped_outlook_round_leaves_out_is_listed_after_it() {
     assert!(caught_up.iter().all(|s| s.caught_up), "{caught_up:?}");
 }
 
+/// After Graph loses every folder's delta, each folder's resync asks about the messages
+/// it did not show in a `$batch`, whose calls Outlook runs four at a time. With Graph's
+/// four concurrent requests per mailbox applied, no call is refused: a batch holds as
+/// many of the mailbox's slots as it runs calls at once.
+#[tokio::test]
+async fn outlook_resyncs_of_several_folders_at_once_draw_no_429() {
+    let mut config = SandboxConfig::default();
+    config.quotas.enabled = true;
+    config.latency_ms = 5;
+    let (w, id) = katherine_in(config, 400).await;
+    w.core().sync_mail(&id).await.expect("first sync");
+    // Five messages gone from each of the four largest folders, unknown to any delta.
+    let mut by_folder: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (message, (folders, _)) in outlook_side(&w) {
+        by_folder
+            .entry(folders[0].clone())
+            .or_default()
+            .push(message);
+    }
+    let mut largest: Vec<Vec<String>> = by_folder.into_values().collect();
+    largest.sort_by_key(|ids| std::cmp::Reverse(ids.len()));
+    let base = "/mail/katherine@contoso.example/messages";
+    control(
+        &w,
+        reqwest::Method::POST,
+        "/mail/katherine@contoso.example/delta/expire",
+        serde_json::json!({}),
+    )
+    .await;
+    for ids in largest.iter().take(4) {
+        assert!(ids.len() >= 5, "a folder of five or more: {}", ids.len());
+        delete(&w, base, &ids[..5]).await;
+    }
+    let report = w.core().sync_mail(&id).await.expect("resync");
+    assert!(report.reset && report.counts.removed == 20, "{report:?}");
+    assert_eq!(ferry_side(&w, &id).await, outlook_side(&w));
+    let refused = logged(&w, |r| r.status == 429);
+    assert_eq!(refused, 0, "no call was refused");
+}
+
 #[tokio::test]
 async fn an_outlook_sync_cut_off_at_any_moment_resumes_without_loss_or_duplicates() {
     let (w, id) = katherine_with_mail(600).await;

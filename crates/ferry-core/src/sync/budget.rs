@@ -112,8 +112,15 @@ impl Budget {
 
     /// Waits (on the injected clock) until `units` fit in the minute and a slot is free.
     pub async fn spend(&self, units: u64) -> Spent {
+        self.spend_slots(units, 1).await
+    }
+
+    /// Spends `units` on one request that runs `slots` calls at once at the provider (a
+    /// Graph `$batch`): it holds that many of the slots (at most all of them).
+    pub async fn spend_slots(&self, units: u64, slots: usize) -> Spent {
+        let held = u32::try_from(slots.clamp(1, self.limits.concurrent.max(1))).unwrap_or(1);
         let slot = Arc::clone(&self.slots)
-            .acquire_owned()
+            .acquire_many_owned(held)
             .await
             .unwrap_or_else(|_| unreachable!("the budget never closes its slots"));
         loop {
@@ -213,6 +220,44 @@ mod tests {
         assert!(!third.is_finished());
         drop(a);
         tokio::time::timeout(std::time::Duration::from_secs(5), third)
+            .await
+            .expect("a slot freed")
+            .expect("task");
+    }
+
+    #[tokio::test]
+    async fn a_batch_holds_a_slot_for_each_call_it_runs_at_once() {
+        let clock = Arc::new(ManualClock::new(
+            DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+        ));
+        let budget = Budget::new(
+            Limits {
+                units_per_minute: 1_000,
+                concurrent: 4,
+            },
+            clock,
+        );
+        let single = budget.spend(1).await;
+        // Asking for more than there are holds all of them, once the single one is done.
+        let batch = {
+            let budget = budget.clone();
+            tokio::spawn(async move { budget.spend_slots(20, 20).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!batch.is_finished(), "three slots free are not enough");
+        drop(single);
+        let held = tokio::time::timeout(std::time::Duration::from_secs(5), batch)
+            .await
+            .expect("the slots freed")
+            .expect("task");
+        let another = {
+            let budget = budget.clone();
+            tokio::spawn(async move { drop(budget.spend(1).await) })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!another.is_finished(), "the batch holds every slot");
+        drop(held);
+        tokio::time::timeout(std::time::Duration::from_secs(5), another)
             .await
             .expect("a slot freed")
             .expect("task");

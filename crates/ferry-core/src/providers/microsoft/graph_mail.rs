@@ -163,6 +163,9 @@ fn error_for(
     }
 }
 
+/// Outlook runs at most this many of a `$batch`'s requests side by side, each one of the
+/// mailbox's concurrent requests.
+pub const BATCH_PARALLEL: usize = 4;
 /// Graph's `$batch` takes at most this many requests.
 pub const MAX_BATCH: usize = 20;
 

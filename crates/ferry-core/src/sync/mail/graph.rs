@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::session::Session;
 use super::{Report, SyncError};
 use crate::providers::microsoft::graph_mail::{
-    DeltaItem, DeltaPage, Folder, GraphError, GraphMailClient, FIRST_PAGE_SIZE, MAX_BATCH,
-    PAGE_SIZE,
+    DeltaItem, DeltaPage, Folder, GraphError, GraphMailClient, BATCH_PARALLEL, FIRST_PAGE_SIZE,
+    MAX_BATCH, PAGE_SIZE,
 };
 use crate::store::mail::{
     self, AttachmentRecord, FolderRecord, MailChange, NewMessage, RawFormat, Recipient,
@@ -185,10 +185,16 @@ impl GraphSync {
         let names: Vec<&str> = WELL_KNOWN.iter().map(|(name, _)| *name).collect();
         let (roots, known) = self
             .session
-            .call(account, report, 1 + names.len() as u64, |t| {
-                let names = names.clone();
-                async move { self.client.folder_roots(&t, &names).await }
-            })
+            .call_batch(
+                account,
+                report,
+                1 + names.len() as u64,
+                BATCH_PARALLEL,
+                |t| {
+                    let names = names.clone();
+                    async move { self.client.folder_roots(&t, &names).await }
+                },
+            )
             .await?;
         let mut folders = roots.folders;
         let mut left = roots.next;
@@ -203,7 +209,7 @@ impl GraphSync {
             let group: Vec<_> = left.drain(..left.len().min(MAX_BATCH)).collect();
             let level = self
                 .session
-                .call(account, report, group.len() as u64, |t| {
+                .call_batch(account, report, group.len() as u64, BATCH_PARALLEL, |t| {
                     let group = group.clone();
                     async move { self.client.folder_level(&t, &group).await }
                 })
@@ -629,7 +635,7 @@ impl GraphSync {
         } else {
             let answers = self
                 .session
-                .call(account, report, asked.len() as u64, |t| {
+                .call_batch(account, report, asked.len() as u64, BATCH_PARALLEL, |t| {
                     let asked = asked.clone();
                     async move { self.client.messages_batch(&t, &asked).await }
                 })
@@ -694,7 +700,7 @@ impl GraphSync {
             let links: Vec<String> = group.iter().map(|(_, c)| c.link.clone()).collect();
             let answers = self
                 .session
-                .call(account, report, links.len() as u64, |t| {
+                .call_batch(account, report, links.len() as u64, BATCH_PARALLEL, |t| {
                     let links = links.clone();
                     async move { self.client.delta_batch(&t, &links).await }
                 })

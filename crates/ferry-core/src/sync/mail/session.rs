@@ -233,8 +233,26 @@ impl Session {
         F: Fn(AccessToken) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.call_batch(account, report, cost, 1, f).await
+    }
+
+    /// [`Self::call`] for a request the provider serves as `at_once` calls side by side
+    /// (a Graph `$batch`): it holds that many of the budget's concurrent slots.
+    pub async fn call_batch<T, E, F, Fut>(
+        &self,
+        account: &str,
+        report: &mut Report,
+        cost: u64,
+        at_once: usize,
+        f: F,
+    ) -> Result<T, SyncError>
+    where
+        E: CallError,
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         for _ in 0..THROTTLE_TRIES {
-            let slot = self.budget.spend(cost).await;
+            let slot = self.budget.spend_slots(cost, at_once).await;
             report.counts.requests += 1;
             report.counts.quota_units += cost;
             let answer = self.with_token(account, &f).await;
