@@ -447,19 +447,21 @@ async fn list_messages(
             "Only receivedDateTime comparisons (ge, gt, le, lt), joined by 'and', are supported in $filter here.",
         );
     };
-    let items: Option<Vec<Value>> = world.outlook.with(&caller.user.id, |m| {
+    let found: Option<Vec<Message>> = world.outlook.with(&caller.user.id, |m| {
         let id = m.folder(&folder)?.id.clone();
         let mut messages = m.in_folder(&id);
         messages.retain(|msg| (range.0..=range.1).contains(&msg.received_ms));
         messages.sort_by(|a, b| {
             (b.received_ms, &b.immutable_id).cmp(&(a.received_ms, &a.immutable_id))
         });
-        Some(
-            messages
-                .into_iter()
-                .map(|msg| message_json(msg, &prefer, select.as_deref(), expand))
-                .collect(),
-        )
+        Some(messages.into_iter().cloned().collect())
+    });
+    // Made outside the mailboxes' lock (see `delta`).
+    let items: Option<Vec<Value>> = found.map(|messages| {
+        messages
+            .iter()
+            .map(|msg| message_json(msg, &prefer, select.as_deref(), expand))
+            .collect()
     });
     match items {
         Some(items) => page(
@@ -470,6 +472,13 @@ async fn list_messages(
         ),
         None => not_found(&world),
     }
+}
+
+/// One entry of a delta page, taken under the mailboxes' lock: a message (its JSON made
+/// after the lock is let go), or a removal as sent.
+enum Entry {
+    Message(Message),
+    Json(Value),
 }
 
 /// Where a delta round stands; carried, encoded, in `$skiptoken` and `$deltatoken`.
@@ -665,11 +674,11 @@ async fn delta(
             items.sort_by_key(|m| round_key(m, round.newest_first));
             let start = round.after_key.as_ref().map_or(0, |after| items.partition_point(|m| &round_key(m, round.newest_first) <= after));
             if start > 0 && rng.gen_bool(config.graph_replay_rate.clamp(0.0, 1.0)) {
-                value.push(message_json(items[start - 1], &prefer, round.select.as_deref(), round.expand));
+                value.push(Entry::Message(items[start - 1].clone()));
             }
             let room = cap.saturating_sub(round.sent).min(page_size);
             for m in items.iter().skip(start).take(room) {
-                value.push(message_json(m, &prefer, round.select.as_deref(), round.expand));
+                value.push(Entry::Message((*m).clone()));
                 round.after_key = Some(round_key(m, round.newest_first));
                 round.sent += 1;
             }
@@ -679,21 +688,21 @@ async fn delta(
             let start = changes.partition_point(|c| c.seq <= round.after_seq);
             for change in changes.iter().skip(start).take(page_size) {
                 value.push(match change.here {
-                    Some(m) => message_json(m, &prefer, round.select.as_deref(), round.expand),
-                    None => json!({
+                    Some(m) => Entry::Message(m.clone()),
+                    None => Entry::Json(json!({
                         "@odata.type": "#microsoft.graph.message",
                         "id": store::client_id(&change.immutable_id, change.moves, prefer.immutable),
                         "@removed": {"reason": if change.deleted { "deleted" } else { "changed" }},
-                    }),
+                    })),
                 });
                 round.after_seq = change.seq;
                 round.sent += 1;
             }
             start + page_size < changes.len()
         };
+        let (select, expand) = (round.select.clone(), round.expand);
         let mut out = json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(message)",
-            "value": value,
         });
         if more {
             out["@odata.nextLink"] = json!(format!("{base}?$skiptoken={}", encode(&round)));
@@ -710,10 +719,21 @@ async fn delta(
             };
             out["@odata.deltaLink"] = json!(format!("{base}?$deltatoken={}", encode(&next)));
         }
-        Ok(out)
+        Ok((out, value, select, expand))
     });
     match result {
-        Ok(out) => {
+        Ok((mut out, value, select, expand)) => {
+            // Each message's JSON is made outside the mailboxes' lock, so that requests
+            // for several folders are served side by side, as Graph serves them.
+            out["value"] = Value::Array(
+                value
+                    .into_iter()
+                    .map(|entry| match entry {
+                        Entry::Message(m) => message_json(&m, &prefer, select.as_deref(), expand),
+                        Entry::Json(json) => json,
+                    })
+                    .collect(),
+            );
             let mut response = Json(out).into_response();
             if prefer.max_page.is_some() {
                 if let Ok(applied) =
