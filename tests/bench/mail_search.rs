@@ -165,6 +165,11 @@ async fn main() {
         .await
         .unwrap();
     let bytes = std::fs::metadata(&path).unwrap().len() as f64;
+    let kept: i64 = sqlx::query_scalar("SELECT sum(length(raw)) FROM mail_raw")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let kept = kept as f64;
     let per_thousand = |b: f64| b / (written as f64 / 1000.0) / 1_048_576.0;
     println!(
         "  indexing: {:.1} s in all ({:.2} ms per message): reading {:.1} s, writing {:.1} s",
@@ -174,11 +179,12 @@ async fn main() {
         writing.as_secs_f64()
     );
     println!(
-        "  database: {:.0} MiB, {:.2} MiB per 1,000 messages; {:.2} MiB of it the raw messages kept, {:.2} MiB the index and fields",
+        "  database: {:.0} MiB, {:.2} MiB per 1,000 messages; {:.2} MiB of it the messages kept ({:.2} MiB as received, compressed), {:.2} MiB the index and fields",
         bytes / 1_048_576.0,
         per_thousand(bytes),
+        per_thousand(kept),
         per_thousand(raw_bytes as f64),
-        per_thousand(bytes - raw_bytes as f64)
+        per_thousand(bytes - kept)
     );
 
     searches(&store).await;

@@ -311,11 +311,13 @@ async fn an_older_mail_store_is_migrated_without_loss() {
         );
     }
     assert_ne!(rows[1].0, rows[2].0);
-    let raw: Vec<u8> = sqlx::query_scalar("SELECT raw FROM mail_raw WHERE id = 'm2'")
-        .fetch_one(store.pool())
-        .await
-        .expect("raw kept");
+    let (raw, compressed): (Vec<u8>, bool) =
+        sqlx::query_as("SELECT raw, compressed FROM mail_raw WHERE id = 'm2'")
+            .fetch_one(store.pool())
+            .await
+            .expect("raw kept");
     assert_eq!(raw, b"Subject: m2\r\n\r\nnumbat termites\r\n");
+    assert!(!compressed, "bytes stored before stay as they were");
     for (word, id) in [("wombat", "m1"), ("numbat", "m2"), ("quoll", "m3")] {
         let found = mail::search(store.pool(), word, 10).await.expect("search");
         assert_eq!(found, vec![("a1".to_owned(), id.to_owned())], "{word}");
@@ -551,4 +553,71 @@ async fn a_page_of_messages_is_written_at_once_in_the_order_it_came() {
         .execute(store.pool())
         .await
         .expect("the search index agrees with itself");
+}
+
+/// A message's bytes are kept compressed when that makes them smaller, and come back as
+/// received, for the reading pane and for export alike. A tiny one is kept as it is; a
+/// stored frame that cannot be decompressed is reported, not shown as something else.
+#[tokio::test]
+async fn stored_messages_are_kept_compressed_and_come_back_as_received() {
+    use ferry_core::inbox::{self, MessageRef, Stored};
+    use ferry_core::sync::mail::parse::RemoteContent;
+    let (_dir, store) = store_with_account().await;
+    let long = "The wombat digs a burrow under the gum tree. ".repeat(400);
+    let mut big = message("big", &long);
+    big.raw = format!("Subject: Burrows\r\n\r\n{long}\r\n").into_bytes();
+    let received = big.raw.clone();
+    let changes = vec![MailChange::Upsert(Box::new(big)), upsert("tiny", "kiwi")];
+    mail::apply(store.writer(), &page(changes, "{}"))
+        .await
+        .expect("apply");
+    let rows: Vec<(String, i64, bool)> =
+        sqlx::query_as("SELECT id, length(raw), compressed FROM mail_raw ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("rows");
+    assert_eq!(rows[0].0, "big");
+    assert!(rows[0].2, "the long one is compressed");
+    assert!(
+        (rows[0].1 as usize) < received.len() / 10,
+        "to a fraction of its size: {} of {}",
+        rows[0].1,
+        received.len()
+    );
+    assert_eq!(rows[1].0, "tiny");
+    assert!(!rows[1].2, "a frame would be larger than the tiny one");
+
+    let big = MessageRef {
+        account_id: "a1".into(),
+        id: "big".into(),
+    };
+    let (kept, _) = inbox::stored(store.pool(), &big).await.expect("for export");
+    assert!(matches!(kept, Stored::Rfc822(bytes) if bytes == received));
+    let reading = inbox::read(store.pool(), &big, RemoteContent::Block)
+        .await
+        .expect("for the reading pane");
+    assert!(
+        reading.view.text.contains("gum tree"),
+        "{}",
+        reading.view.text
+    );
+
+    sqlx::query("UPDATE mail_raw SET raw = x'28b52ffd00' WHERE id = 'big'")
+        .execute(store.writer())
+        .await
+        .expect("damaged");
+    let err = inbox::stored(store.pool(), &big)
+        .await
+        .expect_err("a damaged frame");
+    assert!(
+        err.to_string().contains("could not be decompressed"),
+        "{err}"
+    );
+    let err = inbox::read(store.pool(), &big, RemoteContent::Block)
+        .await
+        .expect_err("a damaged frame, in the reading pane");
+    assert!(
+        err.to_string().contains("could not be decompressed"),
+        "{err}"
+    );
 }

@@ -106,14 +106,21 @@ fn gmail_threads(w: &World) -> BTreeMap<String, String> {
 /// alone, Gmail's `full` resource (part for part) for one that came with its
 /// conversation. Both ways are checked to have been taken.
 async fn assert_same_content(w: &World, account: &str) {
-    let stored: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT m.id, m.raw_format, r.raw FROM mail_messages m
+    let stored: Vec<(String, String, Vec<u8>, bool)> = sqlx::query_as(
+        "SELECT m.id, m.raw_format, r.raw, r.compressed FROM mail_messages m
          JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id WHERE m.account_id = ?",
     )
     .bind(account)
     .fetch_all(w.core().store().pool())
     .await
     .expect("stored");
+    assert!(
+        stored.iter().any(|(_, _, _, compressed)| *compressed),
+        "messages are kept compressed"
+    );
+    let stored = stored.into_iter().map(|(id, format, raw, compressed)| {
+        (id, format, mail::unpack(raw, compressed).expect("unpacked"))
+    });
     let at_gmail: BTreeMap<String, Vec<u8>> = ada_at_gmail(w, |s| (s.id.clone(), s.raw.to_vec()))
         .into_iter()
         .collect();

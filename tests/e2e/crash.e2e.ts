@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decompress } from "fzstd";
 import {
   DATABASE,
   ferryGone,
@@ -116,7 +117,7 @@ function ferryContents(): { id: string; labels: string[]; format: string; sha256
       `SELECT m.id,
               (SELECT group_concat(f.folder, ',') FROM mail_message_folders f
                 WHERE f.account_id = m.account_id AND f.message = m.id),
-              m.raw_format, hex(r.raw)
+              m.raw_format, hex(r.raw), r.compressed
        FROM mail_messages m JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
        ORDER BY m.id`,
     ],
@@ -125,8 +126,10 @@ function ferryContents(): { id: string; labels: string[]; format: string; sha256
     .split("\n")
     .filter(Boolean)
     .map((row) => {
-      const [id = "", labels = "", format = "", hex = ""] = row.split("|");
-      const raw = Buffer.from(hex, "hex");
+      const [id = "", labels = "", format = "", hex = "", compressed = "0"] = row.split("|");
+      const stored = Buffer.from(hex, "hex");
+      // Ferry keeps a message's bytes as one zstd frame when that is smaller.
+      const raw = compressed === "1" ? Buffer.from(decompress(stored)) : stored;
       const digest =
         format === "gmail-json"
           ? sha256(payloadDigestInput((JSON.parse(raw.toString("utf8")) as { payload: Part }).payload))

@@ -754,6 +754,7 @@ type StoredMessage = (
     String,
     String,
     Option<Vec<u8>>,
+    Option<bool>,
     String,
     Option<String>,
     Option<String>,
@@ -781,8 +782,8 @@ pub async fn read(
 ) -> Result<Reading, InboxError> {
     let stored: Option<StoredMessage> = sqlx::query_as(
         "SELECT m.thread_id, m.subject, m.from_name, m.from_address, m.recipients, m.received_at,
-                m.unread, m.starred, m.attachments, m.body_text, r.raw, m.raw_format, m.problem,
-                m.message_id
+                m.unread, m.starred, m.attachments, m.body_text, r.raw, r.compressed,
+                m.raw_format, m.problem, m.message_id
          FROM mail_messages m LEFT JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
          WHERE m.account_id = ? AND m.id = ?",
     )
@@ -802,6 +803,7 @@ pub async fn read(
         attachments,
         body_text,
         raw,
+        compressed,
         raw_format,
         problem,
         header,
@@ -809,7 +811,7 @@ pub async fn read(
     else {
         return Err(InboxError::NotFound);
     };
-    let raw = raw.unwrap_or_default();
+    let raw = crate::store::mail::unpack(raw.unwrap_or_default(), compressed.unwrap_or(false))?;
     let recipients: Vec<Recipient> = serde_json::from_str(&recipients).unwrap_or_default();
     let addresses = |kind: &str| -> Vec<AddressView> {
         recipients
@@ -1003,9 +1005,10 @@ pub async fn stored(
     pool: &SqlitePool,
     message: &MessageRef,
 ) -> Result<(Stored, StoredMeta), InboxError> {
-    type Row = (Option<Vec<u8>>, String, String, i64, String);
+    type Row = (Option<Vec<u8>>, Option<bool>, String, String, i64, String);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT r.raw, m.raw_format, m.from_address, m.received_at, m.subject FROM mail_messages m
+        "SELECT r.raw, r.compressed, m.raw_format, m.from_address, m.received_at, m.subject
+          FROM mail_messages m
           LEFT JOIN mail_raw r ON r.account_id = m.account_id AND r.id = m.id
           WHERE m.account_id = ? AND m.id = ?",
     )
@@ -1013,10 +1016,10 @@ pub async fn stored(
     .bind(&message.id)
     .fetch_optional(pool)
     .await?;
-    let Some((raw, format, from, received_at, subject)) = row else {
+    let Some((raw, compressed, format, from, received_at, subject)) = row else {
         return Err(InboxError::NotFound);
     };
-    let raw = raw.unwrap_or_default();
+    let raw = crate::store::mail::unpack(raw.unwrap_or_default(), compressed.unwrap_or(false))?;
     let meta = StoredMeta {
         from,
         received_at: utc(received_at),

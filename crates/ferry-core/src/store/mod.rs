@@ -98,6 +98,8 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored tokens could not be opened: {0}")]
     Sealed(String),
+    #[error("the database holds data Ferry cannot read: {0}")]
+    Damaged(String),
 }
 
 /// A query that failed outside a store function (a transaction's commit) reaches the UI as
