@@ -329,14 +329,14 @@ impl GraphSync {
             report.deeper = true;
         }
         loop {
-            if self.session.should_stop(account).await? {
-                return Ok(false);
-            }
-            if report.counts.requests >= PAGES_PER_LANE as u64 {
-                report.more = true;
-                return Ok(false);
-            }
             if checkpoint.confirm {
+                if report.counts.requests >= PAGES_PER_LANE as u64 {
+                    report.more = true;
+                    return Ok(false);
+                }
+                if self.session.should_stop(account).await? {
+                    return Ok(false);
+                }
                 checkpoint = self
                     .confirm(account, folder, checkpoint, records, report)
                     .await?;
@@ -347,7 +347,8 @@ impl GraphSync {
             }
             // The round (and its listing): pages are fetched while earlier ones are
             // written, up to [`AHEAD`] of them waiting, so that the chain of links goes
-            // on at the network's pace while the single writer works through them.
+            // on at the network's pace while the single writer works through them. The
+            // fetching checks this lane's requests and a stop before each page.
             let (pages, mut written) = tokio::sync::mpsc::channel(AHEAD);
             let mut fetched = Report::default();
             let fetching = self.fetch_round(
